@@ -1,0 +1,90 @@
+#include "storage/backend_txn.h"
+
+#include <algorithm>
+
+namespace halo::storage {
+
+Result<std::string> OverlayTxn::Get(std::string_view key) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  auto it = writes_.find(key);
+  if (it == writes_.end()) return base_->Get(key);
+  if (!it->second) return Status::NotFound(std::string(key));
+  return *it->second;
+}
+
+Result<std::vector<std::string>> OverlayTxn::List(std::string_view prefix) {
+  ASSIGN_OR_RETURN(std::vector<std::string> base, base_->List(prefix));
+  std::vector<std::string> out;
+  out.reserve(base.size());
+  auto w = writes_.lower_bound(prefix);
+  auto b = base.begin();
+  // Merge two sorted sequences; the overlay wins on equal keys.
+  while (true) {
+    bool w_ok = w != writes_.end() && HasPrefix(w->first, prefix);
+    bool b_ok = b != base.end();
+    if (!w_ok && !b_ok) break;
+    if (w_ok && (!b_ok || w->first <= *b)) {
+      if (b_ok && w->first == *b) ++b;
+      if (w->second) out.push_back(w->first);
+      ++w;
+    } else {
+      out.push_back(std::move(*b));
+      ++b;
+    }
+  }
+  return out;
+}
+
+Status OverlayTxn::Put(std::string_view key, std::string_view value) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  writes_.insert_or_assign(std::string(key), std::string(value));
+  return Status::Ok();
+}
+
+Status OverlayTxn::Delete(std::string_view key) {
+  RETURN_IF_ERROR(ValidateKey(key));
+  writes_.insert_or_assign(std::string(key), std::nullopt);
+  return Status::Ok();
+}
+
+void OverlayTxn::MergeInto(OverlayTxn* parent) const {
+  for (const auto& [key, value] : writes_) parent->writes_.insert_or_assign(key, value);
+}
+
+}  // namespace halo::storage
+
+namespace halo::storage {
+
+TaskThread::TaskThread() : thread_([this] { Run(); }) {}
+
+TaskThread::~TaskThread() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void TaskThread::Post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tasks_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+}
+
+void TaskThread::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+    if (tasks_.empty()) return;  // stopping and drained
+    std::function<void()> task = std::move(tasks_.front());
+    tasks_.pop_front();
+    lock.unlock();
+    task();
+    lock.lock();
+  }
+}
+
+}  // namespace halo::storage

@@ -1,0 +1,88 @@
+// Building blocks shared by the Backend implementations (not part of the public interface).
+//
+// OverlayTxn: a Txn that buffers its writes in memory on top of a base view (committed data,
+// or a parent OverlayTxn for nested transactions). Reads see the base plus the buffered
+// writes; nothing reaches the base until the owner applies writes() itself (or MergeInto()
+// a parent). The inmem and file backends use it; lmdb uses LMDB's own nested transactions.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/backend.h"
+
+namespace halo::storage {
+
+// The kConflict status for a write whose epoch is below the recorded one.
+Status StaleEpoch(uint64_t epoch, uint64_t recorded);
+
+// True when `key` begins with `prefix`.
+inline bool HasPrefix(std::string_view key, std::string_view prefix) {
+  return key.substr(0, prefix.size()) == prefix;
+}
+
+// A read-only view of committed data, as a base for OverlayTxn.
+class ReadView {
+ public:
+  virtual ~ReadView() = default;
+  virtual Result<std::string> Get(std::string_view key) = 0;
+  virtual Result<std::vector<std::string>> List(std::string_view prefix) = 0;
+};
+
+class OverlayTxn final : public Txn, public ReadView {
+ public:
+  // A nullopt value marks a deletion.
+  using Writes = std::map<std::string, std::optional<std::string>, std::less<>>;
+
+  // REQUIRES: `base` outlives this object.
+  explicit OverlayTxn(ReadView* base) : base_(base) {}
+
+  Result<std::string> Get(std::string_view key) override;
+  Result<std::vector<std::string>> List(std::string_view prefix) override;
+  Status Put(std::string_view key, std::string_view value) override;
+  Status Delete(std::string_view key) override;
+
+  const Writes& writes() const { return writes_; }
+  // Replays this transaction's writes into `parent` (a nested transaction committing).
+  void MergeInto(OverlayTxn* parent) const;
+
+ private:
+  ReadView* base_;
+  Writes writes_;
+};
+
+}  // namespace halo::storage
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace halo::storage {
+
+// One background thread running queued tasks in order; the destructor runs what is queued,
+// then joins. Backends without a group-commit writer use it for UpdateAsync.
+class TaskThread {
+ public:
+  TaskThread();
+  ~TaskThread();
+  TaskThread(const TaskThread&) = delete;
+  TaskThread& operator=(const TaskThread&) = delete;
+
+  void Post(std::function<void()> task);
+
+ private:
+  void Run();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace halo::storage
