@@ -1,0 +1,109 @@
+#include "lock/lock_file_record.h"
+
+#include <charconv>
+
+namespace halo::lock {
+namespace {
+
+constexpr std::string_view kMagic = "halo-lock 1\n";
+
+uint64_t Fnv1a64(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::string Hex16(uint64_t v) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i) {
+    out[i] = kHex[v & 0xf];
+    v >>= 4;
+  }
+  return out;
+}
+
+// Consumes "<prefix><rest of line>\n" from *s into *line.
+bool TakeLine(std::string_view* s, std::string_view prefix, std::string_view* line) {
+  if (s->substr(0, prefix.size()) != prefix) return false;
+  size_t nl = s->find('\n', prefix.size());
+  if (nl == std::string_view::npos) return false;
+  *line = s->substr(prefix.size(), nl - prefix.size());
+  s->remove_prefix(nl + 1);
+  return true;
+}
+
+bool ParseU64(std::string_view s, uint64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace
+
+std::string EncodeLockFileSlot(const LockFileRecord& rec) {
+  std::string body(kMagic);
+  body += "epoch " + std::to_string(rec.epoch) + "\n";
+  body += "value " + rec.value + "\n";
+  body += "sum " + Hex16(Fnv1a64(body)) + "\n";
+  body.resize(kLockFileSlotSize, '\0');
+  return body;
+}
+
+Result<LockFileRecord> DecodeLockFileSlot(std::string_view slot) {
+  if (slot.find_first_not_of('\0') == std::string_view::npos) {
+    return Status::NotFound("empty lock file slot");
+  }
+  const Status bad = Status::Corruption("not a valid halo lock record");
+  std::string_view rest = slot;
+  if (rest.substr(0, kMagic.size()) != kMagic) return bad;
+  rest.remove_prefix(kMagic.size());
+  std::string_view epoch_s, value_s, sum_s;
+  if (!TakeLine(&rest, "epoch ", &epoch_s) || !TakeLine(&rest, "value ", &value_s)) return bad;
+  const size_t body_len = slot.size() - rest.size();
+  if (!TakeLine(&rest, "sum ", &sum_s)) return bad;
+  if (rest.find_first_not_of('\0') != std::string_view::npos) return bad;
+  LockFileRecord rec;
+  if (!ParseU64(epoch_s, &rec.epoch)) return bad;
+  if (sum_s != Hex16(Fnv1a64(slot.substr(0, body_len)))) return bad;
+  if (value_s.find('\0') != std::string_view::npos ||
+      value_s.find('\r') != std::string_view::npos) {
+    return bad;
+  }
+  rec.value = std::string(value_s);
+  return rec;
+}
+
+Result<LockFileState> DecodeLockFile(std::string_view contents) {
+  LockFileState state;
+  bool any_corrupt = false;
+  uint64_t best = 0;
+  int best_slot = -1;
+  for (int i = 0; i < 2; ++i) {
+    size_t off = i * kLockFileSlotSize;
+    std::string_view slot =
+        off < contents.size() ? contents.substr(off, kLockFileSlotSize) : std::string_view();
+    Result<LockFileRecord> r = DecodeLockFileSlot(slot);
+    if (r.ok()) {
+      if (best_slot < 0 || r->epoch > best) {
+        best = r->epoch;
+        best_slot = i;
+        state.current = *r;
+      }
+    } else if (!r.status().IsNotFound()) {
+      any_corrupt = true;
+    }
+  }
+  if (best_slot < 0) {
+    if (any_corrupt) return Status::Corruption("lock file holds no valid halo lock record");
+    state.next_slot = 0;
+  } else {
+    state.next_slot = 1 - best_slot;
+  }
+  return state;
+}
+
+}  // namespace halo::lock

@@ -1,0 +1,49 @@
+// The on-disk record of the flock lock file: the epoch counter and the holder's value.
+//
+// The file holds two slots of kLockFileSlotSize bytes (offsets 0 and kLockFileSlotSize).
+// Each acquisition writes epoch+1 into the slot holding the older (or no valid) record, then
+// fsyncs, so a crash mid-write destroys at most that slot and the newest epoch survives in
+// the other. The current record is the valid slot with the highest epoch. A slot is text,
+// zero-padded:
+//
+//   halo-lock 1\n
+//   epoch <decimal>\n
+//   value <value, one line>\n
+//   sum <16 hex digits: FNV-1a 64 of all bytes before this line>\n
+//
+// Pure functions over bytes (no I/O), safe on any input.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace halo::lock {
+
+inline constexpr size_t kLockFileSlotSize = 4096;
+
+struct LockFileRecord {
+  uint64_t epoch = 0;
+  std::string value;
+  bool operator==(const LockFileRecord&) const = default;
+};
+
+// Exactly kLockFileSlotSize bytes. REQUIRES: value passes ValidateLockValue.
+std::string EncodeLockFileSlot(const LockFileRecord& rec);
+// kNotFound for an empty slot (no bytes, or only NULs); kCorruption if it is not a valid
+// record.
+Result<LockFileRecord> DecodeLockFileSlot(std::string_view slot);
+
+struct LockFileState {
+  std::optional<LockFileRecord> current;  // highest valid epoch; nullopt if none
+  int next_slot = 0;                      // where the next record goes (the other slot)
+};
+// Decodes the first 2 * kLockFileSlotSize bytes of a lock file (shorter is fine).
+// kCorruption if some slot is neither empty nor valid and no slot is valid (a file that is
+// not ours, or both slots destroyed).
+Result<LockFileState> DecodeLockFile(std::string_view contents);
+
+}  // namespace halo::lock
