@@ -1,6 +1,7 @@
 #include "storage/backend_factory.h"
 
 #include "storage/inmem_backend.h"
+#include "storage/lmdb_backend.h"
 
 namespace halo::storage {
 
@@ -58,6 +59,10 @@ Result<BackendOptions> ParseStorageConfig(ConfigObject& storage) {
 Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options) {
   if (options.type == "inmem") {
     return std::unique_ptr<Backend>(std::make_unique<InmemBackend>());
+  }
+  if (options.type == "lmdb") {
+    ASSIGN_OR_RETURN(std::unique_ptr<LmdbBackend> lmdb, LmdbBackend::Open(options));
+    return std::unique_ptr<Backend>(std::move(lmdb));
   }
   return Status::InvalidArgument("storage type \"" + options.type + "\" is not available");
 }
