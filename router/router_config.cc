@@ -1,0 +1,249 @@
+#include "router/router_config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "common/json_config.h"
+
+namespace halo::router {
+namespace {
+
+// GetObject for an optional block: absent -> empty optional, wrong type -> error.
+Status OptionalObject(ConfigObject* parent, std::string_view key,
+                      std::optional<ConfigObject>* out) {
+  out->reset();
+  if (!parent->Has(key)) {
+    parent->MarkKnown(key);
+    return Status::Ok();
+  }
+  Result<ConfigObject> obj = parent->GetObject(key);
+  if (!obj.ok()) return obj.status();
+  out->emplace(std::move(obj).value());
+  return Status::Ok();
+}
+
+Status GetIntAs(ConfigObject* obj, std::string_view key, int* out, int64_t min, int64_t max) {
+  int64_t v = *out;
+  RETURN_IF_ERROR(obj->GetInt(key, &v, min, max));
+  *out = static_cast<int>(v);
+  return Status::Ok();
+}
+
+Status GetPositiveMs(ConfigObject* obj, std::string_view key, int64_t* out) {
+  RETURN_IF_ERROR(obj->GetDurationMs(key, out));
+  if (*out <= 0) return Status::InvalidArgument(obj->KeyPath(key) + ": must be positive");
+  return Status::Ok();
+}
+
+bool ValidMethodToken(const std::string& m) {
+  if (m.empty() || m.size() > 32) return false;
+  return std::all_of(m.begin(), m.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
+Status ParseListener(ConfigObject* top, RouterConfig* cfg) {
+  std::optional<ConfigObject> listener;
+  RETURN_IF_ERROR(OptionalObject(top, "listener", &listener));
+  if (!listener) return Status::Ok();
+  std::optional<ConfigObject> tcp;
+  RETURN_IF_ERROR(OptionalObject(&*listener, "tcp", &tcp));
+  RETURN_IF_ERROR(listener->Finish());
+  if (!tcp) return Status::Ok();
+  std::string address;
+  RETURN_IF_ERROR(tcp->GetString("address", &address));
+  if (!address.empty() && !SplitHostPort(address, &cfg->listen_host, &cfg->listen_port)) {
+    return Status::InvalidArgument(tcp->KeyPath("address") + ": expected \"host:port\"");
+  }
+  return tcp->Finish();
+}
+
+Status ParseNodes(ConfigObject* top, RouterConfig* cfg) {
+  top->MarkKnown("nodes");
+  if (!top->Has("nodes"))
+    return Status::InvalidArgument("nodes: missing (list the cluster's nodes)");
+  const rapidjson::Value& arr = top->raw()["nodes"];
+  if (!arr.IsArray() || arr.Empty()) {
+    return Status::InvalidArgument("nodes: expected a non-empty array of objects");
+  }
+  if (arr.Size() > 32) return Status::InvalidArgument("nodes: at most 32 nodes");
+  std::set<std::string> names;
+  for (rapidjson::SizeType i = 0; i < arr.Size(); ++i) {
+    ConfigObject node(arr[i], "nodes[" + std::to_string(i) + "]");
+    RETURN_IF_ERROR(node.CheckIsObject());
+    NodeConfig n;
+    RETURN_IF_ERROR(node.GetString("name", &n.name));
+    RETURN_IF_ERROR(node.GetString("address", &n.address));
+    RETURN_IF_ERROR(node.Finish());
+    if (n.address.empty() || !SplitHostPort(n.address, &n.host, &n.port)) {
+      return Status::InvalidArgument(node.KeyPath("address") + ": expected \"host:port\"");
+    }
+    if (n.name.empty()) n.name = n.address;
+    for (char c : n.name) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' &&
+          c != ':' && c != '[' && c != ']') {
+        return Status::InvalidArgument(node.KeyPath("name") + ": use letters, digits and -_.:[]");
+      }
+    }
+    if (!names.insert(n.name).second) {
+      return Status::InvalidArgument(node.KeyPath("name") + ": duplicate node name " + n.name);
+    }
+    cfg->nodes.push_back(std::move(n));
+  }
+  return Status::Ok();
+}
+
+Status ParseHealth(ConfigObject* top, RouterConfig* cfg) {
+  std::optional<ConfigObject> h;
+  RETURN_IF_ERROR(OptionalObject(top, "health_check", &h));
+  if (!h) return Status::Ok();
+  HealthCheckConfig& hc = cfg->health;
+  RETURN_IF_ERROR(GetPositiveMs(&*h, "interval", &hc.interval_ms));
+  RETURN_IF_ERROR(GetPositiveMs(&*h, "timeout", &hc.timeout_ms));
+  RETURN_IF_ERROR(GetIntAs(&*h, "rise", &hc.rise, 1, 100));
+  RETURN_IF_ERROR(GetIntAs(&*h, "fall", &hc.fall, 1, 100));
+  RETURN_IF_ERROR(h->GetBool("leader_watch", &hc.leader_watch));
+  RETURN_IF_ERROR(GetPositiveMs(&*h, "leader_wait", &hc.leader_wait_ms));
+  return h->Finish();
+}
+
+Status ParseLimits(ConfigObject* top, RouterConfig* cfg) {
+  std::optional<ConfigObject> l;
+  RETURN_IF_ERROR(OptionalObject(top, "limits", &l));
+  if (!l) return Status::Ok();
+  LimitsConfig& lc = cfg->limits;
+  RETURN_IF_ERROR(l->GetInt("max_header_bytes", &lc.max_header_bytes, 1024, 1 << 20));
+  RETURN_IF_ERROR(l->GetInt("max_headers", &lc.max_headers, 8, 10000));
+  RETURN_IF_ERROR(l->GetInt("max_body_bytes", &lc.max_body_bytes, 0, int64_t{1} << 40));
+  RETURN_IF_ERROR(
+      l->GetInt("max_response_header_bytes", &lc.max_response_header_bytes, 1024, 1 << 24));
+  RETURN_IF_ERROR(l->GetInt("max_connections", &lc.max_connections, 1, 1000000));
+  RETURN_IF_ERROR(GetPositiveMs(&*l, "header_timeout", &lc.header_timeout_ms));
+  RETURN_IF_ERROR(GetPositiveMs(&*l, "idle_timeout", &lc.idle_timeout_ms));
+  RETURN_IF_ERROR(GetPositiveMs(&*l, "upstream_connect_timeout", &lc.upstream_connect_timeout_ms));
+  RETURN_IF_ERROR(GetPositiveMs(&*l, "upstream_timeout", &lc.upstream_timeout_ms));
+  RETURN_IF_ERROR(l->GetInt("upstream_idle_per_node", &lc.upstream_idle_per_node, 0, 100000));
+  RETURN_IF_ERROR(l->GetInt("retry_buffer_bytes", &lc.retry_buffer_bytes, 0, 64 << 20));
+  return l->Finish();
+}
+
+Status ParseRules(ConfigObject* top, RouterConfig* cfg) {
+  top->MarkKnown("rules");
+  if (!top->Has("rules")) return Status::Ok();
+  const rapidjson::Value& arr = top->raw()["rules"];
+  if (!arr.IsArray()) return Status::InvalidArgument("rules: expected an array of objects");
+  for (rapidjson::SizeType i = 0; i < arr.Size(); ++i) {
+    ConfigObject r(arr[i], "rules[" + std::to_string(i) + "]");
+    RETURN_IF_ERROR(r.CheckIsObject());
+    RuleConfig rule;
+    std::string cls, mode;
+    RETURN_IF_ERROR(r.GetString("path", &rule.path));
+    RETURN_IF_ERROR(r.GetStringList("methods", &rule.methods));
+    RETURN_IF_ERROR(r.GetString("class", &cls));
+    RETURN_IF_ERROR(r.GetString("mode", &mode));
+    r.MarkKnown("comment");
+    RETURN_IF_ERROR(r.Finish());
+    if (rule.path.empty()) return Status::InvalidArgument(r.KeyPath("path") + ": missing");
+    if (rule.path[0] == '/') {
+      return Status::InvalidArgument(r.KeyPath("path") +
+                                     ": write the API path without the leading /v1/ "
+                                     "(e.g. \"sys/*\")");
+    }
+    for (std::string& m : rule.methods) {
+      std::transform(m.begin(), m.end(), m.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+      if (!ValidMethodToken(m)) {
+        return Status::InvalidArgument(r.KeyPath("methods") + ": bad method \"" + m + "\"");
+      }
+    }
+    if (!cls.empty()) {
+      rule.cls = ParseRequestClass(cls);
+      if (!rule.cls)
+        return Status::InvalidArgument(r.KeyPath("class") + ": expected read or write");
+    }
+    if (!mode.empty()) {
+      rule.mode = ParseWriteMode(mode);
+      if (!rule.mode) {
+        return Status::InvalidArgument(r.KeyPath("mode") + ": expected forward, redirect or auto");
+      }
+    }
+    if (!rule.cls && !rule.mode) {
+      return Status::InvalidArgument(r.KeyPath("class") + ": a rule needs a class or a mode");
+    }
+    cfg->rules.push_back(std::move(rule));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool SplitHostPort(std::string_view address, std::string* host, uint16_t* port) {
+  std::string_view h, p;
+  if (!address.empty() && address[0] == '[') {
+    size_t close = address.find(']');
+    if (close == std::string_view::npos || close + 1 >= address.size() ||
+        address[close + 1] != ':') {
+      return false;
+    }
+    h = address.substr(1, close - 1);
+    p = address.substr(close + 2);
+  } else {
+    size_t colon = address.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    h = address.substr(0, colon);
+    p = address.substr(colon + 1);
+    if (h.find(':') != std::string_view::npos) return false;  // bare IPv6 needs brackets
+  }
+  if (h.empty() || p.empty() || p.size() > 5) return false;
+  uint32_t n = 0;
+  for (char c : p) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (n == 0 || n > 65535) return false;
+  host->assign(h);
+  *port = static_cast<uint16_t>(n);
+  return true;
+}
+
+Result<RouterConfig> ParseRouterConfig(std::string_view json, std::string_view what) {
+  ASSIGN_OR_RETURN(rapidjson::Document doc, ParseJson(json, what));
+  ConfigObject top(doc, "");
+  RETURN_IF_ERROR(top.CheckIsObject());
+  RouterConfig cfg;
+  RETURN_IF_ERROR(ParseListener(&top, &cfg));
+  RETURN_IF_ERROR(GetIntAs(&top, "workers", &cfg.workers, 1, 64));
+  RETURN_IF_ERROR(top.GetString("log_level", &cfg.log_level));
+  RETURN_IF_ERROR(ParseNodes(&top, &cfg));
+  RETURN_IF_ERROR(ParseHealth(&top, &cfg));
+  std::string reads, mode;
+  RETURN_IF_ERROR(top.GetString("reads", &reads));
+  if (!reads.empty()) {
+    std::optional<ReadPolicy> p = ParseReadPolicy(reads);
+    if (!p) return Status::InvalidArgument("reads: expected standbys, active or any");
+    cfg.reads = *p;
+  }
+  RETURN_IF_ERROR(top.GetString("mode", &mode));
+  if (!mode.empty()) {
+    std::optional<WriteMode> m = ParseWriteMode(mode);
+    if (!m) return Status::InvalidArgument("mode: expected forward, redirect or auto");
+    cfg.mode = *m;
+  }
+  RETURN_IF_ERROR(top.GetDurationMs("failover_hold_ms", &cfg.failover_hold_ms));
+  RETURN_IF_ERROR(top.GetInt("retry_after_s", &cfg.retry_after_s, 0, 3600));
+  RETURN_IF_ERROR(top.GetDurationMs("drain_timeout", &cfg.drain_timeout_ms));
+  RETURN_IF_ERROR(ParseLimits(&top, &cfg));
+  RETURN_IF_ERROR(ParseRules(&top, &cfg));
+  top.MarkKnown("comment");
+  RETURN_IF_ERROR(top.Finish());
+  if (cfg.health.timeout_ms > cfg.health.interval_ms * 10) {
+    return Status::InvalidArgument("health_check.timeout: at most 10x the interval");
+  }
+  return cfg;
+}
+
+Result<RouterConfig> LoadRouterConfig(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  return ParseRouterConfig(text, path);
+}
+
+}  // namespace halo::router

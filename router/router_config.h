@@ -1,0 +1,83 @@
+// RouterConfig: the typed, validated contents of a halo-router config file (conf/router.json).
+//
+// ParseRouterConfig() turns JSON text into a RouterConfig or an error naming the offending key
+// ("rules[2].class: expected read or write"); unknown keys are errors. Every key and its
+// default is documented in conf/README.md ("## halo-router").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "router/route_types.h"
+
+namespace halo::router {
+
+struct NodeConfig {
+  std::string name;  // unique; labels metrics and status
+  std::string host;  // numeric IPv4/IPv6 or a name resolved at (re)load
+  uint16_t port = 0;
+  std::string address;  // "host:port" as written
+};
+
+// One ordered classification rule. The first rule whose glob matches the request path
+// (normalised, without the "/v1/" prefix) and whose method list contains the method (or is
+// empty) decides; absent fields keep the method default / the global mode.
+struct RuleConfig {
+  std::string path;                  // glob: '*' any run of characters, '?' one character
+  std::vector<std::string> methods;  // upper case; empty = every method
+  std::optional<RequestClass> cls;
+  std::optional<WriteMode> mode;
+};
+
+struct HealthCheckConfig {
+  int64_t interval_ms = 1000;  // between probes of one node
+  int64_t timeout_ms = 1000;   // one probe (connect + answer)
+  int rise = 2;                // consecutive successes to mark a down node up
+  int fall = 2;                // consecutive failures to mark an up node down
+  bool leader_watch = true;    // long-poll sys/leader?index=N&wait=... on every node
+  int64_t leader_wait_ms = 30000;
+};
+
+struct LimitsConfig {
+  int64_t max_header_bytes = 16384;   // request line + headers; over it -> 431
+  int64_t max_headers = 100;          // header count; over it -> 431
+  int64_t max_body_bytes = 32 << 20;  // request body; over it -> 413
+  int64_t max_response_header_bytes = 65536;
+  int64_t max_connections = 4096;     // client connections across all workers
+  int64_t header_timeout_ms = 10000;  // whole request head must arrive within this
+  int64_t idle_timeout_ms = 60000;    // keep-alive idle, and any silent client read
+  int64_t upstream_connect_timeout_ms = 1000;
+  int64_t upstream_timeout_ms = 60000;  // silence from a node while a response is awaited
+  int64_t upstream_idle_per_node = 64;  // idle pooled connections kept per node per worker
+  int64_t retry_buffer_bytes = 65536;   // request bodies up to this size stay replayable
+};
+
+struct RouterConfig {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8200;
+  int workers = 1;
+  std::string log_level = "info";
+  std::vector<NodeConfig> nodes;
+  HealthCheckConfig health;
+  ReadPolicy reads = ReadPolicy::kStandbys;
+  WriteMode mode = WriteMode::kForward;
+  int64_t failover_hold_ms = 5000;
+  int64_t retry_after_s = 1;  // Retry-After on the router's own 503s
+  int64_t drain_timeout_ms = 10000;
+  LimitsConfig limits;
+  std::vector<RuleConfig> rules;
+};
+
+// Parses and validates. `what` names the source in messages (usually the file path).
+Result<RouterConfig> ParseRouterConfig(std::string_view json, std::string_view what);
+// Reads `path` and parses it.
+Result<RouterConfig> LoadRouterConfig(const std::string& path);
+
+// Splits "host:port" / "[v6]:port"; false on a bad port or empty host.
+bool SplitHostPort(std::string_view address, std::string* host, uint16_t* port);
+
+}  // namespace halo::router
