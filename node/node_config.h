@@ -1,0 +1,68 @@
+// NodeConfig: the halo-node configuration file (JSON), parsed and validated.
+//
+// Key names mirror OpenBao's server configuration where one exists (`storage`, `ha_storage`,
+// `listener.tcp.address`, `api_addr`, `cluster_addr`, `cluster_name`,
+// `disable_standby_reads`, `log_level`); halo's own keys are documented beside them in
+// conf/README.md. Every key is known: an unknown key or a bad value is an error that names
+// it by its full path ("listener.tcp.address: expected host:port").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/logging.h"
+#include "common/result.h"
+#include "storage/backend_factory.h"
+
+namespace halo::node {
+
+// One secrets-engine mount: `path` ends with '/', e.g. "secret/".
+struct MountConfig {
+  std::string path;
+  int kv_version = 2;  // 1 or 2
+};
+
+struct ListenerConfig {
+  std::string address = "127.0.0.1:8200";  // host:port (IPv4 literal, or [v6]:port)
+  std::string host;                        // parsed from address
+  int port = 8200;                         // parsed from address; 0 = pick a free port
+  int64_t max_request_size = 32 << 20;     // bytes; larger bodies get 413
+  int64_t max_request_duration_ms = 90'000;
+};
+
+struct NodeConfig {
+  storage::BackendOptions storage;
+  // The lock's block when data and lock are split ("ha_storage": {"<type>": {...}}).
+  // ha_storage_type is empty when absent; ha_storage_json is the inner block, re-serialised.
+  std::string ha_storage_type;
+  std::string ha_storage_json;
+
+  ListenerConfig listener;
+  std::string api_addr;      // full URL ("http://127.0.0.1:8210"); default from listener
+  std::string cluster_addr;  // advertised only (sys/leader); default api_addr with port+1
+  std::string cluster_name = "halo-cluster";
+  bool disable_standby_reads = false;
+  bool disable_request_forwarding = false;  // halo: standbys answer 307 instead of forwarding
+  std::string root_token;                   // HALO_ROOT_TOKEN wins over the file
+  std::vector<MountConfig> mounts;          // default: secret/ (kv v2), kv/ (kv v1)
+  LogLevel log_level = LogLevel::kInfo;
+  std::string log_tag;                    // prefix on every log line; default "" (none)
+  int64_t leader_check_interval_ms = 50;  // how often a standby re-reads the lock holder
+  int64_t step_down_wait_ms = 10'000;     // back-off after a manual step-down
+};
+
+// Parses and validates `text`; `what` names the source (usually the file path) in errors.
+// `env_root_token` is $HALO_ROOT_TOKEN (nullptr when unset); it overrides `root_token`.
+// kInvalidArgument naming the offending key on any error.
+Result<NodeConfig> ParseNodeConfig(std::string_view text, std::string_view what,
+                                   const char* env_root_token);
+
+// Reads `path` and parses it, taking HALO_ROOT_TOKEN from the environment.
+Result<NodeConfig> LoadNodeConfig(const std::string& path);
+
+// Splits "host:port" / "[v6]:port". kInvalidArgument unless the port is 0..65535.
+Status ParseHostPort(std::string_view address, std::string* host, int* port);
+
+}  // namespace halo::node
