@@ -1,0 +1,72 @@
+// JSON helpers shared by the KV engines: request-body parsing, Go-compatible output (object
+// keys sorted as Go's encoding/json sorts map keys), JSON merge patch, and the OpenBao
+// response shapes (success envelope, {"errors":[..]} bodies). All JSON goes through RapidJSON.
+#pragma once
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "storage/kv_request.h"
+
+namespace halo::storage {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// Parses a request body the way OpenBao's HTTP layer does: an empty body (or `null`) is an
+// empty object; anything that is not one JSON object (and nothing after it but whitespace)
+// is kInvalidArgument.
+Result<rapidjson::Document> ParseJsonBody(std::string_view body);
+
+// Builds the parameter object of a query-string request: each value a string, a name given
+// more than once an array of strings.
+rapidjson::Document QueryToJson(const std::vector<std::pair<std::string, std::string>>& query);
+
+// Writes `value` compactly with every object's members sorted by name (bytewise); when a
+// name repeats, the last one wins (as Go's decoder keeps the last).
+void WriteSortedJson(const rapidjson::Value& value, JsonWriter& writer);
+std::string SortedJson(const rapidjson::Value& value);
+
+// The text of a JSON number as RapidJSON writes it ("12", "-3", "1.5").
+std::string JsonNumberText(const rapidjson::Value& number);
+
+// RFC 7396 JSON merge patch: applies `patch` to `target` in place.
+void MergePatch(rapidjson::Value& target, const rapidjson::Value& patch,
+                rapidjson::Document::AllocatorType& alloc);
+
+// A random (version 4) UUID, for request_id.
+std::string NewRequestId();
+
+// go-multierror's text for a list of errors: "1 error occurred:\n\t* msg\n\n".
+std::string MultiErrorText(const std::vector<std::string>& errors);
+
+// The success envelope. `write_data` writes the value of "data" (call writer.Null() for
+// none); `warnings` empty prints null.
+std::string EnvelopeJson(const std::function<void(JsonWriter&)>& write_data,
+                         const std::vector<std::string>& warnings, int64_t lease_duration = 0);
+
+// Responses.
+KvResponse JsonResponse(int status, std::string body);
+KvResponse ErrorResponse(int status, const std::vector<std::string>& errors);
+inline KvResponse BadRequest(std::string_view message) {
+  return ErrorResponse(400, {std::string(message)});
+}
+// 404 {"errors":[]}: what OpenBao answers for a read or list that found nothing.
+inline KvResponse NotFound() { return ErrorResponse(404, {}); }
+// 405 for an operation the path does not support.
+KvResponse UnsupportedOperation();
+// 500 for a storage or decoding failure; the message goes in the body.
+KvResponse InternalError(std::string_view message);
+// 503 with not_active set: a write refused for a stale fencing epoch.
+KvResponse NotActive();
+// A status with no body (204, or 404 the way OpenBao's RespondWithStatusCode(nil) sends it).
+KvResponse NoBody(int status);
+
+}  // namespace halo::storage

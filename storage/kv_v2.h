@@ -1,0 +1,29 @@
+// KV v2: OpenBao's versioned key/value secrets engine (builtin/logical/kv, version 2) over a
+// storage Backend. Paths below the mount:
+//
+//   config                 GET, POST/PUT        max_versions, cas_required, delete_version_after
+//   data/<path>            GET [?version=N], POST/PUT {"data":{..},"options":{"cas":N}},
+//                          PATCH (merge patch of data), DELETE (soft-deletes the latest)
+//   metadata/<path>        GET, POST/PUT, PATCH, DELETE (everything), LIST/SCAN of a folder
+//   detailed-metadata/<p>  LIST/SCAN with key_info
+//   delete/<path>          POST/PUT {"versions":[..]}   soft-delete versions
+//   undelete/<path>        POST/PUT {"versions":[..]}
+//   destroy/<path>         POST/PUT {"versions":[..]}   remove version data for good
+//   subkeys/<path>         GET [?version=N&depth=D]
+//
+// Anything else answers 404 with OpenBao's "Invalid path for a versioned K/V secrets engine"
+// warning; an operation a path does not have answers 405. The storage layout is in
+// storage/KV_FORMAT.md. See storage/kv_request.h for the request/response contract.
+#pragma once
+
+#include <memory>
+
+#include "storage/kv_common.h"
+#include "storage/kv_request.h"
+
+namespace halo::storage {
+
+// REQUIRES: options.backend is set.
+std::unique_ptr<SecretsEngine> NewKvV2Engine(KvEngineOptions options);
+
+}  // namespace halo::storage
