@@ -153,13 +153,13 @@ class LmdbBackend::ReadTxn {
         b_->read_pool_.pop_back();
       }
     }
-    int rc = txn_ ? mdb_txn_renew(txn_) : mdb_txn_begin(b_->env_, nullptr, MDB_RDONLY, &txn_);
+    int rc = Start();
     if (rc == MDB_MAP_RESIZED) {
       Drop();
       env_lock_.unlock();
       b_->AdoptNewMapSize();
       env_lock_.lock();
-      rc = mdb_txn_begin(b_->env_, nullptr, MDB_RDONLY, &txn_);
+      rc = Start();
     }
     if (rc != 0) {
       Drop();
@@ -179,6 +179,27 @@ class LmdbBackend::ReadTxn {
   MDB_txn* txn() const { return txn_; }
 
  private:
+  // Begins or renews the snapshot. liblmdb 0.9 picks the meta page by the parity of the
+  // txnid it reads; if writers commit twice between that read and the meta copy, the
+  // snapshot is newer than its txnid says and a later read may see an older state (reads
+  // would go back in time; seen under load with a writer in another process). So: retry
+  // while the newest committed txnid is two or more ahead of ours, which proves the copy
+  // came from the meta page of our txnid. Bounded: under a write storm the last snapshot
+  // is still a committed one.
+  int Start() {
+    int rc = 0;
+    for (int attempt = 0; attempt < 64; ++attempt) {
+      rc = txn_ ? mdb_txn_renew(txn_) : mdb_txn_begin(b_->env_, nullptr, MDB_RDONLY, &txn_);
+      if (rc != 0) return rc;
+      MDB_envinfo info;
+      if (mdb_env_info(b_->env_, &info) != 0 || info.me_last_txnid < mdb_txn_id(txn_) + 2) {
+        return 0;
+      }
+      mdb_txn_reset(txn_);
+    }
+    return txn_ ? mdb_txn_renew(txn_) : rc;
+  }
+
   void Drop() {
     if (txn_) mdb_txn_abort(txn_);
     txn_ = nullptr;
