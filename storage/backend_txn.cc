@@ -1,6 +1,7 @@
 #include "storage/backend_txn.h"
 
 #include <algorithm>
+#include <future>
 
 namespace halo::storage {
 
@@ -14,13 +15,19 @@ Result<std::string> OverlayTxn::Get(std::string_view key) {
 
 Result<std::vector<std::string>> OverlayTxn::List(std::string_view prefix) {
   ASSIGN_OR_RETURN(std::vector<std::string> base, base_->List(prefix));
+  return MergeListing(std::move(base), writes_, prefix);
+}
+
+std::vector<std::string> MergeListing(std::vector<std::string> base,
+                                      const OverlayTxn::Writes& writes, std::string_view prefix) {
+  if (writes.empty()) return base;
   std::vector<std::string> out;
   out.reserve(base.size());
-  auto w = writes_.lower_bound(prefix);
+  auto w = writes.lower_bound(prefix);
   auto b = base.begin();
   // Merge two sorted sequences; the overlay wins on equal keys.
   while (true) {
-    bool w_ok = w != writes_.end() && HasPrefix(w->first, prefix);
+    bool w_ok = w != writes.end() && HasPrefix(w->first, prefix);
     bool b_ok = b != base.end();
     if (!w_ok && !b_ok) break;
     if (w_ok && (!b_ok || w->first <= *b)) {
@@ -54,6 +61,63 @@ void OverlayTxn::MergeInto(OverlayTxn* parent) const {
 }  // namespace halo::storage
 
 namespace halo::storage {
+
+GroupWriter::GroupWriter(CommitFn commit, size_t max_batch)
+    : commit_(std::move(commit)), max_batch_(max_batch), thread_([this] { Run(); }) {}
+
+GroupWriter::~GroupWriter() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void GroupWriter::Submit(PendingUpdate update) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(update));
+  }
+  cv_.notify_one();
+}
+
+Status GroupWriter::SubmitAndWait(uint64_t epoch, UpdateFn fn) {
+  std::promise<Status> promise;
+  std::future<Status> future = promise.get_future();
+  Submit(PendingUpdate{epoch, std::move(fn),
+                       [&promise](Status st) { promise.set_value(std::move(st)); }});
+  return future.get();
+}
+
+uint64_t GroupWriter::groups() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return groups_;
+}
+
+void GroupWriter::Run() {
+  std::vector<PendingUpdate> group;
+  std::vector<Status> results;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and everything queued is done
+    while (!queue_.empty() && group.size() < max_batch_) {
+      group.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    ++groups_;
+    lock.unlock();
+    results.clear();
+    commit_(group, &results);
+    results.resize(group.size(), Status::Internal("update not completed"));
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (group[i].done) group[i].done(std::move(results[i]));
+    }
+    group.clear();
+    lock.lock();
+  }
+}
 
 TaskThread::TaskThread() : thread_([this] { Run(); }) {}
 

@@ -1,15 +1,23 @@
 // Building blocks shared by the Backend implementations (not part of the public interface).
 //
+// GroupWriter: the writer thread with group commit (lmdb, file). TaskThread: a plain ordered
+// background thread (inmem's UpdateAsync).
+//
 // OverlayTxn: a Txn that buffers its writes in memory on top of a base view (committed data,
 // or a parent OverlayTxn for nested transactions). Reads see the base plus the buffered
 // writes; nothing reaches the base until the owner applies writes() itself (or MergeInto()
 // a parent). The inmem and file backends use it; lmdb uses LMDB's own nested transactions.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "storage/backend.h"
@@ -46,6 +54,7 @@ class OverlayTxn final : public Txn, public ReadView {
   Status Delete(std::string_view key) override;
 
   const Writes& writes() const { return writes_; }
+  bool empty() const { return writes_.empty(); }
   // Replays this transaction's writes into `parent` (a nested transaction committing).
   void MergeInto(OverlayTxn* parent) const;
 
@@ -54,15 +63,48 @@ class OverlayTxn final : public Txn, public ReadView {
   Writes writes_;
 };
 
-}  // namespace halo::storage
+// Applies buffered writes to a sorted listing of committed keys: the keys of `base` (sorted,
+// all starting with `prefix`) plus the puts in `writes` under `prefix`, minus its deletes.
+std::vector<std::string> MergeListing(std::vector<std::string> base,
+                                      const OverlayTxn::Writes& writes, std::string_view prefix);
 
-#include <condition_variable>
-#include <deque>
-#include <functional>
-#include <mutex>
-#include <thread>
+// An update waiting for the writer thread.
+struct PendingUpdate {
+  uint64_t epoch;
+  UpdateFn fn;
+  DoneFn done;
+};
 
-namespace halo::storage {
+// The write path shared by the lmdb and file backends: one thread drains a queue of pending
+// updates in groups of up to `max_batch` and hands each group to `commit`, which must fill
+// one Status per update; then it calls every `done`. The destructor finishes what is queued.
+class GroupWriter {
+ public:
+  using CommitFn =
+      std::function<void(std::vector<PendingUpdate>& group, std::vector<Status>* results)>;
+  GroupWriter(CommitFn commit, size_t max_batch);
+  ~GroupWriter();
+  GroupWriter(const GroupWriter&) = delete;
+  GroupWriter& operator=(const GroupWriter&) = delete;
+
+  void Submit(PendingUpdate update);
+  // Submits and blocks until the update's group is done.
+  Status SubmitAndWait(uint64_t epoch, UpdateFn fn);
+  // Groups handed to `commit` so far.
+  uint64_t groups() const;
+
+ private:
+  void Run();
+
+  const CommitFn commit_;
+  const size_t max_batch_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<PendingUpdate> queue_;  // guarded by mu_
+  bool stopping_ = false;            // guarded by mu_
+  uint64_t groups_ = 0;              // guarded by mu_
+  std::thread thread_;
+};
 
 // One background thread running queued tasks in order; the destructor runs what is queued,
 // then joins. Backends without a group-commit writer use it for UpdateAsync.

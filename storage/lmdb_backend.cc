@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <future>
 
 #include "common/logging.h"
 #include "storage/backend_txn.h"
@@ -283,7 +282,13 @@ Result<std::unique_ptr<LmdbBackend>> LmdbBackend::Open(const BackendOptions& opt
   if (dead > 0) LOG_INFO("lmdb %s: cleared %d stale reader slot(s)", options.path.c_str(), dead);
   std::unique_ptr<LmdbBackend> backend(new LmdbBackend(options, env));
   RETURN_IF_ERROR(backend->OpenDatabases());
-  backend->writer_ = std::thread([b = backend.get()] { b->WriterLoop(); });
+  size_t max_batch = options.group_commit ? static_cast<size_t>(options.max_batch) : 1;
+  LmdbBackend* b = backend.get();
+  backend->writer_ = std::make_unique<GroupWriter>(
+      [b](std::vector<PendingUpdate>& group, std::vector<Status>* results) {
+        b->CommitGroup(group, results);
+      },
+      max_batch);
   return backend;
 }
 
@@ -291,14 +296,7 @@ LmdbBackend::LmdbBackend(const BackendOptions& options, MDB_env* env)
     : options_(options), env_(env) {}
 
 LmdbBackend::~LmdbBackend() {
-  if (writer_.joinable()) {
-    {
-      std::lock_guard<std::mutex> lock(queue_mu_);
-      stopping_ = true;
-    }
-    queue_cv_.notify_all();
-    writer_.join();
-  }
+  writer_.reset();
   for (MDB_txn* txn : read_pool_) mdb_txn_abort(txn);
   mdb_env_close(env_);
 }
@@ -360,18 +358,11 @@ Result<uint64_t> LmdbBackend::MaxEpoch() {
 }
 
 Status LmdbBackend::Update(uint64_t epoch, UpdateFn fn) {
-  std::promise<Status> promise;
-  std::future<Status> future = promise.get_future();
-  UpdateAsync(epoch, std::move(fn), [&promise](Status st) { promise.set_value(std::move(st)); });
-  return future.get();
+  return writer_->SubmitAndWait(epoch, std::move(fn));
 }
 
 void LmdbBackend::UpdateAsync(uint64_t epoch, UpdateFn fn, DoneFn done) {
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    queue_.push_back(Pending{epoch, std::move(fn), std::move(done)});
-  }
-  queue_cv_.notify_one();
+  writer_->Submit(PendingUpdate{epoch, std::move(fn), std::move(done)});
 }
 
 Status LmdbBackend::RecordEpoch(uint64_t epoch) {
@@ -379,34 +370,9 @@ Status LmdbBackend::RecordEpoch(uint64_t epoch) {
   return Update(epoch, [](Txn&) { return Status::Ok(); });
 }
 
-uint64_t LmdbBackend::CommitCount() const {
-  std::lock_guard<std::mutex> lock(queue_mu_);
-  return commits_;
-}
+uint64_t LmdbBackend::CommitCount() const { return commits_.load(); }
 
-void LmdbBackend::WriterLoop() {
-  size_t max_batch = options_.group_commit ? static_cast<size_t>(options_.max_batch) : 1;
-  std::vector<Pending> group;
-  std::vector<Status> results;
-  std::unique_lock<std::mutex> lock(queue_mu_);
-  while (true) {
-    queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, and everything queued is done
-    while (!queue_.empty() && group.size() < max_batch) {
-      group.push_back(std::move(queue_.front()));
-      queue_.pop_front();
-    }
-    lock.unlock();
-    CommitGroup(group, &results);
-    for (size_t i = 0; i < group.size(); ++i) {
-      if (group[i].done) group[i].done(std::move(results[i]));
-    }
-    group.clear();
-    lock.lock();
-  }
-}
-
-void LmdbBackend::CommitGroup(std::vector<Pending>& group, std::vector<Status>* results) {
+void LmdbBackend::CommitGroup(std::vector<PendingUpdate>& group, std::vector<Status>* results) {
   results->assign(group.size(), Status::Ok());
   auto fail_all = [&](const Status& st) {
     for (auto& r : *results) {
@@ -470,8 +436,7 @@ void LmdbBackend::CommitGroup(std::vector<Pending>& group, std::vector<Status>* 
     }
   }
   if ((rc = mdb_txn_commit(txn)) != 0) return fail_all(MdbError("commit", rc));
-  std::lock_guard<std::mutex> lock(queue_mu_);
-  ++commits_;
+  commits_.fetch_add(1);
 }
 
 }  // namespace halo::storage

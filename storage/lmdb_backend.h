@@ -14,17 +14,16 @@
 
 #include <lmdb.h>
 
-#include <condition_variable>
-#include <deque>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "storage/backend.h"
 #include "storage/backend_factory.h"
+#include "storage/backend_txn.h"
 
 namespace halo::storage {
 
@@ -49,11 +48,6 @@ class LmdbBackend final : public Backend {
   uint64_t CommitCount() const;
 
  private:
-  struct Pending {
-    uint64_t epoch;
-    UpdateFn fn;
-    DoneFn done;
-  };
   class ReadTxn;
   class WriteView;
 
@@ -62,9 +56,8 @@ class LmdbBackend final : public Backend {
   // Begins a transaction, adopting a map grown by another process if needed.
   int BeginTxn(MDB_txn* parent, unsigned flags, MDB_txn** txn);
   void AdoptNewMapSize();
-  void WriterLoop();
   // Runs one group in one write transaction; fills `results` (one per update).
-  void CommitGroup(std::vector<Pending>& group, std::vector<Status>* results);
+  void CommitGroup(std::vector<PendingUpdate>& group, std::vector<Status>* results);
   Status MdbError(const char* what, int rc) const;
 
   const BackendOptions options_;
@@ -78,12 +71,8 @@ class LmdbBackend final : public Backend {
   std::mutex pool_mu_;
   std::vector<MDB_txn*> read_pool_;  // reset read-only transactions, guarded by pool_mu_
 
-  mutable std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::deque<Pending> queue_;  // guarded by queue_mu_
-  bool stopping_ = false;      // guarded by queue_mu_
-  uint64_t commits_ = 0;       // guarded by queue_mu_
-  std::thread writer_;
+  std::atomic<uint64_t> commits_{0};
+  std::unique_ptr<GroupWriter> writer_;  // reset first in the destructor
 };
 
 }  // namespace halo::storage
