@@ -1,5 +1,6 @@
 #include "storage/backend_factory.h"
 
+#include "storage/file_backend.h"
 #include "storage/inmem_backend.h"
 #include "storage/lmdb_backend.h"
 
@@ -59,6 +60,10 @@ Result<BackendOptions> ParseStorageConfig(ConfigObject& storage) {
 Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options) {
   if (options.type == "inmem") {
     return std::unique_ptr<Backend>(std::make_unique<InmemBackend>());
+  }
+  if (options.type == "file") {
+    ASSIGN_OR_RETURN(std::unique_ptr<FileBackend> file, FileBackend::Open(options));
+    return std::unique_ptr<Backend>(std::move(file));
   }
   if (options.type == "lmdb") {
     ASSIGN_OR_RETURN(std::unique_ptr<LmdbBackend> lmdb, LmdbBackend::Open(options));

@@ -64,7 +64,9 @@ TYPE_TO_STRING_AS("lmdb", halo::storage::testing::LmdbFixture);
 TYPE_TO_STRING_AS("file", halo::storage::testing::FileFixture);
 
 // The backends every conformance case runs against (test names end in "<inmem>" etc.).
-#define HALO_ALL_BACKENDS \
-  ::halo::storage::testing::InmemFixture, ::halo::storage::testing::LmdbFixture
+#define HALO_ALL_BACKENDS                                                        \
+  ::halo::storage::testing::InmemFixture, ::halo::storage::testing::LmdbFixture, \
+      ::halo::storage::testing::FileFixture
 // The backends whose data outlives the object and is shared between processes.
-#define HALO_PERSISTENT_BACKENDS ::halo::storage::testing::LmdbFixture
+#define HALO_PERSISTENT_BACKENDS \
+  ::halo::storage::testing::LmdbFixture, ::halo::storage::testing::FileFixture
