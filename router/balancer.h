@@ -27,17 +27,20 @@ class Rng {
   uint64_t s_;
 };
 
+// Bit i set = node index i is excluded.
+inline bool Excluded(uint64_t mask, int node) { return node < 64 && ((mask >> node) & 1); }
+
 // Returns the candidate (a node index from `candidates`) whose outstanding(candidate) is
-// smallest, skipping `exclude`; -1 when no candidate is left. `outstanding` is any callable
-// int(int node).
+// smallest, skipping those in `exclude_mask`; -1 when no candidate is left. `outstanding` is
+// any callable int(int node).
 template <class OutstandingFn>
-int PickLeastOutstanding(const std::vector<int>& candidates, int exclude, OutstandingFn outstanding,
-                         Rng* rng) {
+int PickLeastOutstanding(const std::vector<int>& candidates, uint64_t exclude_mask,
+                         OutstandingFn outstanding, Rng* rng) {
   int best = -1;
   long best_load = 0;
   uint32_t ties = 0;
   for (int c : candidates) {
-    if (c == exclude) continue;
+    if (Excluded(exclude_mask, c)) continue;
     long load = outstanding(c);
     if (best < 0 || load < best_load) {
       best = c;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "router/health_info.h"
+#include "router/net_address.h"
 
 namespace halo::router {
 
@@ -19,7 +20,8 @@ struct NodeView {
   std::string host;
   uint16_t port = 0;
   std::string address;  // "host:port" the router connects to
-  int slot = 0;         // stable index for per-node counters
+  NetAddress resolved;
+  int slot = 0;  // stable index for per-node counters
   NodeRole role = NodeRole::kUnknown;
   bool up = false;        // reachable per rise/fall (and not passively ejected)
   bool routable = false;  // up, initialised and unsealed: may get traffic

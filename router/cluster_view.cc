@@ -139,6 +139,7 @@ ClusterView::Change ClusterView::Rebuild(bool leader_report_changed) {
     v.host = n.cfg.host;
     v.port = n.cfg.port;
     v.address = n.cfg.address;
+    v.resolved = n.cfg.resolved;
     v.slot = n.slot;
     v.role = n.role;
     v.up = n.reach == Reach::kUp;

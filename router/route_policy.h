@@ -33,7 +33,7 @@ struct RouteInput {
   WriteMode mode = WriteMode::kForward;
   ReadPolicy reads = ReadPolicy::kStandbys;
   bool client_no_forward = false;  // X-Vault-No-Request-Forwarding present and non-empty
-  int exclude = -1;                // a node that already failed this request
+  uint64_t exclude_mask = 0;       // bit i: node index i failed this request / is down
 };
 
 template <class OutstandingFn>
@@ -44,9 +44,9 @@ RouteDecision DecideRoute(const RouteInput& in, const ClusterSnapshot& snap,
   const bool to_active = in.cls == RequestClass::kWrite || in.reads == ReadPolicy::kActive;
   if (!to_active) {
     const std::vector<int>& pool = in.reads == ReadPolicy::kAny ? snap.routable : snap.standbys;
-    int n = PickLeastOutstanding(pool, in.exclude, outstanding, rng);
-    if (n < 0 && snap.active >= 0 && snap.active != in.exclude) n = snap.active;
-    if (n < 0) n = PickLeastOutstanding(snap.routable, in.exclude, outstanding, rng);
+    int n = PickLeastOutstanding(pool, in.exclude_mask, outstanding, rng);
+    if (n < 0 && snap.active >= 0 && !Excluded(in.exclude_mask, snap.active)) n = snap.active;
+    if (n < 0) n = PickLeastOutstanding(snap.routable, in.exclude_mask, outstanding, rng);
     if (n < 0) return d;  // kUnavailable
     d.kind = Kind::kProxy;
     d.node = n;
@@ -63,7 +63,7 @@ RouteDecision DecideRoute(const RouteInput& in, const ClusterSnapshot& snap,
     d.kind = usable ? Kind::kRedirect : Kind::kHold;
     return d;
   }
-  if (snap.active >= 0 && snap.active != in.exclude) {
+  if (snap.active >= 0 && !Excluded(in.exclude_mask, snap.active)) {
     d.kind = Kind::kProxy;
     d.node = snap.active;
     return d;
@@ -73,7 +73,7 @@ RouteDecision DecideRoute(const RouteInput& in, const ClusterSnapshot& snap,
     return d;
   }
   if (snap.leader_outside) {
-    int n = PickLeastOutstanding(snap.standbys, in.exclude, outstanding, rng);
+    int n = PickLeastOutstanding(snap.standbys, in.exclude_mask, outstanding, rng);
     if (n >= 0) {
       d.kind = Kind::kProxy;
       d.node = n;

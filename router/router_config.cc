@@ -241,6 +241,15 @@ Result<RouterConfig> ParseRouterConfig(std::string_view json, std::string_view w
   return cfg;
 }
 
+Status ResolveNodes(std::vector<NodeConfig>* nodes) {
+  for (NodeConfig& n : *nodes) {
+    Result<NetAddress> a = ResolveHostPort(n.host, n.port);
+    if (!a.ok()) return a.status().Annotate("node " + n.name);
+    n.resolved = *a;
+  }
+  return Status::Ok();
+}
+
 Result<RouterConfig> LoadRouterConfig(const std::string& path) {
   ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
   return ParseRouterConfig(text, path);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "router/net_address.h"
 #include "router/route_types.h"
 
 namespace halo::router {
@@ -21,6 +22,7 @@ struct NodeConfig {
   std::string host;  // numeric IPv4/IPv6 or a name resolved at (re)load
   uint16_t port = 0;
   std::string address;  // "host:port" as written
+  NetAddress resolved;  // filled by ResolveNodes(), not by parsing
 };
 
 // One ordered classification rule. The first rule whose glob matches the request path
@@ -76,6 +78,9 @@ struct RouterConfig {
 Result<RouterConfig> ParseRouterConfig(std::string_view json, std::string_view what);
 // Reads `path` and parses it.
 Result<RouterConfig> LoadRouterConfig(const std::string& path);
+
+// Resolves every node's host (see ResolveHostPort); fails naming the first that cannot be.
+Status ResolveNodes(std::vector<NodeConfig>* nodes);
 
 // Splits "host:port" / "[v6]:port"; false on a bad port or empty host.
 bool SplitHostPort(std::string_view address, std::string* host, uint16_t* port);

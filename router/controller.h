@@ -1,0 +1,85 @@
+// Controller: the router's control plane, on the main thread's event loop.
+//
+// Owns the ClusterView and feeds it: a sys/health probe per node every interval (rise/fall),
+// the blocking sys/leader query per node (?index=N&wait=...) so a leader change is pushed
+// within milliseconds, and passive signals from the workers (connect failures, a write
+// answered by a standby's 307/503), which re-probe at once. Every snapshot change is
+// published to the workers through `publish`.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "router/cluster_view.h"
+#include "router/metrics.h"
+#include "router/probe_client.h"
+#include "router/router_config.h"
+
+struct event;
+struct event_base;
+
+namespace halo::router {
+
+class Controller {
+ public:
+  using Publish = std::function<void(std::shared_ptr<const ClusterSnapshot>)>;
+
+  // `cfg.nodes` must be resolved (ResolveNodes).
+  Controller(event_base* base, const RouterConfig& cfg, Metrics* metrics, Publish publish);
+  ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  // Starts probing (the first probes go out at once).
+  void Start();
+  // SIGHUP: new node set and timings; unchanged nodes keep their state and connections.
+  void Reconfigure(const RouterConfig& cfg);
+  // Loop thread only (workers reach these through the control LoopQueue).
+  void OnPassiveFailure(const std::string& node, const std::string& why);
+  void ProbeAllNow();
+  void Stop();
+
+  std::shared_ptr<const ClusterSnapshot> snapshot() const { return view_.snapshot(); }
+
+ private:
+  struct NodeProbe {
+    Controller* owner = nullptr;
+    std::string name;
+    NetAddress addr;
+    std::string host_header;
+    event* health_timer = nullptr;
+    event* leader_timer = nullptr;
+    std::unique_ptr<ProbeRequest> health;
+    std::unique_ptr<ProbeRequest> leader;
+    int64_t leader_index = -1;
+    bool probe_again = false;  // a probe was asked for while one was in flight
+  };
+
+  static void OnHealthTimer(int fd, short what, void* arg);
+  static void OnLeaderTimer(int fd, short what, void* arg);
+  void StartHealth(NodeProbe* p);
+  void StartLeader(NodeProbe* p);
+  void OnHealthResult(NodeProbe* p, Result<http::Response> r);
+  void OnLeaderResult(NodeProbe* p, Result<http::Response> r);
+  void ScheduleHealth(NodeProbe* p, int64_t ms);
+  void ScheduleLeader(NodeProbe* p, int64_t ms);
+  void Apply(const ClusterView::Change& c);
+  int IndexOf(const NodeProbe* p) const;
+  void BuildProbes();
+  void FreeProbes();
+
+  event_base* base_;
+  Metrics* metrics_;
+  Publish publish_;
+  HealthCheckConfig hc_;
+  std::vector<NodeConfig> nodes_;
+  ClusterView view_;
+  std::vector<std::unique_ptr<NodeProbe>> probes_;
+  std::string last_active_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace halo::router

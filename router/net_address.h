@@ -1,0 +1,28 @@
+// NetAddress: a resolved socket address (IPv4 or IPv6) for connect()/bind().
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+
+#include "common/result.h"
+
+namespace halo::router {
+
+struct NetAddress {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+
+  const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&ss); }
+  bool valid() const { return len > 0; }
+};
+
+// Numeric addresses are parsed without a lookup; names go through getaddrinfo (blocking, so
+// only at startup and reload, never on the data path).
+Result<NetAddress> ResolveHostPort(const std::string& host, uint16_t port);
+
+// "ip" of a peer (for X-Forwarded-For); "" for non-IP families.
+std::string IpString(const sockaddr* sa);
+
+}  // namespace halo::router

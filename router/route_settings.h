@@ -1,0 +1,31 @@
+// RouteSettings: everything a worker needs from the config to handle a request, built once
+// per config generation (startup and each SIGHUP) and shared read-only by all workers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/http/parser_options.h"
+#include "router/classifier.h"
+#include "router/router_config.h"
+
+namespace halo::router {
+
+struct RouteSettings {
+  RouteSettings(const RouterConfig& cfg, uint64_t gen);
+
+  uint64_t generation;
+  Classifier classifier;
+  ReadPolicy reads;
+  WriteMode mode;
+  int64_t failover_hold_ms;
+  int64_t retry_after_s;
+  LimitsConfig limits;
+  http::ParserOptions request_parser;   // client side: the hardening limits
+  http::ParserOptions response_parser;  // node side
+  std::string listen_address;           // Host for HTTP/1.0 requests that sent none
+  int workers;
+};
+
+}  // namespace halo::router

@@ -1,0 +1,186 @@
+#include "router/router_server.h"
+
+#include <event2/event.h>
+#include <signal.h>
+
+#include <cstdio>
+
+#include "common/logging.h"
+#include "router/route_settings.h"
+
+namespace halo::router {
+
+Result<std::unique_ptr<RouterServer>> RouterServer::Create(const std::string& config_path) {
+  ASSIGN_OR_RETURN(RouterConfig cfg, LoadRouterConfig(config_path));
+  RETURN_IF_ERROR(ResolveNodes(&cfg.nodes));
+  std::unique_ptr<RouterServer> s(new RouterServer(config_path, std::move(cfg)));
+  RETURN_IF_ERROR(s->Init());
+  return s;
+}
+
+RouterServer::RouterServer(std::string config_path, RouterConfig cfg)
+    : config_path_(std::move(config_path)), cfg_(std::move(cfg)) {}
+
+RouterServer::~RouterServer() {
+  for (auto& w : workers_) {
+    w->Stop();
+    w->Join();
+  }
+  workers_.clear();
+  controller_.reset();
+  for (event* e : signal_events_) event_free(e);
+  if (drain_timer_) event_free(drain_timer_);
+  control_queue_.reset();
+  if (base_) event_base_free(base_);
+}
+
+Status RouterServer::Init() {
+  Result<LogLevel> level = ParseLogLevel(cfg_.log_level);
+  if (!level.ok()) return level.status().Annotate("log_level");
+  SetLogLevel(*level);
+  SetLogTag("router");
+  signal(SIGPIPE, SIG_IGN);
+  base_ = event_base_new();
+  if (!base_) return Status::Internal("event_base_new failed");
+  control_queue_ = std::make_unique<LoopQueue>(base_);
+  metrics_ = std::make_unique<Metrics>(cfg_.workers);
+  controller_ = std::make_unique<Controller>(base_, cfg_, metrics_.get(),
+                                             [this](std::shared_ptr<const ClusterSnapshot> snap) {
+                                               for (auto& w : workers_) w->PublishSnapshot(snap);
+                                             });
+  auto settings = std::make_shared<const RouteSettings>(cfg_, generation_);
+  for (int i = 0; i < cfg_.workers; ++i) {
+    auto w = std::make_unique<Worker>(i, metrics_.get(), static_cast<ControlSink*>(this));
+    RETURN_IF_ERROR(w->Init(cfg_.listen_host, cfg_.listen_port, cfg_.workers > 1, settings,
+                            controller_->snapshot()));
+    workers_.push_back(std::move(w));
+  }
+  for (int sig : {SIGHUP, SIGTERM, SIGINT}) {
+    event* e = evsignal_new(base_, sig, &RouterServer::OnSignal, this);
+    evsignal_add(e, nullptr);
+    signal_events_.push_back(e);
+  }
+  drain_timer_ = evtimer_new(base_, &RouterServer::OnDrainTimeout, this);
+  return Status::Ok();
+}
+
+void RouterServer::PrintBanner() const {
+  std::string nodes;
+  for (const NodeConfig& n : cfg_.nodes) {
+    if (!nodes.empty()) nodes += ", ";
+    nodes += n.name + "=" + n.address;
+  }
+  std::fprintf(stdout,
+               "==> halo-router configuration:\n\n"
+               "             Listener: tcp (addr: \"%s:%u\")\n"
+               "              Workers: %d\n"
+               "                Nodes: %s\n"
+               "                Reads: %s\n"
+               "                 Mode: %s\n"
+               "        Failover hold: %lldms\n"
+               "         Health check: every %lldms, timeout %lldms, rise %d, fall %d%s\n"
+               "                Rules: %zu\n\n"
+               "==> halo-router started! Log data will stream in below:\n\n",
+               cfg_.listen_host.c_str(), cfg_.listen_port, cfg_.workers, nodes.c_str(),
+               ReadPolicyName(cfg_.reads), WriteModeName(cfg_.mode),
+               static_cast<long long>(cfg_.failover_hold_ms),
+               static_cast<long long>(cfg_.health.interval_ms),
+               static_cast<long long>(cfg_.health.timeout_ms), cfg_.health.rise, cfg_.health.fall,
+               cfg_.health.leader_watch ? ", leader watch on" : "", cfg_.rules.size());
+  std::fflush(stdout);
+}
+
+int RouterServer::Run() {
+  PrintBanner();
+  controller_->Start();
+  for (auto& w : workers_) w->Start();
+  event_base_dispatch(base_);
+  for (auto& w : workers_) {
+    w->Stop();
+    w->Join();
+  }
+  LOG_INFO("stopped");
+  return 0;
+}
+
+void RouterServer::PassiveFailure(const std::string& node, const std::string& why) {
+  control_queue_->Post([this, node, why] { controller_->OnPassiveFailure(node, why); });
+}
+
+void RouterServer::ProbeNow() {
+  // Coalesce bursts (every in-flight write to a demoted active reports at once).
+  control_queue_->Post([this] { controller_->ProbeAllNow(); });
+}
+
+void RouterServer::WorkerDrained(int) {
+  control_queue_->Post([this] {
+    if (++drained_ >= static_cast<int>(workers_.size())) Finish();
+  });
+}
+
+void RouterServer::OnSignal(int sig, short, void* arg) {
+  auto* self = static_cast<RouterServer*>(arg);
+  if (sig == SIGHUP) {
+    self->Reload();
+  } else {
+    self->BeginDrain();
+  }
+}
+
+void RouterServer::Reload() {
+  Result<RouterConfig> next = LoadRouterConfig(config_path_);
+  Status st = next.ok() ? ResolveNodes(&next->nodes) : next.status();
+  if (!st.ok()) {
+    metrics_->counters().reload_failures.fetch_add(1, std::memory_order_relaxed);
+    LOG_ERROR("reload of %s failed, keeping the running config: %s", config_path_.c_str(),
+              st.ToString().c_str());
+    return;
+  }
+  RouterConfig cfg = std::move(next).value();
+  if (cfg.listen_host != cfg_.listen_host || cfg.listen_port != cfg_.listen_port ||
+      cfg.workers != cfg_.workers) {
+    LOG_WARN("reload: listener address and workers only change on restart; keeping %s:%u x%d",
+             cfg_.listen_host.c_str(), cfg_.listen_port, cfg_.workers);
+    cfg.listen_host = cfg_.listen_host;
+    cfg.listen_port = cfg_.listen_port;
+    cfg.workers = cfg_.workers;
+  }
+  Result<LogLevel> level = ParseLogLevel(cfg.log_level);
+  if (level.ok()) SetLogLevel(*level);
+  cfg_ = std::move(cfg);
+  ++generation_;
+  auto settings = std::make_shared<const RouteSettings>(cfg_, generation_);
+  for (auto& w : workers_) w->PublishSettings(settings);
+  controller_->Reconfigure(cfg_);
+  metrics_->counters().reloads.fetch_add(1, std::memory_order_relaxed);
+  LOG_INFO("reloaded %s (generation %llu): %zu nodes, %zu rules, reads=%s, mode=%s",
+           config_path_.c_str(), static_cast<unsigned long long>(generation_), cfg_.nodes.size(),
+           cfg_.rules.size(), ReadPolicyName(cfg_.reads), WriteModeName(cfg_.mode));
+}
+
+void RouterServer::BeginDrain() {
+  if (draining_) {
+    LOG_WARN("second stop signal: exiting now");
+    Finish();
+    return;
+  }
+  draining_ = true;
+  LOG_INFO("draining (up to %lldms)", static_cast<long long>(cfg_.drain_timeout_ms));
+  timeval tv{static_cast<time_t>(cfg_.drain_timeout_ms / 1000),
+             static_cast<suseconds_t>((cfg_.drain_timeout_ms % 1000) * 1000)};
+  evtimer_add(drain_timer_, &tv);
+  for (auto& w : workers_) w->Drain();
+}
+
+void RouterServer::OnDrainTimeout(int, short, void* arg) {
+  auto* self = static_cast<RouterServer*>(arg);
+  LOG_WARN("drain timeout: closing the remaining connections");
+  self->Finish();
+}
+
+void RouterServer::Finish() {
+  controller_->Stop();
+  event_base_loopexit(base_, nullptr);
+}
+
+}  // namespace halo::router

@@ -1,0 +1,68 @@
+#include "router/upstream_pool.h"
+
+#include <cstring>
+
+namespace halo::router {
+namespace {
+
+bool SameAddress(const NetAddress& a, const NetAddress& b) {
+  return a.len == b.len && std::memcmp(&a.ss, &b.ss, a.len) == 0;
+}
+
+}  // namespace
+
+UpstreamConn* UpstreamPool::Take(int slot, const NetAddress& addr) {
+  if (slot < 0 || slot >= kMaxSlots) return nullptr;
+  std::vector<Entry>& v = idle_[slot];
+  while (!v.empty()) {
+    Entry e = v.back();
+    v.pop_back();
+    if (e.conn->dead() || !SameAddress(e.addr, addr)) {
+      delete e.conn;
+      continue;
+    }
+    return e.conn;
+  }
+  return nullptr;
+}
+
+void UpstreamPool::Put(UpstreamConn* c) {
+  int slot = c->slot();
+  if (!c->reusable() || slot < 0 || slot >= kMaxSlots) {
+    delete c;
+    return;
+  }
+  std::vector<Entry>& v = idle_[slot];
+  // Sweep connections that died while parked.
+  for (size_t i = 0; i < v.size();) {
+    if (v[i].conn->dead()) {
+      delete v[i].conn;
+      v[i] = v.back();
+      v.pop_back();
+    } else {
+      ++i;
+    }
+  }
+  if (static_cast<int64_t>(v.size()) >= max_idle_) {
+    delete c;
+    return;
+  }
+  c->Park();
+  v.push_back(Entry{c, c->address()});
+}
+
+void UpstreamPool::DropSlot(int slot) {
+  if (slot < 0 || slot >= kMaxSlots) return;
+  for (Entry& e : idle_[slot]) delete e.conn;
+  idle_[slot].clear();
+}
+
+void UpstreamPool::Clear() {
+  for (int s = 0; s < kMaxSlots; ++s) DropSlot(s);
+}
+
+size_t UpstreamPool::idle_count(int slot) const {
+  return slot >= 0 && slot < kMaxSlots ? idle_[slot].size() : 0;
+}
+
+}  // namespace halo::router
