@@ -114,8 +114,9 @@ class Elector {
   };
 
   void WorkerLoop();
-  // One attempt at acquiring; true if a term began.
-  bool TryBeginTerm();
+  // One attempt at acquiring. OK if a term began (it has ended when this returns);
+  // otherwise the acquire outcome (kConflict: held by another).
+  Status TryBeginTerm();
   // Runs the renew loop of the current term until it ends; then releases if still ours.
   void RunTerm(const Lease& lease, TimePoint acquire_sent);
   void WatchdogLoop();
@@ -126,6 +127,8 @@ class Elector {
   void WaitUntil(std::unique_lock<std::mutex>& lock, TimePoint until,
                  const std::function<bool()>& wake, std::atomic<int64_t>* idle_ns);
   Duration Jittered(Duration base);
+  // Wakes both threads and marks them busy until they have looked again. REQUIRES: mu_.
+  void KickLocked();
   void BestEffortRelease(const Lease& lease);
 
   LockBackend* const backend_;
@@ -144,13 +147,13 @@ class Elector {
   std::condition_variable cv_;
   bool started_ = false;                    // GUARDED_BY(mu_)
   bool stopping_ = false;                   // GUARDED_BY(mu_)
-  bool stepdown_requested_ = false;         // GUARDED_BY(mu_)
+  bool worker_done_ = false;                // GUARDED_BY(mu_)
   TimePoint no_compete_until_{};            // GUARDED_BY(mu_)
   uint64_t last_epoch_ = 0;                 // GUARDED_BY(mu_)
   std::deque<Event> events_;                // GUARDED_BY(mu_)
-  bool delivering_ = false;                 // GUARDED_BY(mu_)
   ElectorStats stats_;                      // GUARDED_BY(mu_)
   std::mt19937_64 rng_;                     // GUARDED_BY(mu_)
+  std::string last_error_;                  // worker thread only: last logged error
   std::atomic<int64_t> worker_idle_ns_{0};  // test hook: 0 while busy
   std::atomic<int64_t> watchdog_idle_ns_{0};
 
