@@ -1,0 +1,224 @@
+// One conformance suite for every LockBackend: run unchanged against flock (real files,
+// holder death = a real child process SIGKILLed) and the in-memory lease (FakeClock; holder
+// death = the client vanishes and its TTL runs out). A future Redis backend adds a harness.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "lock/flock_backend.h"
+#include "lock/lease_table.h"
+#include "lock/lock_backend.h"
+#include "lock/mem_lease_backend.h"
+#include "test/fakes/fake_clock.h"
+#include "test/support/subprocess.h"
+
+namespace halo::lock {
+namespace {
+
+using halo::testing::ChildArg;
+using halo::testing::PollUntil;
+using halo::testing::SpawnChildRole;
+using halo::testing::Subprocess;
+using halo::testing::TempDir;
+
+constexpr Duration kTtl = seconds(15);
+constexpr Duration kTimeout = seconds(2);
+
+AcquireRequest Req(const std::string& value, Duration wait = Duration::zero(),
+                   uint64_t min_epoch = 0) {
+  return AcquireRequest{NewLockToken(), value, kTtl, wait, min_epoch};
+}
+
+std::optional<Holder> ReadHolderOrFail(LockBackend& b) {
+  Result<std::optional<Holder>> h = b.ReadHolder(kTimeout);
+  REQUIRE(h.ok());
+  return *h;
+}
+
+// A process that takes the flock lock and holds it until killed.
+TEST_CASE("child:lock_hold") {
+  HALO_CHILD_ROLE_GUARD();
+  auto b = FlockBackend::Open(FlockOptions{ChildArg(0)});
+  REQUIRE(b.ok());
+  Result<Lease> lease = (*b)->TryAcquire(Req(ChildArg(1), seconds(30)), kTimeout);
+  REQUIRE(lease.ok());
+  while (true) std::this_thread::sleep_for(std::chrono::seconds(1));  // until SIGKILL
+}
+
+struct FlockHarness {
+  TempDir dir{"halo-lock"};
+  std::string path = dir.Join("halo.lock");
+  Subprocess holder;
+
+  LockBackendPtr Open() {
+    Result<std::unique_ptr<FlockBackend>> b = FlockBackend::Open(FlockOptions{path});
+    REQUIRE(b.ok());
+    return std::move(b).value();
+  }
+  // A holder in another process; returns once its value is published.
+  uint64_t StartDoomedHolder(const std::string& value) {
+    holder = SpawnChildRole("lock_hold", {path, value});
+    REQUIRE(holder.started());
+    LockBackendPtr probe = Open();
+    std::optional<Holder> seen;
+    REQUIRE(PollUntil(
+        [&] {
+          seen = ReadHolderOrFail(*probe);
+          return seen && seen->value == value;
+        },
+        std::chrono::seconds(30)));
+    return seen->epoch;
+  }
+  void KillDoomedHolder() { holder.Stop(SIGKILL); }
+  void AfterAbandon() {}  // closing the file dropped the lock
+  // The holder's lock stops counting without it releasing: the lock file is replaced.
+  void LoseLock() {
+    std::string fresh = dir.Join("fresh");
+    halo::testing::WriteFile(fresh, "");
+    REQUIRE(::rename(fresh.c_str(), path.c_str()) == 0);
+  }
+  // Epochs restart in a replaced file, so a taker carries the loser's epoch as min_epoch.
+  static constexpr bool kLoseResetsEpoch = true;
+};
+
+struct LeaseHarness {
+  FakeClock clock;
+  std::shared_ptr<LeaseTable> table = std::make_shared<LeaseTable>(&clock);
+  LockBackendPtr doomed;
+
+  LockBackendPtr Open() { return std::make_unique<MemLeaseBackend>(table); }
+  uint64_t StartDoomedHolder(const std::string& value) {
+    doomed = Open();
+    Result<Lease> l = doomed->TryAcquire(Req(value), kTimeout);
+    REQUIRE(l.ok());
+    return l->epoch;
+  }
+  // The client vanishes without releasing; its lease runs out.
+  void KillDoomedHolder() {
+    doomed.reset();
+    clock.Advance(kTtl);
+  }
+  void LoseLock() { clock.Advance(kTtl); }
+  void AfterAbandon() { clock.Advance(kTtl); }
+  static constexpr bool kLoseResetsEpoch = false;
+};
+
+TEST_CASE_TEMPLATE("lock conformance: acquire, read holder, renew, release", H, FlockHarness,
+                   LeaseHarness) {
+  H h;
+  LockBackendPtr a = h.Open(), reader = h.Open();
+  CHECK_FALSE(ReadHolderOrFail(*reader).has_value());
+  AcquireRequest req = Req("node-a");
+  Result<Lease> lease = a->TryAcquire(req, kTimeout);
+  REQUIRE(lease.ok());
+  CHECK(lease->epoch >= 1);
+  CHECK(lease->token == req.token);
+  std::optional<Holder> holder = ReadHolderOrFail(*reader);
+  REQUIRE(holder.has_value());
+  CHECK(holder->value == "node-a");
+  CHECK(holder->epoch == lease->epoch);
+  CHECK(a->Renew(*lease, kTtl, kTimeout).ok());
+  CHECK(a->Release(*lease, kTimeout).ok());
+  CHECK_FALSE(ReadHolderOrFail(*reader).has_value());
+  CHECK(IsNotHeld(a->Renew(*lease, kTtl, kTimeout)));
+  CHECK(a->Release(*lease, kTimeout).ok());  // releasing twice is fine
+}
+
+TEST_CASE_TEMPLATE("lock conformance: contention and release hand-over", H, FlockHarness,
+                   LeaseHarness) {
+  H h;
+  LockBackendPtr a = h.Open(), b = h.Open();
+  Result<Lease> la = a->TryAcquire(Req("node-a"), kTimeout);
+  REQUIRE(la.ok());
+  Result<Lease> lb = b->TryAcquire(Req("node-b"), kTimeout);
+  REQUIRE_FALSE(lb.ok());
+  CHECK(IsNotHeld(lb.status()));
+  CHECK(ReadHolderOrFail(*b)->value == "node-a");
+  REQUIRE(a->Release(*la, kTimeout).ok());
+  lb = b->TryAcquire(Req("node-b"), kTimeout);
+  REQUIRE(lb.ok());
+  CHECK(lb->epoch > la->epoch);
+  CHECK(ReadHolderOrFail(*a)->value == "node-b");
+  // A's stale lease neither renews nor releases B's lock.
+  CHECK(IsNotHeld(a->Renew(*la, kTtl, kTimeout)));
+  CHECK(a->Release(*la, kTimeout).ok());
+  CHECK(ReadHolderOrFail(*a)->value == "node-b");
+  Result<Lease> again = a->TryAcquire(Req("node-a"), kTimeout);
+  CHECK(IsNotHeld(again.status()));
+}
+
+TEST_CASE_TEMPLATE("lock conformance: holder death frees the lock", H, FlockHarness, LeaseHarness) {
+  H h;
+  uint64_t dead_epoch = h.StartDoomedHolder("doomed");
+  LockBackendPtr b = h.Open();
+  CHECK(IsNotHeld(b->TryAcquire(Req("node-b"), kTimeout).status()));
+  h.KillDoomedHolder();
+  Duration wait = b->CanWait() ? Duration(seconds(10)) : Duration::zero();
+  Result<Lease> lb = b->TryAcquire(Req("node-b", wait), kTimeout);
+  REQUIRE(lb.ok());
+  CHECK(lb->epoch > dead_epoch);
+  CHECK(ReadHolderOrFail(*b)->value == "node-b");
+}
+
+TEST_CASE_TEMPLATE("lock conformance: a lost lock renews as kConflict; epochs still rise", H,
+                   FlockHarness, LeaseHarness) {
+  H h;
+  LockBackendPtr a = h.Open(), b = h.Open();
+  Result<Lease> la = a->TryAcquire(Req("node-a"), kTimeout);
+  REQUIRE(la.ok());
+  h.LoseLock();
+  uint64_t floor = H::kLoseResetsEpoch ? la->epoch : 0;
+  Result<Lease> lb = b->TryAcquire(Req("node-b", Duration::zero(), floor), kTimeout);
+  REQUIRE(lb.ok());
+  CHECK(lb->epoch > la->epoch);
+  Status renew = a->Renew(*la, kTtl, kTimeout);
+  CHECK(IsNotHeld(renew));
+  CHECK(ReadHolderOrFail(*a)->value == "node-b");
+  CHECK(a->Release(*la, kTimeout).ok());
+  CHECK(ReadHolderOrFail(*a)->value == "node-b");  // A's release did not free B's lock
+}
+
+TEST_CASE_TEMPLATE("lock conformance: epochs increase across reopen; min_epoch is honoured", H,
+                   FlockHarness, LeaseHarness) {
+  H h;
+  uint64_t last = 0;
+  for (int i = 0; i < 3; ++i) {
+    LockBackendPtr a = h.Open();  // a fresh client (flock: a fresh open of the file)
+    Result<Lease> l = a->TryAcquire(Req("node-a"), kTimeout);
+    REQUIRE(l.ok());
+    CHECK(l->epoch > last);
+    last = l->epoch;
+    if (i == 1) {  // dropped without release: closed (flock) / left to expire (lease)
+      a.reset();
+      h.AfterAbandon();
+      continue;
+    }
+    REQUIRE(a->Release(*l, kTimeout).ok());
+  }
+  LockBackendPtr b = h.Open();
+  Result<Lease> l = b->TryAcquire(Req("node-b", Duration::zero(), last + 100), kTimeout);
+  REQUIRE(l.ok());
+  CHECK(l->epoch == last + 101);
+  REQUIRE(b->Release(*l, kTimeout).ok());
+  l = b->TryAcquire(Req("node-b"), kTimeout);
+  REQUIRE(l.ok());
+  CHECK(l->epoch == last + 102);
+}
+
+TEST_CASE_TEMPLATE("lock conformance: bad values are refused", H, FlockHarness, LeaseHarness) {
+  H h;
+  LockBackendPtr a = h.Open();
+  CHECK(a->TryAcquire(Req("two\nlines"), kTimeout).status().code() ==
+        Status::Code::kInvalidArgument);
+  CHECK(a->TryAcquire(Req(std::string(kMaxLockValueSize + 1, 'x')), kTimeout).status().code() ==
+        Status::Code::kInvalidArgument);
+  CHECK_FALSE(ReadHolderOrFail(*a).has_value());
+}
+
+}  // namespace
+}  // namespace halo::lock
