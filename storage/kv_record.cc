@@ -139,7 +139,8 @@ std::string EncodeSecretRecord(const KvSecretRecord& rec) {
   PutVarint(out, rec.versions.size());
   for (const auto& v : rec.versions) {
     PutVarint(out, v.number);
-    uint8_t flags = (v.destroyed ? 1 : 0) | (v.deletion_ns != kNoTime ? 2 : 0);
+    uint8_t flags =
+        (v.destroyed ? 1 : 0) | (v.deletion_ns != kNoTime ? 2 : 0) | (v.soft_deleted ? 4 : 0);
     out.push_back(static_cast<char>(flags));
     PutSigned(out, v.created_ns);
     if (v.deletion_ns != kNoTime) PutSigned(out, v.deletion_ns);
@@ -175,10 +176,12 @@ Status DecodeSecretRecord(std::string_view in, KvSecretRecord* out) {
   out->versions.reserve(n);
   for (uint64_t i = 0; i < n; ++i) {
     KvVersion v;
-    if (!r.Varint(&v.number) || !r.Byte(&flags) || flags > 3 || !r.Signed(&v.created_ns)) {
+    if (!r.Varint(&v.number) || !r.Byte(&flags) || flags > 7 || !r.Signed(&v.created_ns)) {
       return Corrupt("truncated version");
     }
     v.destroyed = (flags & 1) != 0;
+    v.soft_deleted = (flags & 4) != 0;
+    if (v.soft_deleted && (flags & 2) == 0) return Corrupt("deleted version without a time");
     if ((flags & 2) != 0 && !r.Signed(&v.deletion_ns)) return Corrupt("truncated version");
     if (!r.String(&v.data)) return Corrupt("truncated version data");
     if (!out->versions.empty() && out->versions.back().number >= v.number) {

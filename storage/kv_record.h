@@ -22,15 +22,26 @@ struct KvVersion {
   uint64_t number = 0;
   int64_t created_ns = 0;         // Unix nanoseconds
   int64_t deletion_ns = kNoTime;  // soft-deleted (or scheduled to be) at this time
+  // Set by an explicit delete (DELETE data/, POST delete/): deleted at once, whatever the
+  // reading node's clock says. A deletion_time from delete_version_after without this flag
+  // only takes effect once it has passed.
+  bool soft_deleted = false;
   bool destroyed = false;
   // The version's data as JSON text (an object, keys sorted); empty once destroyed. A view:
   // into the buffer the record was decoded from, or into a string the caller keeps alive
   // until the record is encoded.
   std::string_view data;
 
-  // Deleted as of `now_ns`: a deletion time strictly before now (OpenBao: DeletionTime
-  // before time.Now()); a later deletion time is only scheduled.
-  bool DeletedAt(int64_t now_ns) const { return deletion_ns != kNoTime && deletion_ns < now_ns; }
+  // Deleted as of `now_ns`: explicitly deleted, or a deletion time strictly before now
+  // (OpenBao: DeletionTime before time.Now()); a later deletion time is only scheduled.
+  bool DeletedAt(int64_t now_ns) const {
+    return soft_deleted || (deletion_ns != kNoTime && deletion_ns < now_ns);
+  }
+  // Marks the version deleted now (OpenBao sets DeletionTime = now).
+  void SoftDelete(int64_t now_ns) {
+    soft_deleted = true;
+    deletion_ns = now_ns;
+  }
 };
 
 struct KvSecretRecord {

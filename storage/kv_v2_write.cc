@@ -282,7 +282,7 @@ Result<KvTxnResult> KvV2Engine::DeleteLatest(const Env& env, const Call& c, Txn&
   KvVersion* v = rec.Find(rec.current_version);
   int64_t now = env.Now();
   if (v == nullptr || v->destroyed || v->DeletedAt(now)) return Reply(NoBody(204));
-  v->deletion_ns = now;
+  v->SoftDelete(now);
   RETURN_IF_ERROR(txn.Put(key, EncodeSecretRecord(rec)));
   return Reply(NoBody(204));
 }
@@ -303,9 +303,10 @@ Result<KvTxnResult> KvV2Engine::ChangeVersions(const Env& env, const Call& c, Tx
     if (v == nullptr || v->destroyed) continue;
     switch (c.route) {
       case Route::kDelete:
-        if (!v->DeletedAt(now)) v->deletion_ns = now;
+        if (!v->DeletedAt(now)) v->SoftDelete(now);
         break;
       case Route::kUndelete:
+        v->soft_deleted = false;
         v->deletion_ns =
             config.DeleteVersionAfterDisabled()
                 ? kNoTime
