@@ -14,7 +14,9 @@
 //
 // Threading: every method is thread-safe. Get/List never block behind writers. Update blocks
 // the caller until durable; UpdateAsync never blocks and calls `done` exactly once, on a
-// backend-owned thread (callers marshal back to their event loop themselves).
+// backend-owned thread (callers marshal back to their event loop themselves). Update
+// functions and `done` callbacks run on that writer thread: they must not call Update (or
+// wait for another update) on the same backend, which would deadlock; keep them short.
 //
 // Errors: kNotFound (Get of a missing key), kConflict (stale epoch), kInvalidArgument (bad
 // key), kIoError / kCorruption from the medium; any Status returned by the update function

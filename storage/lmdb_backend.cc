@@ -307,16 +307,23 @@ Status LmdbBackend::MdbError(const char* what, int rc) const {
 
 Status LmdbBackend::OpenDatabases() {
   std::shared_lock<std::shared_mutex> env_lock(env_mu_);
-  MDB_txn* txn = nullptr;
-  int rc = BeginTxn(nullptr, 0, &txn);
-  if (rc != 0) return MdbError("begin", rc);
-  if ((rc = mdb_dbi_open(txn, kDataDb, MDB_CREATE, &data_dbi_)) != 0 ||
-      (rc = mdb_dbi_open(txn, kMetaDb, MDB_CREATE, &meta_dbi_)) != 0) {
-    mdb_txn_abort(txn);
-    return MdbError("open databases", rc);
+  // Standbys usually find the databases made already: open them in a read transaction so
+  // they never wait for the active's writes. Only a new environment needs a write.
+  for (unsigned flags : {unsigned{MDB_RDONLY}, 0u}) {
+    MDB_txn* txn = nullptr;
+    int rc = BeginTxn(nullptr, flags, &txn);
+    if (rc != 0) return MdbError("begin", rc);
+    unsigned create = flags == 0 ? MDB_CREATE : 0;
+    if ((rc = mdb_dbi_open(txn, kDataDb, create, &data_dbi_)) != 0 ||
+        (rc = mdb_dbi_open(txn, kMetaDb, create, &meta_dbi_)) != 0) {
+      mdb_txn_abort(txn);
+      if (rc == MDB_NOTFOUND && flags != 0) continue;
+      return MdbError("open databases", rc);
+    }
+    rc = mdb_txn_commit(txn);  // commit, even read-only, keeps the handles
+    return rc == 0 ? Status::Ok() : MdbError("commit", rc);
   }
-  rc = mdb_txn_commit(txn);
-  return rc == 0 ? Status::Ok() : MdbError("commit", rc);
+  return Status::Internal("unreachable");
 }
 
 // REQUIRES: env_mu_ held shared (it is dropped and retaken around a resize).
