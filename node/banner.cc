@@ -26,9 +26,7 @@ const char* LevelName(LogLevel level) {
 
 }  // namespace
 
-bool HaEnabled(const NodeConfig& config) {
-  return !config.ha_storage_type.empty() || storage::ProvidesHaLock(config.storage);
-}
+bool HaEnabled(const NodeConfig& config) { return !config.lock.type.empty(); }
 
 std::string FormatBanner(const NodeConfig& config, const std::string& listen_address) {
   std::map<std::string, std::string> lines;
@@ -47,8 +45,8 @@ std::string FormatBanner(const NodeConfig& config, const std::string& listen_add
   lines["Request Forwarding"] = config.disable_request_forwarding ? "disabled (307)" : "enabled";
   lines["Standby Reads"] = config.disable_standby_reads ? "disabled" : "enabled";
   std::string storage = config.storage.type;
-  if (!config.ha_storage_type.empty()) {
-    lines["HA Storage"] = config.ha_storage_type;
+  if (config.ha_storage_set) {
+    lines["HA Storage"] = config.lock.type;
   } else if (storage::ProvidesHaLock(config.storage)) {
     storage += " (HA available)";
   }

@@ -1,11 +1,9 @@
 #include "node/node_config.h"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <cstdlib>
 
 #include "common/json_config.h"
+#include "lock/lock_config.h"
 
 namespace halo::node {
 namespace {
@@ -125,15 +123,15 @@ Status ParseMounts(ConfigObject& root, std::vector<MountConfig>* out) {
   return mounts.Finish();
 }
 
-std::string Serialize(const rapidjson::Value& value) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buf);
-  value.Accept(writer);
-  return std::string(buf.GetString(), buf.GetSize());
-}
-
 Status ParseHaStorage(ConfigObject& root, NodeConfig* out) {
-  if (!root.Has("ha_storage")) return Status::Ok();
+  if (!root.Has("ha_storage")) {
+    if (out->storage.type == "lmdb") {
+      out->lock = lock::FlockOptionsForDataDir(out->storage.path);
+    } else if (storage::ProvidesHaLock(out->storage)) {
+      out->lock.type = out->storage.type;  // inmem: an in-process lease
+    }
+    return Status::Ok();
+  }
   ASSIGN_OR_RETURN(ConfigObject ha, root.GetObject("ha_storage"));
   std::vector<std::string> keys = ha.Keys();
   if (keys.size() != 1) {
@@ -141,8 +139,9 @@ Status ParseHaStorage(ConfigObject& root, NodeConfig* out) {
                                    std::to_string(keys.size()));
   }
   ASSIGN_OR_RETURN(ConfigObject block, ha.GetObject(keys[0]));
-  out->ha_storage_type = keys[0];
-  out->ha_storage_json = Serialize(block.raw());
+  ASSIGN_OR_RETURN(out->lock, lock::ParseLockConfig(keys[0], block));
+  RETURN_IF_ERROR(ha.Finish());
+  out->ha_storage_set = true;
   return Status::Ok();
 }
 

@@ -14,6 +14,7 @@
 
 #include "common/logging.h"
 #include "common/result.h"
+#include "lock/lock_options.h"
 #include "storage/backend_factory.h"
 
 namespace halo::node {
@@ -34,10 +35,11 @@ struct ListenerConfig {
 
 struct NodeConfig {
   storage::BackendOptions storage;
-  // The lock's block when data and lock are split ("ha_storage": {"<type>": {...}}).
-  // ha_storage_type is empty when absent; ha_storage_json is the inner block, re-serialised.
-  std::string ha_storage_type;
-  std::string ha_storage_json;
+  // The HA lock. From `ha_storage` when set (ha_storage_set), else implied by the storage
+  // (lmdb: an flock lock file beside the data; inmem: an in-process lease). lock.type is
+  // empty when there is no lock at all (file storage without ha_storage): a single node.
+  bool ha_storage_set = false;
+  lock::LockOptions lock;
 
   ListenerConfig listener;
   std::string api_addr;      // full URL ("http://127.0.0.1:8210"); default from listener

@@ -12,6 +12,7 @@ NodeConfig Config(const std::string& storage_type) {
   c.api_addr = "http://127.0.0.1:8210";
   c.cluster_addr = "https://127.0.0.1:8211";
   c.mounts = {{"secret/", 2}, {"kv/", 1}};
+  if (storage_type == "lmdb") c.lock.type = "flock";
   return c;
 }
 
@@ -31,7 +32,8 @@ TEST_CASE("Banner: lmdb provides the lock") {
 
 TEST_CASE("Banner: split data and lock, and file alone") {
   NodeConfig split = Config("file");
-  split.ha_storage_type = "flock";
+  split.ha_storage_set = true;
+  split.lock.type = "flock";
   std::string b = FormatBanner(split, "127.0.0.1:8210");
   CHECK(b.find("                 Storage: file\n") != std::string::npos);
   CHECK(b.find("              HA Storage: flock\n") != std::string::npos);

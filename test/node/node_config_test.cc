@@ -62,8 +62,10 @@ TEST_CASE("NodeConfig: every key is read") {
   })";
   Result<NodeConfig> c = Parse(text, "env-token");
   REQUIRE_MESSAGE(c.ok(), c.status().ToString());
-  CHECK(c->ha_storage_type == "flock");
-  CHECK(c->ha_storage_json == R"({"path":"/tmp/x.lock"})");
+  CHECK(c->ha_storage_set);
+  CHECK(c->lock.type == "flock");
+  CHECK(c->lock.flock.path == "/tmp/x.lock");
+  CHECK(c->lock.elector.stepdown_backoff == std::chrono::seconds(10));
   CHECK(c->listener.host == "::1");
   CHECK(c->listener.port == 0);
   CHECK(c->listener.max_request_size == 1024);
@@ -104,6 +106,9 @@ TEST_CASE("NodeConfig: bad configs are errors naming the key") {
       {With(R"("mounts": {"a/": {"type": "kv"}, "a/b/": {"type": "kv"}})"), "overlaps"},
       {With(R"("leader_check_interval": "0ms")"), "leader_check_interval"},
       {With(R"("ha_storage": {})"), "ha_storage"},
+      {With(R"("ha_storage": {"flock": {}})"), "ha_storage.flock.path"},
+      {With(R"("ha_storage": {"flock": {"path": "/x", "ttl": "soon"}})"), "ha_storage.flock.ttl"},
+      {With(R"("ha_storage": {"zk": {}})"), "ha_storage.zk"},
       {R"({"listener": {"tcp": {"address": "127.0.0.1:1"}}, "root_token": "r"})",
        "storage: missing"},
       {R"({"storage": {"nosuch": {}}, "root_token": "r"})", "storage.nosuch"},
@@ -131,6 +136,20 @@ TEST_CASE("NodeConfig: bad configs are errors naming the key") {
     CHECK_MESSAGE(r.status().message().find(c.expect) != std::string::npos, r.status().message());
     CHECK(r.status().message().find("test.json") != std::string::npos);
   }
+}
+
+TEST_CASE("NodeConfig: the lock is implied by lmdb and inmem, absent for file") {
+  Result<NodeConfig> lmdb = Parse(R"({"storage": {"lmdb": {"path": "/d"}}, "root_token": "r"})");
+  REQUIRE_MESSAGE(lmdb.ok(), lmdb.status().ToString());
+  CHECK_FALSE(lmdb->ha_storage_set);
+  CHECK(lmdb->lock.type == "flock");
+  CHECK(lmdb->lock.flock.path == "/d/halo.lock");
+  Result<NodeConfig> file = Parse(R"({"storage": {"file": {"path": "/d"}}, "root_token": "r"})");
+  REQUIRE(file.ok());
+  CHECK(file->lock.type.empty());
+  Result<NodeConfig> mem = Parse(kMinimal);
+  REQUIRE(mem.ok());
+  CHECK(mem->lock.type == "inmem");
 }
 
 TEST_CASE("NodeConfig: HALO_ROOT_TOKEN alone is enough") {

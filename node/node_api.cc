@@ -1,0 +1,361 @@
+#include "node/node_api.h"
+
+#include <cstdio>
+
+#include "common/logging.h"
+#include "node/auth.h"
+#include "node/sys_handlers.h"
+#include "storage/kv_v1.h"
+#include "storage/kv_v2.h"
+
+namespace halo::node {
+
+struct NodeApi::Waiter {
+  NodeApi* api = nullptr;
+  LeaderView seen;
+  bool seen_active = false;
+  ReplyFn reply;
+  event* timer = nullptr;
+  std::list<Waiter>::iterator self;
+};
+
+namespace {
+
+// The original path and query, for a 307's Location.
+std::string OriginTarget(const http::Request& request) {
+  std::string_view target = request.target;
+  if (!target.empty() && target[0] == '/') return std::string(target);
+  // Absolute-form: keep what follows the authority.
+  size_t scheme = target.find("://");
+  size_t slash = scheme == std::string_view::npos ? 0 : target.find('/', scheme + 3);
+  if (slash == std::string_view::npos) return "/";
+  return std::string(target.substr(slash));
+}
+
+uint64_t Fnv1a(std::string_view text, uint64_t seed) {
+  uint64_t h = seed;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+}  // namespace
+
+std::string ClusterIdFor(std::string_view cluster_name) {
+  uint64_t a = Fnv1a(cluster_name, 14695981039346656037ULL);
+  uint64_t b = Fnv1a(cluster_name, a ^ 0x9e3779b97f4a7c15ULL);
+  char out[40];
+  std::snprintf(out, sizeof(out), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
+                static_cast<unsigned>(b >> 48),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return out;
+}
+
+http::Response ToHttpResponse(const ApiReply& reply) {
+  http::Response response;
+  response.status = reply.status;
+  response.headers.Add("Cache-Control", "no-store");
+  for (const auto& [name, value] : reply.headers) response.headers.Add(name, value);
+  if (!reply.body.empty()) {
+    response.headers.Add("Content-Type", "application/json");
+    response.body = reply.body;
+  }
+  return response;
+}
+
+NodeApi::NodeApi(const NodeConfig& config, storage::Backend* backend, Forwarder* forwarder,
+                 std::shared_ptr<LoopPoster> poster, event_base* base, Hooks hooks, Clock* clock)
+    : config_(config),
+      backend_(backend),
+      forwarder_(forwarder),
+      poster_(std::move(poster)),
+      base_(base),
+      hooks_(std::move(hooks)),
+      clock_(clock),
+      cluster_id_(ClusterIdFor(config.cluster_name)),
+      alive_(std::make_shared<bool>(true)) {
+  for (const MountConfig& mount : config_.mounts) {
+    storage::KvEngineOptions options;
+    options.backend = backend_;
+    options.storage_prefix = "logical/" + mount.path;
+    options.clock = clock_;
+    engines_[mount.path] =
+        mount.kv_version == 2 ? storage::NewKvV2Engine(options) : storage::NewKvV1Engine(options);
+  }
+}
+
+NodeApi::~NodeApi() {
+  for (Waiter& w : waiters_) {
+    if (w.timer != nullptr) event_free(w.timer);
+  }
+}
+
+NodeSnapshot NodeApi::Snapshot() const {
+  NodeSnapshot s;
+  s.ha_enabled = ha_enabled_;
+  s.active = write_epoch_ != 0;
+  s.active_since_micros = active_since_micros_;
+  s.leader = leader_;
+  s.cluster_name = config_.cluster_name;
+  s.cluster_id = cluster_id_;
+  s.storage_type = config_.storage.type;
+  s.now_micros = clock_->WallMicros();
+  return s;
+}
+
+void NodeApi::SetActive(uint64_t epoch, int64_t since_micros) {
+  write_epoch_ = epoch;
+  active_since_micros_ = since_micros;
+  leader_ = LeaderView{true, config_.api_addr, config_.cluster_addr, epoch};
+  WakeWaiters();
+}
+
+void NodeApi::SetStandby() {
+  if (write_epoch_ == 0) return;
+  write_epoch_ = 0;
+  active_since_micros_ = 0;
+  // We no longer know who leads; the watcher reports the next holder.
+  leader_.known = false;
+  leader_.api_addr.clear();
+  leader_.cluster_addr.clear();
+  WakeWaiters();
+}
+
+void NodeApi::SetLeader(const LeaderView& view) {
+  if (write_epoch_ != 0) return;
+  if (view.known && view.epoch < leader_.epoch) return;  // a read that lags our view
+  LeaderView next = view;
+  if (!next.known) next.epoch = leader_.epoch;  // the index never goes backwards
+  if (next == leader_) return;
+  leader_ = next;
+  WakeWaiters();
+}
+
+uint64_t NodeApi::CurrentWriteEpoch() const {
+  if (write_epoch_ == 0 || shutting_down_) return 0;
+  return hooks_.may_write(write_epoch_) ? write_epoch_ : 0;
+}
+
+bool NodeApi::Authorized(const http::Request& request) const {
+  std::string_view token = ClientToken(request.headers.Get("X-Vault-Token").value_or(""),
+                                       request.headers.Get("Authorization").value_or(""));
+  return TokenMatches(token, config_.root_token);
+}
+
+void NodeApi::Handle(http::Request request, ReplyFn reply) {
+  ++in_flight_;
+  std::weak_ptr<bool> alive = alive_;
+  ReplyFn done = [this, alive, reply = std::move(reply)](http::Response response) {
+    if (!alive.expired()) --in_flight_;
+    reply(std::move(response));
+  };
+  if (shutting_down_) {
+    http::Response response = ToHttpResponse(ErrorReply(503, "node is shutting down"));
+    response.headers.Set("Connection", "close");
+    done(std::move(response));
+    return;
+  }
+  Dispatch(request, done);
+}
+
+void NodeApi::Dispatch(http::Request& request, const ReplyFn& reply) {
+  Result<QueryParams> query = QueryParams::Parse(request.query);
+  if (!query.ok()) {
+    reply(ToHttpResponse(ErrorReply(400, query.status().message())));
+    return;
+  }
+  const std::string& method = request.method;
+  bool is_list =
+      method == "LIST" || (method == "GET" && query->GetBool("list", false).value_or(false));
+  Route route = RoutePath(request.path, is_list, config_.mounts);
+  switch (route.kind) {
+    case RouteKind::kHealth:
+      reply(ToHttpResponse(HandleHealth(method, *query, Snapshot())));
+      return;
+    case RouteKind::kSealStatus:
+      reply(ToHttpResponse(method == "GET" ? HandleSealStatus(Snapshot()) : MethodNotAllowed()));
+      return;
+    case RouteKind::kLeader:
+      HandleLeaderQuery(request, *query, reply);
+      return;
+    default:
+      break;
+  }
+  if (!Authorized(request)) {
+    reply(ToHttpResponse(PermissionDenied()));
+    return;
+  }
+  if (route.kind == RouteKind::kStepDown) {
+    HandleStepDown(request, reply);
+  } else if (route.kind == RouteKind::kMount) {
+    HandleMount(route, request, *query, reply);
+  } else {
+    reply(ToHttpResponse(NoHandler(route.api_path)));
+  }
+}
+
+void NodeApi::HandleStepDown(http::Request& request, const ReplyFn& reply) {
+  if (request.method != "PUT" && request.method != "POST") {
+    reply(ToHttpResponse(MethodNotAllowed()));
+    return;
+  }
+  if (!ha_enabled_) {  // OpenBao: nothing to do on a non-HA node
+    reply(ToHttpResponse(ApiReply{204, {}, ""}));
+    return;
+  }
+  if (write_epoch_ != 0) {
+    LOG_INFO("sys/step-down: stepping down from active operation (epoch %llu)",
+             static_cast<unsigned long long>(write_epoch_));
+    hooks_.step_down();
+    SetStandby();
+    reply(ToHttpResponse(ApiReply{204, {}, ""}));
+    return;
+  }
+  SendToActive(request, reply);
+}
+
+void NodeApi::HandleMount(const Route& route, http::Request& request, const QueryParams& query,
+                          const ReplyFn& reply) {
+  storage::KvOp op;
+  ApiReply error;
+  if (!ClassifyOperation(request.method, query, &op, &error)) {
+    reply(ToHttpResponse(error));
+    return;
+  }
+  bool write = IsWriteOp(op);
+  uint64_t epoch = CurrentWriteEpoch();
+  if (epoch != 0) {
+    RunEngine(route, op, request, write ? epoch : 0, reply);
+  } else if (!write && !config_.disable_standby_reads) {
+    RunEngine(route, op, request, 0, reply);
+  } else {
+    SendToActive(request, reply);
+  }
+}
+
+void NodeApi::RunEngine(const Route& route, storage::KvOp op, http::Request& request,
+                        uint64_t epoch, const ReplyFn& reply) {
+  storage::SecretsEngine* engine = engines_.at(route.mount->path).get();
+  storage::KvRequest kv;
+  kv.op = op;
+  kv.path = route.rel_path;
+  Result<QueryParams> query = QueryParams::Parse(request.query);
+  if (query.ok()) {
+    for (const auto& [name, value] : query->pairs()) {
+      if (name == "list" || name == "scan") continue;
+      kv.query.emplace_back(name, value);
+    }
+  }
+  kv.body = std::move(request.body);
+  kv.content_type = std::string(request.headers.Get("Content-Type").value_or(""));
+  kv.epoch = epoch;
+  if (!engine->IsWrite(kv)) {
+    engine->Handle(kv, [reply](storage::KvResponse response) {
+      reply(ToHttpResponse(ApiReply{response.status, {}, std::move(response.body)}));
+    });
+    return;
+  }
+  std::weak_ptr<bool> alive = alive_;
+  std::shared_ptr<LoopPoster> poster = poster_;
+  engine->Handle(kv, [alive, poster, reply](storage::KvResponse response) {
+    poster->Post([alive, reply, response = std::move(response)]() mutable {
+      if (response.not_active) {
+        LOG_WARN("a write was refused for a stale fencing epoch; not acknowledged");
+      }
+      reply(ToHttpResponse(ApiReply{response.status, {}, std::move(response.body)}));
+    });
+  });
+}
+
+void NodeApi::SendToActive(http::Request& request, const ReplyFn& reply) {
+  if (request.headers.Has(kForwardedHeader)) {
+    // Already forwarded once: never again (no loops).
+    reply(ToHttpResponse(ErrorReply(503, storage::kNotActiveMessage)));
+    return;
+  }
+  if (!leader_.known || leader_.api_addr.empty() || leader_.api_addr == config_.api_addr) {
+    reply(ToHttpResponse(NoActiveNode()));
+    return;
+  }
+  std::optional<std::string_view> no_forward = request.headers.Get(kNoForwardHeader);
+  if (config_.disable_request_forwarding || (no_forward && !no_forward->empty())) {
+    reply(ToHttpResponse(Redirect(leader_.api_addr + OriginTarget(request))));
+    return;
+  }
+  request.headers.Set(kForwardedHeader, "1");
+  forwarder_->Forward(leader_.api_addr, std::move(request), [reply](ForwardOutcome outcome) {
+    switch (outcome.kind) {
+      case ForwardOutcome::Kind::kResponse:
+        reply(std::move(outcome.response));
+        return;
+      case ForwardOutcome::Kind::kNotSent:
+        reply(ToHttpResponse(ErrorReply(503, "active node unreachable: " + outcome.error)));
+        return;
+      case ForwardOutcome::Kind::kUnknown:
+        reply(ToHttpResponse(ErrorReply(
+            502, "error forwarding to the active node (outcome unknown): " + outcome.error)));
+        return;
+    }
+  });
+}
+
+void NodeApi::HandleLeaderQuery(const http::Request& request, const QueryParams& query,
+                                const ReplyFn& reply) {
+  if (request.method != "GET") {
+    reply(ToHttpResponse(MethodNotAllowed()));
+    return;
+  }
+  Result<LeaderWait> wait = ParseLeaderWait(query);
+  if (!wait.ok()) {
+    reply(ToHttpResponse(ErrorReply(400, wait.status().message())));
+    return;
+  }
+  if (!wait->blocking || wait->index != leader_.epoch || wait->wait_ms == 0) {
+    reply(ToHttpResponse(HandleLeader(Snapshot())));
+    return;
+  }
+  waiters_.emplace_back();
+  auto it = std::prev(waiters_.end());
+  it->api = this;
+  it->seen = leader_;
+  it->seen_active = write_epoch_ != 0;
+  it->reply = reply;
+  it->self = it;
+  it->timer = evtimer_new(base_, &NodeApi::OnWaiterTimeout, &*it);
+  timeval tv{static_cast<time_t>(wait->wait_ms / 1000),
+             static_cast<suseconds_t>((wait->wait_ms % 1000) * 1000)};
+  if (it->timer == nullptr || evtimer_add(it->timer, &tv) != 0) {
+    FinishWaiter(it);
+  }
+}
+
+void NodeApi::OnWaiterTimeout(evutil_socket_t, short, void* arg) {
+  Waiter* w = static_cast<Waiter*>(arg);
+  w->api->FinishWaiter(w->self);
+}
+
+void NodeApi::FinishWaiter(std::list<Waiter>::iterator it) {
+  ReplyFn reply = std::move(it->reply);
+  if (it->timer != nullptr) event_free(it->timer);
+  waiters_.erase(it);
+  reply(ToHttpResponse(HandleLeader(Snapshot())));
+}
+
+void NodeApi::WakeWaiters() {
+  bool active = write_epoch_ != 0;
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    auto next = std::next(it);
+    if (shutting_down_ || !(it->seen == leader_) || it->seen_active != active) FinishWaiter(it);
+    it = next;
+  }
+}
+
+void NodeApi::BeginShutdown() {
+  shutting_down_ = true;
+  WakeWaiters();
+}
+
+}  // namespace halo::node

@@ -1,0 +1,134 @@
+// NodeApi: the node's HTTP API, independent of the socket layer. The server hands it each
+// parsed request and a reply function; NodeApi decides, per OpenBao's rules:
+//  - sys/health, sys/leader (also as a blocking query), sys/seal-status: answered locally;
+//  - everything else needs the root token (X-Vault-Token or Authorization: Bearer), else 403;
+//  - requests to a mount go to its KV engine: locally on the active node, reads locally on a
+//    standby (unless disable_standby_reads), everything else to the active node: forwarded
+//    with the hop marker, or 307 to its api_addr (X-Vault-No-Request-Forwarding or
+//    disable_request_forwarding), or 503 when no active node is known or when the request
+//    was already forwarded once;
+//  - sys/step-down: steps down on the active node, forwarded like a write from a standby.
+// Writes carry the active term's fencing epoch and are accepted only while
+// hooks.may_write(epoch) holds; a write the storage refuses for a stale epoch is answered
+// 503, never acknowledged.
+//
+// Blocking sys/leader: GET /v1/sys/leader?index=N&wait=30s answers at once when the known
+// leader's epoch ("index") differs from N, otherwise when the leader view next changes
+// (new holder, holder gone, this node activated or stood down) or after `wait`.
+//
+// Threading: every method runs on the event loop thread of `base`. KV writes complete on a
+// backend thread and come back through `poster`.
+#pragma once
+
+#include <event2/event.h>
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/http/message.h"
+#include "node/api_reply.h"
+#include "node/api_route.h"
+#include "node/forwarder.h"
+#include "node/loop_poster.h"
+#include "node/node_config.h"
+#include "node/node_snapshot.h"
+#include "storage/backend.h"
+#include "storage/kv_request.h"
+
+namespace halo::node {
+
+// The client header that asks a standby for a 307 instead of forwarding.
+inline constexpr const char kNoForwardHeader[] = "X-Vault-No-Request-Forwarding";
+
+// An ApiReply as an HTTP response (Content-Type: application/json when there is a body,
+// Cache-Control: no-store).
+http::Response ToHttpResponse(const ApiReply& reply);
+
+class NodeApi {
+ public:
+  using ReplyFn = std::function<void(http::Response)>;
+
+  struct Hooks {
+    std::function<bool(uint64_t epoch)> may_write;  // Elector::MayWrite (true without HA)
+    std::function<bool()> step_down;                // Elector::StepDown; false if not active
+  };
+
+  // REQUIRES: every pointer outlives this object; `config` is validated.
+  NodeApi(const NodeConfig& config, storage::Backend* backend, Forwarder* forwarder,
+          std::shared_ptr<LoopPoster> poster, event_base* base, Hooks hooks, Clock* clock);
+  ~NodeApi();
+  NodeApi(const NodeApi&) = delete;
+  NodeApi& operator=(const NodeApi&) = delete;
+
+  // Answers `request` through `reply`, exactly once (possibly before Handle returns).
+  void Handle(http::Request request, ReplyFn reply);
+
+  // HA state changes, from the node's election wiring.
+  void SetActive(uint64_t epoch, int64_t since_micros);
+  void SetStandby();
+  // The lock holder as last seen by the watcher. Ignored while this node is active (it is
+  // the leader) and when older than the view held (a lagging read).
+  void SetLeader(const LeaderView& view);
+  void SetHaEnabled(bool enabled) { ha_enabled_ = enabled; }
+
+  NodeSnapshot Snapshot() const;
+  uint64_t write_epoch() const { return write_epoch_; }
+
+  // Shutdown: parked sys/leader queries are answered now; every later request gets 503
+  // "node is shutting down" with Connection: close.
+  void BeginShutdown();
+  // Requests received and not yet answered.
+  size_t in_flight() const { return in_flight_; }
+
+ private:
+  struct Waiter;
+
+  void Dispatch(http::Request& request, const ReplyFn& reply);
+  void HandleLeaderQuery(const http::Request& request, const QueryParams& query,
+                         const ReplyFn& reply);
+  void HandleStepDown(http::Request& request, const ReplyFn& reply);
+  void HandleMount(const Route& route, http::Request& request, const QueryParams& query,
+                   const ReplyFn& reply);
+  // Runs the engine for `route`. `epoch` is the write epoch (0 for reads).
+  void RunEngine(const Route& route, storage::KvOp op, http::Request& request, uint64_t epoch,
+                 const ReplyFn& reply);
+  // A request this standby must not answer itself: forward, 307 or 503.
+  void SendToActive(http::Request& request, const ReplyFn& reply);
+  // The epoch writes may use now, or 0 when this node must not write.
+  uint64_t CurrentWriteEpoch() const;
+  bool Authorized(const http::Request& request) const;
+  void WakeWaiters();
+  static void OnWaiterTimeout(evutil_socket_t, short, void* arg);
+  void FinishWaiter(std::list<Waiter>::iterator it);
+
+  const NodeConfig& config_;
+  storage::Backend* const backend_;
+  Forwarder* const forwarder_;
+  std::shared_ptr<LoopPoster> poster_;
+  event_base* const base_;
+  const Hooks hooks_;
+  Clock* const clock_;
+  std::map<std::string, std::unique_ptr<storage::SecretsEngine>> engines_;  // by mount path
+  std::string cluster_id_;
+
+  bool ha_enabled_ = true;
+  uint64_t write_epoch_ = 0;  // the term this node is active in; 0 = standby
+  int64_t active_since_micros_ = 0;
+  LeaderView leader_;
+  bool shutting_down_ = false;
+  size_t in_flight_ = 0;
+  std::list<Waiter> waiters_;
+  // Shared with posted write completions: false once this object is gone.
+  std::shared_ptr<bool> alive_;
+};
+
+// A stable identifier for the cluster, derived from its name (every node computes the same
+// one): 8-4-4-4-12 hex digits.
+std::string ClusterIdFor(std::string_view cluster_name);
+
+}  // namespace halo::node
