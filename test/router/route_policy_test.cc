@@ -47,7 +47,7 @@ RouteInput Read(ReadPolicy p = ReadPolicy::kStandbys, int exclude = -1) {
   RouteInput in;
   in.cls = RequestClass::kRead;
   in.reads = p;
-  in.exclude = exclude;
+  in.exclude_mask = exclude >= 0 ? uint64_t{1} << exclude : 0;
   return in;
 }
 
@@ -56,13 +56,14 @@ TEST_CASE("PickLeastOutstanding: least load, random tie-break, exclusion") {
   std::vector<int> c = {0, 1, 2};
   Load load;
   load.n = {{0, 3}, {1, 1}, {2, 2}};
-  CHECK(PickLeastOutstanding(c, -1, load, &rng) == 1);
-  CHECK(PickLeastOutstanding(c, 1, load, &rng) == 2);
-  CHECK(PickLeastOutstanding({}, -1, load, &rng) == -1);
-  CHECK(PickLeastOutstanding({1}, 1, load, &rng) == -1);
+  CHECK(PickLeastOutstanding(c, 0, load, &rng) == 1);
+  CHECK(PickLeastOutstanding(c, 1u << 1, load, &rng) == 2);
+  CHECK(PickLeastOutstanding(c, (1u << 1) | (1u << 2), load, &rng) == 0);
+  CHECK(PickLeastOutstanding({}, 0, load, &rng) == -1);
+  CHECK(PickLeastOutstanding({1}, 1u << 1, load, &rng) == -1);
   load.n = {};
   std::map<int, int> hits;
-  for (int i = 0; i < 3000; ++i) ++hits[PickLeastOutstanding(c, -1, load, &rng)];
+  for (int i = 0; i < 3000; ++i) ++hits[PickLeastOutstanding(c, 0, load, &rng)];
   for (int n : c) {
     CHECK(hits[n] > 800);  // ~1000 each
     CHECK(hits[n] < 1200);
