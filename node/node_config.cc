@@ -207,6 +207,7 @@ Status ParseTop(ConfigObject& root, NodeConfig* out) {
     out->log_level = *parsed;
   }
   RETURN_IF_ERROR(root.GetString("node_name", &out->log_tag));
+  root.MarkKnown("comment");  // free text, ignored (JSON has no comments)
   RETURN_IF_ERROR(root.GetDurationMs("leader_check_interval", &out->leader_check_interval_ms));
   if (out->leader_check_interval_ms < 1 || out->leader_check_interval_ms > 60'000) {
     return Status::InvalidArgument("leader_check_interval: must be between 1ms and 60s");
