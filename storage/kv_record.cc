@@ -127,7 +127,9 @@ std::string EncodeSecretRecord(const KvSecretRecord& rec) {
   PutVarint(out, rec.current_version);
   PutVarint(out, rec.oldest_version);
   PutVarint(out, rec.max_versions);
-  out.push_back(static_cast<char>(rec.cas_required ? 1 : 0));
+  out.push_back(
+      static_cast<char>((rec.cas_required ? 1 : 0) | (rec.metadata_cas_required ? 2 : 0)));
+  PutVarint(out, rec.current_metadata_version);
   PutSigned(out, rec.delete_version_after_s);
   PutSigned(out, rec.created_ns);
   PutSigned(out, rec.updated_ns);
@@ -159,12 +161,14 @@ Status DecodeSecretRecord(std::string_view in, KvSecretRecord* out) {
   uint64_t max_versions = 0, n = 0;
   if (!r.Varint(&out->current_version) || !r.Varint(&out->oldest_version) ||
       !r.Varint(&max_versions) || max_versions > std::numeric_limits<uint32_t>::max() ||
-      !r.Byte(&flags) || flags > 1 || !r.Signed(&out->delete_version_after_s) ||
-      !r.Signed(&out->created_ns) || !r.Signed(&out->updated_ns) || !r.Varint(&n)) {
+      !r.Byte(&flags) || flags > 3 || !r.Varint(&out->current_metadata_version) ||
+      !r.Signed(&out->delete_version_after_s) || !r.Signed(&out->created_ns) ||
+      !r.Signed(&out->updated_ns) || !r.Varint(&n)) {
     return Corrupt("truncated header");
   }
   out->max_versions = static_cast<uint32_t>(max_versions);
-  out->cas_required = flags == 1;
+  out->cas_required = (flags & 1) != 0;
+  out->metadata_cas_required = (flags & 2) != 0;
   if (n > in.size()) return Corrupt("bad custom_metadata count");
   out->custom_metadata.reserve(n);
   for (uint64_t i = 0; i < n; ++i) {
@@ -202,6 +206,8 @@ std::string EncodeConfig(const KvConfig& config) {
   w.Uint(config.max_versions);
   w.Key("cas_required");
   w.Bool(config.cas_required);
+  w.Key("metadata_cas_required");
+  w.Bool(config.metadata_cas_required);
   w.Key("delete_version_after_s");
   w.Int64(config.delete_version_after_s);
   w.EndObject();
@@ -223,6 +229,11 @@ Status DecodeConfig(std::string_view in, KvConfig* out) {
   out->max_versions = mv->value.GetUint();
   out->cas_required = cas->value.GetBool();
   out->delete_version_after_s = dva->value.GetInt64();
+  auto mcas = doc.FindMember("metadata_cas_required");  // optional
+  if (mcas != doc.MemberEnd()) {
+    if (!mcas->value.IsBool()) return Corrupt("config fields missing or mistyped");
+    out->metadata_cas_required = mcas->value.GetBool();
+  }
   return Status::Ok();
 }
 

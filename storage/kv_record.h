@@ -49,7 +49,9 @@ struct KvSecretRecord {
   uint64_t oldest_version = 0;
   uint32_t max_versions = 0;  // 0: the mount's setting
   bool cas_required = false;
-  int64_t delete_version_after_s = 0;  // 0: unset
+  bool metadata_cas_required = false;
+  uint64_t current_metadata_version = 0;  // bumped by every metadata write
+  int64_t delete_version_after_s = 0;     // 0: unset
   int64_t created_ns = kNoTime;
   int64_t updated_ns = kNoTime;
   std::vector<std::pair<std::string, std::string>> custom_metadata;  // sorted by key
@@ -72,6 +74,7 @@ Status DecodeSecretRecord(std::string_view in, KvSecretRecord* out);
 struct KvConfig {
   uint32_t max_versions = 0;
   bool cas_required = false;
+  bool metadata_cas_required = false;
   // 0: unset; -1: disabled (OpenBao's negative config value); else seconds.
   int64_t delete_version_after_s = 0;
 

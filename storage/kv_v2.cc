@@ -79,6 +79,8 @@ void WriteKeyMetadata(JsonWriter& w, const KvSecretRecord& rec) {
   w.Bool(rec.cas_required);
   Key(w, "created_time");
   Str(w, TimeText(rec.created_ns));
+  Key(w, "current_metadata_version");
+  w.Uint64(rec.current_metadata_version);
   Key(w, "current_version");
   w.Uint64(rec.current_version);
   Key(w, "custom_metadata");
@@ -87,6 +89,8 @@ void WriteKeyMetadata(JsonWriter& w, const KvSecretRecord& rec) {
   Str(w, FormatGoDurationSeconds(rec.delete_version_after_s));
   Key(w, "max_versions");
   w.Uint(rec.max_versions);
+  Key(w, "metadata_cas_required");
+  w.Bool(rec.metadata_cas_required);
   Key(w, "oldest_version");
   w.Uint64(rec.oldest_version);
   Key(w, "updated_time");
@@ -176,6 +180,7 @@ std::unique_ptr<KvFields> KvV2Engine::FieldsFor(Route route, const rapidjson::Va
                                         std::initializer_list<FieldSpec>{
                                             {"max_versions", T::kInt},
                                             {"cas_required", T::kBool},
+                                            {"metadata_cas_required", T::kBool},
                                             {"delete_version_after", T::kSignedDurationSecond},
                                         });
     case Route::kData:
@@ -192,6 +197,8 @@ std::unique_ptr<KvFields> KvV2Engine::FieldsFor(Route route, const rapidjson::Va
                                                    {"max_versions", T::kInt},
                                                    {"delete_version_after", T::kDurationSecond},
                                                    {"custom_metadata", T::kMap},
+                                                   {"metadata_cas_required", T::kBool},
+                                                   {"metadata_cas", T::kInt},
                                                    {"after", T::kString},
                                                    {"limit", T::kInt},
                                                });
@@ -464,6 +471,8 @@ KvResponse KvV2Engine::ReadConfig(const Call& c) const {
         Str(w, FormatGoDurationSeconds(config.delete_version_after_s));
         Key(w, "max_versions");
         w.Uint(config.max_versions);
+        Key(w, "metadata_cas_required");
+        w.Bool(config.metadata_cas_required);
         w.EndObject();
       },
       c.warnings);

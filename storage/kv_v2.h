@@ -1,10 +1,12 @@
 // KV v2: OpenBao's versioned key/value secrets engine (builtin/logical/kv, version 2) over a
 // storage Backend. Paths below the mount:
 //
-//   config                 GET, POST/PUT        max_versions, cas_required, delete_version_after
+//   config                 GET, POST/PUT        max_versions, cas_required,
+//                                               metadata_cas_required, delete_version_after
 //   data/<path>            GET [?version=N], POST/PUT {"data":{..},"options":{"cas":N}},
 //                          PATCH (merge patch of data), DELETE (soft-deletes the latest)
-//   metadata/<path>        GET, POST/PUT, PATCH, DELETE (everything), LIST/SCAN of a folder
+//   metadata/<path>        GET, POST/PUT, PATCH (optionally with metadata_cas),
+//                          DELETE (everything), LIST/SCAN of a folder
 //   detailed-metadata/<p>  LIST/SCAN with key_info
 //   delete/<path>          POST/PUT {"versions":[..]}   soft-delete versions
 //   undelete/<path>        POST/PUT {"versions":[..]}

@@ -84,8 +84,8 @@ class KvV2Engine final : public SecretsEngine {
   static Result<KvTxnResult> PatchData(const Env& env, const Call& c, Txn& txn);
   static Result<KvTxnResult> DeleteLatest(const Env& env, const Call& c, Txn& txn);
   static Result<KvTxnResult> ChangeVersions(const Env& env, const Call& c, Txn& txn);
+  // POST/PUT and PATCH of metadata/<path>.
   static Result<KvTxnResult> WriteMetadata(const Env& env, const Call& c, Txn& txn);
-  static Result<KvTxnResult> PatchMetadata(const Env& env, const Call& c, Txn& txn);
   static Result<KvTxnResult> DeleteMetadata(const Env& env, const Call& c, Txn& txn);
   static Result<KvTxnResult> WriteConfig(const Env& env, const Call& c, Txn& txn);
 

@@ -16,6 +16,9 @@ constexpr std::string_view kCustomMetadataPrefix = "custom_metadata validation f
 constexpr std::string_view kCasWarning =
     "\"cas_required\" set to false, but is mandated by backend config. This value will be "
     "ignored.";
+constexpr std::string_view kMetadataCasWarning =
+    "\"metadata_cas_required\" set to false, but is mandated by backend config. This value "
+    "will be ignored.";
 
 KvTxnResult Reply(KvResponse r) { return KvTxnResult{std::move(r), true}; }
 KvTxnResult Refuse(KvResponse r) { return KvTxnResult{std::move(r), false}; }
@@ -202,9 +205,7 @@ void KvV2Engine::Write(const CallPtr& c, DoneFn done) {
       fn = c->op == KvOp::kWrite ? &WriteData : c->op == KvOp::kPatch ? &PatchData : &DeleteLatest;
       break;
     case Route::kMetadata:
-      fn = c->op == KvOp::kWrite   ? &WriteMetadata
-           : c->op == KvOp::kPatch ? &PatchMetadata
-                                   : &DeleteMetadata;
+      fn = c->op == KvOp::kDelete ? &DeleteMetadata : &WriteMetadata;
       break;
     case Route::kDelete:
     case Route::kUndelete:
@@ -324,69 +325,68 @@ Result<KvTxnResult> KvV2Engine::ChangeVersions(const Env& env, const Call& c, Tx
 
 Result<KvTxnResult> KvV2Engine::WriteMetadata(const Env& env, const Call& c, Txn& txn) {
   const KvFields& f = *c.fields;
-  if (!f.Has("max_versions") && !f.Has("cas_required") && !f.Has("delete_version_after") &&
-      !f.Has("custom_metadata")) {
-    return Reply(NoBody(204));  // nothing to change (OpenBao's fast path)
-  }
+  bool patch = c.op == KvOp::kPatch;
+  bool changes = f.Has("max_versions") || f.Has("cas_required") || f.Has("delete_version_after") ||
+                 f.Has("custom_metadata") || f.Has("metadata_cas_required");
+  // OpenBao's fast path: a write that changes nothing succeeds without touching storage.
+  if (!patch && !changes) return Reply(NoBody(204));
   ASSIGN_OR_RETURN(KvConfig config, LoadConfig(txn, env.ConfigKey()));
-  std::vector<std::string> warnings;
-  if (f.Has("cas_required") && config.cas_required && !f.Bool("cas_required")) {
-    warnings.emplace_back(kCasWarning);
-  }
   std::string key = env.SecretKey(c.key);
   std::string raw;
   KvSecretRecord rec;
   ASSIGN_OR_RETURN(bool found, LoadRecord(txn, key, &raw, &rec));
+  if (patch && !found) return Refuse(NoBody(404));
+  if (patch && !changes) return Reply(NoContentOrWarnings(c.warnings));
+
+  // Check-and-set on the metadata itself (OpenBao's metadata_cas / metadata_cas_required).
+  if (f.Has("metadata_cas")) {
+    if (static_cast<uint64_t>(f.Int("metadata_cas")) != rec.current_metadata_version) {
+      return Refuse(
+          BadRequest("metadata check-and-set parameter does not match the current version"));
+    }
+  } else if (config.metadata_cas_required || rec.metadata_cas_required) {
+    return Refuse(BadRequest("metadata check-and-set parameter required for this call"));
+  }
+
+  std::vector<std::string> warnings;
+  if (f.Has("cas_required") && config.cas_required && !f.Bool("cas_required")) {
+    warnings.emplace_back(kCasWarning);
+  }
+  if (f.Has("metadata_cas_required") && config.metadata_cas_required &&
+      !f.Bool("metadata_cas_required")) {
+    warnings.emplace_back(kMetadataCasWarning);
+  }
   if (!found) rec.created_ns = rec.updated_ns = env.Now();
   if (f.Has("max_versions")) rec.max_versions = static_cast<uint32_t>(f.Int("max_versions"));
   if (f.Has("cas_required")) rec.cas_required = f.Bool("cas_required");
+  if (f.Has("metadata_cas_required")) {
+    rec.metadata_cas_required = f.Bool("metadata_cas_required");
+  }
   if (f.Has("delete_version_after")) {
     rec.delete_version_after_s = f.DurationSeconds("delete_version_after");
   }
   if (const rapidjson::Value* cm = f.Raw("custom_metadata")) {
-    std::map<std::string, std::string> parsed;
-    std::string error;
-    if (!ParseCustomMetadata(*cm, false, &parsed, &error)) return Refuse(BadRequest(error));
-    rec.custom_metadata.assign(parsed.begin(), parsed.end());
-  }
-  RETURN_IF_ERROR(txn.Put(key, EncodeSecretRecord(rec)));
-  warnings.insert(warnings.end(), c.warnings.begin(), c.warnings.end());
-  return Reply(NoContentOrWarnings(warnings));
-}
-
-Result<KvTxnResult> KvV2Engine::PatchMetadata(const Env& env, const Call& c, Txn& txn) {
-  const KvFields& f = *c.fields;
-  ASSIGN_OR_RETURN(KvConfig config, LoadConfig(txn, env.ConfigKey()));
-  std::string key = env.SecretKey(c.key);
-  std::string raw;
-  KvSecretRecord rec;
-  ASSIGN_OR_RETURN(bool found, LoadRecord(txn, key, &raw, &rec));
-  if (!found) return Refuse(NoBody(404));
-  std::vector<std::string> warnings;
-  if (f.Has("cas_required") && config.cas_required && !f.Bool("cas_required")) {
-    warnings.emplace_back(kCasWarning);
-  }
-  if (f.Has("max_versions")) rec.max_versions = static_cast<uint32_t>(f.Int("max_versions"));
-  if (f.Has("cas_required")) rec.cas_required = f.Bool("cas_required");
-  if (f.Has("delete_version_after")) {
-    rec.delete_version_after_s = f.DurationSeconds("delete_version_after");
-  }
-  if (const rapidjson::Value* cm = f.Raw("custom_metadata")) {
-    // A JSON merge patch of the map: null removes a key, anything else sets it.
-    std::map<std::string, std::string> merged(rec.custom_metadata.begin(),
-                                              rec.custom_metadata.end());
-    for (auto it = cm->MemberBegin(); it != cm->MemberEnd(); ++it) {
-      std::string name(it->name.GetString(), it->name.GetStringLength());
-      if (it->value.IsNull()) {
-        merged.erase(name);
-      } else {
+    std::map<std::string, std::string> merged;
+    if (patch) {
+      // A JSON merge patch of the map: null removes a key, anything else sets it.
+      merged.insert(rec.custom_metadata.begin(), rec.custom_metadata.end());
+      for (auto it = cm->MemberBegin(); it != cm->MemberEnd(); ++it) {
+        std::string name(it->name.GetString(), it->name.GetStringLength());
+        if (it->value.IsNull()) {
+          merged.erase(name);
+          continue;
+        }
         Result<std::string> v = WeakString(it->value);
         if (!v.ok()) return Refuse(BadRequest(v.status().message()));
         merged[name] = std::move(v).value();
       }
+    } else {
+      std::string error;
+      if (!ParseCustomMetadata(*cm, false, &merged, &error)) return Refuse(BadRequest(error));
     }
     rec.custom_metadata.assign(merged.begin(), merged.end());
   }
+  ++rec.current_metadata_version;
   RETURN_IF_ERROR(txn.Put(key, EncodeSecretRecord(rec)));
   warnings.insert(warnings.end(), c.warnings.begin(), c.warnings.end());
   return Reply(NoContentOrWarnings(warnings));
@@ -399,12 +399,16 @@ Result<KvTxnResult> KvV2Engine::DeleteMetadata(const Env& env, const Call& c, Tx
 
 Result<KvTxnResult> KvV2Engine::WriteConfig(const Env& env, const Call& c, Txn& txn) {
   const KvFields& f = *c.fields;
-  if (!f.Has("max_versions") && !f.Has("cas_required") && !f.Has("delete_version_after")) {
+  if (!f.Has("max_versions") && !f.Has("cas_required") && !f.Has("delete_version_after") &&
+      !f.Has("metadata_cas_required")) {
     return Reply(NoBody(204));
   }
   ASSIGN_OR_RETURN(KvConfig config, LoadConfig(txn, env.ConfigKey()));
   if (f.Has("max_versions")) config.max_versions = static_cast<uint32_t>(f.Int("max_versions"));
   if (f.Has("cas_required")) config.cas_required = f.Bool("cas_required");
+  if (f.Has("metadata_cas_required")) {
+    config.metadata_cas_required = f.Bool("metadata_cas_required");
+  }
   if (f.Has("delete_version_after")) {
     int64_t dva = f.DurationSeconds("delete_version_after");
     config.delete_version_after_s = dva < 0 ? -1 : dva;

@@ -289,15 +289,18 @@ TEST_SUITE("kv_v2") {
     rapidjson::Document d = Body(r);
     CheckEnvelope(d);
     CHECK(Keys(d["data"]) ==
-          std::vector<std::string>{"cas_required", "created_time", "current_version",
-                                   "custom_metadata", "delete_version_after", "max_versions",
-                                   "oldest_version", "updated_time", "versions"});
-    CHECK(Js(d["data"]) ==
-          R"({"cas_required":false,"created_time":"2023-11-14T22:13:20Z","current_version":2,)"
-          R"("custom_metadata":null,"delete_version_after":"0s","max_versions":0,)"
-          R"("oldest_version":0,"updated_time":"2023-11-14T22:13:25Z","versions":{)"
-          R"("1":{"created_time":"2023-11-14T22:13:20Z","deletion_time":"","destroyed":false},)"
-          R"("2":{"created_time":"2023-11-14T22:13:25Z","deletion_time":"","destroyed":false}}})");
+          std::vector<std::string>{"cas_required", "created_time", "current_metadata_version",
+                                   "current_version", "custom_metadata", "delete_version_after",
+                                   "max_versions", "metadata_cas_required", "oldest_version",
+                                   "updated_time", "versions"});
+    CHECK(
+        Js(d["data"]) ==
+        R"({"cas_required":false,"created_time":"2023-11-14T22:13:20Z",)"
+        R"("current_metadata_version":0,"current_version":2,)"
+        R"("custom_metadata":null,"delete_version_after":"0s","max_versions":0,)"
+        R"("metadata_cas_required":false,"oldest_version":0,"updated_time":"2023-11-14T22:13:25Z","versions":{)"
+        R"("1":{"created_time":"2023-11-14T22:13:20Z","deletion_time":"","destroyed":false},)"
+        R"("2":{"created_time":"2023-11-14T22:13:25Z","deletion_time":"","destroyed":false}}})");
   }
 
   TEST_CASE("metadata versions are ordered as Go orders map keys") {
@@ -429,6 +432,49 @@ TEST_SUITE("kv_v2") {
     CHECK(r.status == 400);
   }
 
+  TEST_CASE("metadata check-and-set") {
+    KvHarness h(2);
+    // Without a requirement metadata_cas is optional; each metadata write bumps the counter.
+    REQUIRE(h.Put("metadata/m", R"({"max_versions":3})").status == 204);
+    CHECK(V(Body(h.Get("metadata/m"))["data"]["current_metadata_version"]) == 1);
+    KvResponse r = h.Put("metadata/m", R"({"max_versions":4,"metadata_cas":0})");
+    CHECK(r.status == 400);
+    CHECK(Errors(r) ==
+          R"(["metadata check-and-set parameter does not match the current version"])");
+    CHECK(h.Put("metadata/m", R"({"max_versions":4,"metadata_cas":1})").status == 204);
+    CHECK(h.Patch("metadata/m", R"({"max_versions":5,"metadata_cas":2})").status == 204);
+    rapidjson::Document d = Body(h.Get("metadata/m"));
+    CHECK(V(d["data"]["current_metadata_version"]) == 3);
+    CHECK(V(d["data"]["max_versions"]) == 5);
+    // Data writes do not touch the metadata counter.
+    REQUIRE(h.Put("data/m", R"({"data":{"a":1}})").status == 200);
+    CHECK(V(Body(h.Get("metadata/m"))["data"]["current_metadata_version"]) == 3);
+
+    SUBCASE("required by the key") {
+      REQUIRE(h.Put("metadata/m", R"({"metadata_cas_required":true,"metadata_cas":3})").status ==
+              204);
+      r = h.Put("metadata/m", R"({"max_versions":9})");
+      CHECK(r.status == 400);
+      CHECK(Errors(r) == R"(["metadata check-and-set parameter required for this call"])");
+      CHECK(h.Patch("metadata/m", R"({"max_versions":9})").status == 400);
+      CHECK(h.Put("metadata/m", R"({"max_versions":9,"metadata_cas":4})").status == 204);
+      d = Body(h.Get("metadata/m"));
+      CHECK(V(d["data"]["metadata_cas_required"]) == true);
+      CHECK(V(d["data"]["max_versions"]) == 9);
+    }
+    SUBCASE("required by the mount") {
+      REQUIRE(h.Put("config", R"({"metadata_cas_required":true})").status == 204);
+      CHECK(V(Body(h.Get("config"))["data"]["metadata_cas_required"]) == true);
+      CHECK(h.Put("metadata/new", R"({"max_versions":1})").status == 400);
+      CHECK(h.Put("metadata/new", R"({"max_versions":1,"metadata_cas":0})").status == 204);
+      r = h.Put("metadata/new", R"({"metadata_cas_required":false,"metadata_cas":1})");
+      REQUIRE(r.status == 200);
+      CHECK(Js(Body(r)["warnings"]) ==
+            R"(["\"metadata_cas_required\" set to false, but is mandated by backend config. )"
+            R"(This value will be ignored."])");
+    }
+  }
+
   TEST_CASE("metadata delete removes every version") {
     KvHarness h(2);
     REQUIRE(h.Put("data/gone", R"({"data":{"a":1}})").status == 200);
@@ -518,19 +564,22 @@ TEST_SUITE("kv_v2") {
     REQUIRE(r.status == 200);
     rapidjson::Document d = Body(r);
     CheckEnvelope(d);
-    CHECK(Js(d["data"]) ==
-          R"({"cas_required":false,"delete_version_after":"0s","max_versions":0})");
+    CHECK(Js(d["data"]) == R"({"cas_required":false,"delete_version_after":"0s","max_versions":0,)"
+                           R"("metadata_cas_required":false})");
     CHECK(h.Put("config", R"({"max_versions":4,"cas_required":"true","delete_version_after":"1h"})")
               .status == 204);
     CHECK(Js(Body(h.Get("config"))["data"]) ==
-          R"({"cas_required":true,"delete_version_after":"1h0m0s","max_versions":4})");
+          R"({"cas_required":true,"delete_version_after":"1h0m0s","max_versions":4,)"
+          R"("metadata_cas_required":false})");
     // Partial update keeps the rest; a negative duration disables delete_version_after.
     CHECK(h.Put("config", R"({"delete_version_after":-10})").status == 204);
     CHECK(Js(Body(h.Get("config"))["data"]) ==
-          R"({"cas_required":true,"delete_version_after":"-1s","max_versions":4})");
+          R"({"cas_required":true,"delete_version_after":"-1s","max_versions":4,)"
+          R"("metadata_cas_required":false})");
     CHECK(h.Put("config", R"({"delete_version_after":0,"cas_required":false})").status == 204);
     CHECK(Js(Body(h.Get("config"))["data"]) ==
-          R"({"cas_required":false,"delete_version_after":"0s","max_versions":4})");
+          R"({"cas_required":false,"delete_version_after":"0s","max_versions":4,)"
+          R"("metadata_cas_required":false})");
     CHECK(h.Put("config", R"({"max_versions":"x"})").status == 400);
     CHECK(h.Put("config", "{}").status == 204);
     r = h.Put("config", R"({"unknown":1})");
