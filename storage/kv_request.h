@@ -19,7 +19,9 @@
 // Threading: Handle() may be called from any thread, concurrently. Reads (IsWrite() false)
 // call `done` before Handle returns, on the caller's thread, after synchronous Backend
 // reads. Writes never block: they run through Backend::UpdateAsync and `done` runs later on
-// a backend thread; the caller marshals it back to its event loop. `done` runs exactly once.
+// a backend thread; the caller marshals it back to its event loop. A write refused before
+// it reaches storage (bad JSON, a failed parameter check, 405, 415) is answered at once on
+// the caller's thread, like a read. `done` runs exactly once in every case.
 //
 // Fencing: every write carries the caller's fencing epoch. A write refused by the backend
 // because the epoch is stale is never applied and comes back as 503 with `not_active` set,
