@@ -13,17 +13,21 @@ namespace {
 using testing::Describe;
 using testing::ParseRequests;
 using testing::ParseRequestsBytewise;
+using namespace std::string_literals;
 
 // Parses `input` whole and checks it fails with `status`.
 void ExpectReject(const std::string& input, int status, const std::string& why = "") {
   std::string shown = input.substr(0, 200);
   CAPTURE(shown);
   CAPTURE(why);
-  testing::ParsedRequests p = ParseRequests(input);
+  // Rejected from the bytes alone, without waiting for the connection to close.
+  testing::ParsedRequests p = ParseRequests(input, {}, {}, /*eof=*/false);
   CHECK(p.error);
   CHECK(p.http_status == status);
   // The same verdict when the bytes trickle in one at a time.
-  testing::ParsedRequests b = ParseRequestsBytewise(input);
+  std::vector<size_t> splits;
+  for (size_t i = 1; i < input.size(); ++i) splits.push_back(i);
+  testing::ParsedRequests b = ParseRequests(input, splits, {}, /*eof=*/false);
   CHECK(b.error);
   CHECK(b.http_status == status);
 }
@@ -176,11 +180,11 @@ TEST_CASE("RequestParser: bad chunk syntax") {
   ExpectReject(head + "5\nhello\r\n0\r\n\r\n", 400, "bare LF after size");
   ExpectReject(head + "5\rXhello\r\n0\r\n\r\n", 400, "bare CR after size");
   ExpectReject(head + "5;a\nb\r\nhello\r\n0\r\n\r\n", 400, "LF inside extension");
-  ExpectReject(head + std::string("5;a\0b\r\nhello\r\n0\r\n\r\n", 26), 400, "NUL in extension");
+  ExpectReject(head + "5;a\0b\r\nhello\r\n0\r\n\r\n"s, 400, "NUL in extension");
   ExpectReject(head + "5 \r\nhello\r\n0\r\n\r\n", 400, "whitespace without extension");
   ExpectReject(head + "00000000000000005\r\nhello\r\n0\r\n\r\n", 400, "17 hex digits");
   ExpectReject(head + "fffffffffffffffff\r\n", 400, "size overflow");
-  ExpectReject(head + "0\r\n\r\nX", 400, "garbage where the next request line starts");
+  ExpectReject(head + "0\r\n\r\n\x01", 400, "garbage where the next request line starts");
   ExpectReject(head + "0\r\nContent-Length: 5\r\n\r\n", 400, "framing field in trailers");
   ExpectReject(head + "0\r\nA: b\r\n c\r\n\r\n", 400, "obs-fold in trailers");
   ExpectReject(head + "0\r\nA : b\r\n\r\n", 400, "space before colon in trailers");
@@ -224,7 +228,7 @@ TEST_CASE("RequestParser: head syntax rejects") {
   ExpectReject("GET / HTTP/1.1\nHost: h\n\n", 400, "LF-only line endings");
   ExpectReject("GET / HTTP/1.1\rHost: h\r\n\r\n", 400, "bare CR after request line");
   ExpectReject("GET / HTTP/1.1\r\nHost: h\r\n\r\r\n", 400, "bare CR in final line");
-  ExpectReject(std::string("GET /a\0b HTTP/1.1\r\nHost: h\r\n\r\n", 30), 400, "NUL in target");
+  ExpectReject("GET /a\0b HTTP/1.1\r\nHost: h\r\n\r\n"s, 400, "NUL in target");
   ExpectReject("GET /a\tb HTTP/1.1\r\nHost: h\r\n\r\n", 400, "HTAB in target");
   ExpectReject("GET /a\x7f HTTP/1.1\r\nHost: h\r\n\r\n", 400, "DEL in target");
   ExpectReject("GET /\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n", 400, "raw UTF-8 in target");
@@ -244,7 +248,7 @@ TEST_CASE("RequestParser: head syntax rejects") {
   ExpectReject("GET / HTTP/1.1\r\nHost: h\r\n: c\r\n\r\n", 400, "empty name");
   ExpectReject("GET / HTTP/1.1\r\nHost: h\r\nNoColon\r\n\r\n", 400, "no colon");
   ExpectReject("GET / HTTP/1.1\r\nHost: h\r\nA: b\x01\r\n\r\n", 400, "control char in value");
-  ExpectReject(std::string("GET / HTTP/1.1\r\nHost: h\r\nA: b\0\r\n\r\n", 33), 400, "NUL in value");
+  ExpectReject("GET / HTTP/1.1\r\nHost: h\r\nA: b\0\r\n\r\n"s, 400, "NUL in value");
   ExpectReject("GET / HTTP/1.1\r\nHost: h\r\nA: b\x7f\r\n\r\n", 400, "DEL in value");
   ExpectReject("GET / HTTP/1.1\r\n\r\n", 400, "missing Host");
   ExpectReject("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "two Hosts");

@@ -24,7 +24,8 @@ TEST_CASE("Serializer: request and response heads") {
 TEST_CASE("Serializer: refuses what would split the message") {
   std::string out = "keep";
   CHECK_FALSE(AppendRequestHead(&out, "GET", "/a", Headers{{"X", "a\r\nInjected: 1"}}).ok());
-  CHECK_FALSE(AppendRequestHead(&out, "GET", "/a", Headers{{"X", std::string("a\0b", 3)}}).ok());
+  CHECK_FALSE(
+      AppendRequestHead(&out, "GET", "/a", Headers{{"X", std::string_view("a\0b", 3)}}).ok());
   CHECK_FALSE(AppendRequestHead(&out, "GET", "/a", Headers{{"X Y", "v"}}).ok());
   CHECK_FALSE(AppendRequestHead(&out, "GET", "/a", Headers{{"", "v"}}).ok());
   CHECK_FALSE(AppendRequestHead(&out, "GET", "/a b", {}).ok());
