@@ -1,0 +1,133 @@
+// Fuzz target: the router's request path on arbitrary bytes. Parse (strict, streaming) ->
+// normalise the target -> classify -> write the upstream head, then check what the router
+// relies on: a normalised path is absolute, free of "//", "." and ".." segments and control
+// characters; the head it would send a node parses back to the same method and target with
+// exactly one framing header. Never crashes, never accepts what it then cannot serialise.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "common/http/request_parser.h"
+#include "router/classifier.h"
+#include "router/proxy_headers.h"
+#include "router/request_target.h"
+
+namespace {
+
+using halo::router::Classifier;
+using halo::router::NormalizedTarget;
+
+void Check(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "router_request_fuzz: invariant broken: %s\n", what);
+    std::abort();
+  }
+}
+
+const Classifier& Rules() {
+  static const Classifier* c = [] {
+    std::vector<halo::router::RuleConfig> rules;
+    rules.push_back({"sys/*", {}, halo::router::RequestClass::kWrite, std::nullopt});
+    rules.push_back({"*/creds/*", {"GET"}, halo::router::RequestClass::kWrite, std::nullopt});
+    rules.push_back({"transit/decrypt/*", {"POST"}, halo::router::RequestClass::kRead,
+                     halo::router::WriteMode::kAuto});
+    return new Classifier(rules, halo::router::WriteMode::kForward);
+  }();
+  return *c;
+}
+
+void CheckNormalized(const std::string& p) {
+  Check(!p.empty() && p[0] == '/', "normalised path is absolute");
+  Check(p.find("//") == std::string::npos, "no empty segments");
+  Check(p.find("/./") == std::string::npos && p.find("/../") == std::string::npos,
+        "no dot segments");
+  Check(p.size() < 2 || p.substr(p.size() - 2) != "/.", "no trailing /.");
+  Check(p.size() < 3 || p.substr(p.size() - 3) != "/..", "no trailing /..");
+  for (unsigned char c : p) Check(c >= 0x20 && c != 0x7f, "no control characters");
+}
+
+class Sink : public halo::http::RequestParser::Callbacks {
+ public:
+  void OnHead(halo::http::Request& req) override {
+    NormalizedTarget t;
+    if (!halo::router::NormalizeTarget(req.target, &t)) return;
+    CheckNormalized(t.path);
+    (void)Rules().Classify(req.method, halo::router::ApiPath(t.path), t.list);
+    head.clear();
+    halo::router::AppendUpstreamRequestHead(req, "192.0.2.1", "router:8200", &head);
+    method = req.method;
+    target = req.target;
+    chunked = req.chunked;
+    length = req.content_length;
+    have_head = true;
+  }
+  void OnBody(std::string_view d) override { body_bytes += d.size(); }
+  void OnComplete(halo::http::Request&) override {}
+
+  std::string head, method, target;
+  bool have_head = false, chunked = false;
+  int64_t length = -1;
+  size_t body_bytes = 0;
+};
+
+class HeadOnly : public halo::http::RequestParser::Callbacks {
+ public:
+  void OnHead(halo::http::Request& req) override {
+    method = req.method;
+    target = req.target;
+    te = req.headers.Count("transfer-encoding");
+    cl = req.headers.Count("content-length");
+    done = true;
+  }
+  void OnBody(std::string_view) override {}
+  void OnComplete(halo::http::Request&) override {}
+  std::string method, target;
+  size_t te = 0, cl = 0;
+  bool done = false;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  // The target normaliser alone, on the raw bytes.
+  NormalizedTarget t;
+  if (halo::router::NormalizeTarget(in.substr(0, 4096), &t)) CheckNormalized(t.path);
+
+  // The full request path, fed in two pieces to exercise streaming.
+  halo::http::ParserOptions opts;
+  opts.max_header_bytes = 8192;
+  opts.max_body_bytes = 1 << 16;
+  Sink sink;
+  halo::http::RequestParser parser(opts, &sink);
+  size_t split = size > 0 ? data[0] % (size + 1) : 0;
+  std::string_view rest = in;
+  for (std::string_view piece : {in.substr(0, split), in.substr(split)}) {
+    rest = piece;
+    while (!rest.empty()) {
+      halo::http::ParseProgress p = parser.Feed(rest);
+      rest.remove_prefix(p.consumed);
+      if (p.state == halo::http::ParseState::kError) goto done;
+      if (p.state == halo::http::ParseState::kNeedMore) break;
+      if (p.consumed == 0) break;
+    }
+  }
+done:
+  if (sink.have_head) {
+    // What the router would send upstream must parse back as the same request.
+    HeadOnly back;
+    halo::http::ParserOptions o2;
+    o2.require_host = false;
+    halo::http::RequestParser reparse(o2, &back);
+    halo::http::ParseProgress p = reparse.Feed(sink.head);
+    Check(p.state != halo::http::ParseState::kError, "upstream head parses");
+    Check(back.done, "upstream head complete");
+    Check(back.method == sink.method && back.target == sink.target, "same method and target");
+    Check(back.te + back.cl <= 1, "at most one framing header");
+    Check(!sink.chunked || back.te == 1, "chunked stays chunked");
+  }
+  return 0;
+}
