@@ -32,7 +32,9 @@ const Classifier& Rules() {
     std::vector<halo::router::RuleConfig> rules;
     rules.push_back({"sys/*", {}, halo::router::RequestClass::kWrite, std::nullopt});
     rules.push_back({"*/creds/*", {"GET"}, halo::router::RequestClass::kWrite, std::nullopt});
-    rules.push_back({"transit/decrypt/*", {"POST"}, halo::router::RequestClass::kRead,
+    rules.push_back({"transit/decrypt/*",
+                     {"POST"},
+                     halo::router::RequestClass::kRead,
                      halo::router::WriteMode::kAuto});
     return new Classifier(rules, halo::router::WriteMode::kForward);
   }();
