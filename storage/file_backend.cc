@@ -22,6 +22,8 @@ constexpr char kCommitEnd[] = "HALOEND!";
 constexpr size_t kMagicLen = 8;
 // Escaped segments longer than this are split over several path components.
 constexpr size_t kMaxComponent = 200;
+// Up to this many files or directories are fsync'd one by one; more take one syncfs().
+constexpr size_t kSyncEachMax = 8;
 // Readers retry at most this often when commits keep landing during their read.
 constexpr int kReadAttempts = 100;
 
@@ -560,9 +562,40 @@ Result<FileBackend::CommitPtr> FileBackend::WriteCommit(uint64_t seq, uint64_t m
 }
 
 Status FileBackend::Apply(const Commit& commit) {
+  // Stage every put in tmp/, make the temp files durable (one fsync each, or one syncfs of
+  // the file system when there are many), rename them into place, then do the deletes and
+  // make the touched directories durable the same way.
+  size_t puts = 0;
+  for (const auto& entry : commit.writes) puts += entry.second ? 1 : 0;
+  const bool bulk = puts > kSyncEachMax;
+  std::vector<std::pair<std::string, std::string>> staged;  // (temp name, key path)
   std::set<std::string> dirs;
+  Status st;
   for (const auto& [key, value] : commit.writes) {
-    RETURN_IF_ERROR(value ? WriteKeyFile(key, *value, &dirs) : RemoveKeyFile(key, &dirs));
+    if (!value) continue;
+    std::string tmp;
+    st = StageKeyFile(key, *value, !bulk, &tmp, &dirs);
+    if (!st.ok()) break;
+    staged.emplace_back(std::move(tmp), KeyToPath(key));
+  }
+  if (st.ok() && bulk && ::syncfs(tmp_fd_) != 0) st = Status::FromErrno("syncfs", errno);
+  for (const auto& [tmp, path] : staged) {
+    if (st.ok() && ::renameat(tmp_fd_, tmp.c_str(), data_fd_, path.c_str()) != 0) {
+      st = Status::FromErrno("rename key file", errno);
+    }
+    if (!st.ok()) {
+      ::unlinkat(tmp_fd_, tmp.c_str(), 0);
+      continue;
+    }
+    dirs.insert(Parent(path));
+  }
+  RETURN_IF_ERROR(st);
+  for (const auto& [key, value] : commit.writes) {
+    if (!value) RETURN_IF_ERROR(RemoveKeyFile(key, &dirs));
+  }
+  if (dirs.size() > kSyncEachMax) {
+    if (::syncfs(data_fd_) != 0) return Status::FromErrno("syncfs", errno);
+    return Status::Ok();
   }
   for (const std::string& rel : dirs) {
     int fd = ::openat(data_fd_, AtPath(rel), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -578,8 +611,8 @@ Status FileBackend::Apply(const Commit& commit) {
   return Status::Ok();
 }
 
-Status FileBackend::WriteKeyFile(std::string_view key, std::string_view value,
-                                 std::set<std::string>* dirs_to_sync) {
+Status FileBackend::StageKeyFile(std::string_view key, std::string_view value, bool sync,
+                                 std::string* tmp, std::set<std::string>* dirs_to_sync) {
   std::string path = KeyToPath(key);
   for (size_t pos = path.find('/'); pos != std::string::npos; pos = path.find('/', pos + 1)) {
     std::string dir = path.substr(0, pos);
@@ -589,21 +622,14 @@ Status FileBackend::WriteKeyFile(std::string_view key, std::string_view value,
       return Status::FromErrno("mkdir in " + options_.path, errno);
     }
   }
-  std::string tmp = TempName();
-  int fd = ::openat(tmp_fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  *tmp = TempName();
+  int fd = ::openat(tmp_fd_, tmp->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Status::FromErrno("create temp in " + options_.path, errno);
   Status st = WriteAll(fd, value, "temp file");
-  if (st.ok() && ::fsync(fd) != 0) st = Status::FromErrno("fsync temp file", errno);
+  if (st.ok() && sync && ::fsync(fd) != 0) st = Status::FromErrno("fsync temp file", errno);
   ::close(fd);
-  if (st.ok() && ::renameat(tmp_fd_, tmp.c_str(), data_fd_, path.c_str()) != 0) {
-    st = Status::FromErrno("rename key file", errno);
-  }
-  if (!st.ok()) {
-    ::unlinkat(tmp_fd_, tmp.c_str(), 0);
-    return st;
-  }
-  dirs_to_sync->insert(Parent(path));
-  return Status::Ok();
+  if (!st.ok()) ::unlinkat(tmp_fd_, tmp->c_str(), 0);
+  return st;
 }
 
 Status FileBackend::RemoveKeyFile(std::string_view key, std::set<std::string>* dirs_to_sync) {

@@ -9,7 +9,8 @@
 // A write transaction, under the flock: re-apply the previous COMMIT if this object did not
 // apply it itself (its writer may have died half-way), run the update functions over the
 // key files, write the new COMMIT (temp, fsync, rename, fsync dir: the commit point), then
-// apply its writes to the key files (temp, fsync, rename, fsync dir each). Updates queued
+// apply its writes to the key files (temp, fsync, rename, fsync dir; one syncfs instead of
+// many fsyncs for big transactions). Updates queued
 // together share one COMMIT (group commit).
 //
 // Readers take no lock: they read the key files overlaid with the COMMIT's writes, and retry
@@ -88,7 +89,9 @@ class FileBackend final : public Backend {
   void CommitGroup(std::vector<PendingUpdate>& group, std::vector<Status>* results);
   Result<CommitPtr> WriteCommit(uint64_t seq, uint64_t max_epoch, const OverlayTxn::Writes& writes);
   Status Apply(const Commit& commit);
-  Status WriteKeyFile(std::string_view key, std::string_view value,
+  // Creates the key's directories and writes its value to a new temp file (fsync'd when
+  // `sync`), named in *tmp; renaming it into place is the caller's.
+  Status StageKeyFile(std::string_view key, std::string_view value, bool sync, std::string* tmp,
                       std::set<std::string>* dirs_to_sync);
   Status RemoveKeyFile(std::string_view key, std::set<std::string>* dirs_to_sync);
   Status CleanTmp();

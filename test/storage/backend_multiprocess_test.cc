@@ -118,7 +118,7 @@ TEST_CASE_TEMPLATE("storage: readers in other processes see only committed data"
   F f;
   { auto init = MustOpen(f); }  // create the store before the children race to
   constexpr int kReaders = 3;
-  constexpr long kBatches = 150;
+  constexpr long kBatches = 80;
   std::vector<Subprocess> readers;
   std::vector<std::string> outs;
   for (int r = 0; r < kReaders; ++r) {
