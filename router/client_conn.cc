@@ -560,6 +560,10 @@ void ClientConn::OnUpstreamError(UpstreamConn*, UpstreamFailure why, bool reques
   const NodeView node = snap_->nodes[node_index_];
   int slot = slot_;
   ReleaseUpstream(false);
+  // Its siblings in the pool most likely died the same way (node crash or restart).
+  if (why == UpstreamFailure::kConnect || why == UpstreamFailure::kClosed) {
+    worker_->pool().DropSlot(slot);
+  }
   if (why == UpstreamFailure::kConnect) {
     worker_->counters().connect_failures[slot].fetch_add(1, std::memory_order_relaxed);
     worker_->ReportConnectFailure(slot, node.name, "connect failed");
