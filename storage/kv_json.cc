@@ -8,6 +8,34 @@
 
 namespace halo::storage {
 
+int JsonDepth(const rapidjson::Value& value) {
+  // Iterative, so that it is safe on any input.
+  std::vector<std::pair<const rapidjson::Value*, int>> stack{{&value, 1}};
+  int max_depth = 0;
+  while (!stack.empty()) {
+    auto [v, depth] = stack.back();
+    stack.pop_back();
+    max_depth = std::max(max_depth, depth);
+    if (v->IsObject()) {
+      for (auto it = v->MemberBegin(); it != v->MemberEnd(); ++it) {
+        stack.emplace_back(&it->value, depth + 1);
+      }
+    } else if (v->IsArray()) {
+      for (const auto& e : v->GetArray()) stack.emplace_back(&e, depth + 1);
+    }
+  }
+  return max_depth;
+}
+
+Status ParseStoredJson(std::string_view text, rapidjson::Document* doc) {
+  doc->Parse<kJsonParseFlags>(text.data(), text.size());
+  if (doc->HasParseError()) {
+    return Status::InvalidArgument(std::string("error parsing JSON: ") +
+                                   rapidjson::GetParseError_En(doc->GetParseError()));
+  }
+  return Status::Ok();
+}
+
 Result<rapidjson::Document> ParseJsonBody(std::string_view body) {
   rapidjson::Document doc;
   size_t first = body.find_first_not_of(" \t\r\n");
@@ -15,10 +43,9 @@ Result<rapidjson::Document> ParseJsonBody(std::string_view body) {
     doc.SetObject();
     return doc;
   }
-  doc.Parse(body.data(), body.size());
-  if (doc.HasParseError()) {
-    return Status::InvalidArgument(std::string("error parsing JSON: ") +
-                                   rapidjson::GetParseError_En(doc.GetParseError()));
+  RETURN_IF_ERROR(ParseStoredJson(body, &doc));
+  if (JsonDepth(doc) > kMaxJsonDepth) {
+    return Status::InvalidArgument("error parsing JSON: nested too deeply");
   }
   if (doc.IsNull()) {
     doc.SetObject();

@@ -20,10 +20,24 @@ namespace halo::storage {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
+// How deep request JSON may nest (objects and arrays); deeper bodies are refused, so that
+// the recursive helpers below stay far from the stack's limit.
+inline constexpr int kMaxJsonDepth = 256;
+// RapidJSON flags for all parsing here: iterative (no recursion on untrusted input) and
+// UTF-8 validated (invalid UTF-8 is refused rather than passed through).
+inline constexpr unsigned kJsonParseFlags =
+    rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+
 // Parses a request body the way OpenBao's HTTP layer does: an empty body (or `null`) is an
-// empty object; anything that is not one JSON object (and nothing after it but whitespace)
-// is kInvalidArgument.
+// empty object; anything that is not one JSON object (and nothing after it but whitespace),
+// invalid UTF-8, or nesting deeper than kMaxJsonDepth is kInvalidArgument.
 Result<rapidjson::Document> ParseJsonBody(std::string_view body);
+
+// Parses JSON this engine stored itself (already checked when it was written).
+Status ParseStoredJson(std::string_view text, rapidjson::Document* doc);
+
+// The nesting depth of `value` (a scalar is 1), computed without recursion.
+int JsonDepth(const rapidjson::Value& value);
 
 // Builds the parameter object of a query-string request: each value a string, a name given
 // more than once an array of strings.

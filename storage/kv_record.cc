@@ -217,7 +217,7 @@ std::string EncodeConfig(const KvConfig& config) {
 Status DecodeConfig(std::string_view in, KvConfig* out) {
   *out = KvConfig();
   rapidjson::Document doc;
-  doc.Parse(in.data(), in.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(in.data(), in.size());
   if (doc.HasParseError() || !doc.IsObject()) return Corrupt("config is not a JSON object");
   auto mv = doc.FindMember("max_versions");
   auto cas = doc.FindMember("cas_required");

@@ -113,8 +113,7 @@ KvResponse KvV1Engine::Read(const std::string& path,
     return InternalError("read failed: " + raw.status().ToString());
   }
   rapidjson::Document data;
-  data.Parse(raw->data(), raw->size());
-  if (data.HasParseError() || !data.IsObject()) {
+  if (!ParseStoredJson(*raw, &data).ok() || !data.IsObject()) {
     return InternalError("json decoding failed: stored value is not a JSON object");
   }
   int64_t lease = LeaseSeconds(data);

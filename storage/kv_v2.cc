@@ -367,8 +367,7 @@ KvResponse KvV2Engine::ReadSubkeys(const Call& c) const {
   bool gone = v->destroyed || v->DeletedAt(env_->Now());
   rapidjson::Document data;
   if (!gone) {
-    data.Parse(v->data.data(), v->data.size());
-    if (data.HasParseError() || !data.IsObject()) {
+    if (!ParseStoredJson(v->data, &data).ok() || !data.IsObject()) {
       return InternalError("kv record: version data is not a JSON object");
     }
   }

@@ -259,8 +259,7 @@ Result<KvTxnResult> KvV2Engine::PatchData(const Env& env, const Call& c, Txn& tx
         404, EnvelopeJson([&](JsonWriter& w) { WriteVersionInfo(w, rec, *current); }, {})));
   }
   rapidjson::Document doc;
-  doc.Parse(current->data.data(), current->data.size());
-  if (doc.HasParseError() || !doc.IsObject()) {
+  if (!ParseStoredJson(current->data, &doc).ok() || !doc.IsObject()) {
     return Status::Corruption("kv record: version data is not a JSON object");
   }
   MergePatch(doc, *c.fields->Raw("data"), doc.GetAllocator());

@@ -117,6 +117,19 @@ TEST_SUITE("kv_util") {
     CHECK_FALSE(ParseJsonBody("1").ok());
     CHECK_FALSE(ParseJsonBody("{} {}").ok());
     CHECK_FALSE(ParseJsonBody("{").ok());
+    // Nesting: a body at the limit is fine, one level more is refused (no recursion, so an
+    // absurdly deep body cannot overflow the stack either).
+    auto nested = [](int depth) {
+      return std::string(depth - 1, '[') + "1" + std::string(depth - 1, ']');
+    };
+    CHECK(ParseJsonBody("{\"a\":" + nested(kMaxJsonDepth - 1) + "}").ok());
+    CHECK_FALSE(ParseJsonBody("{\"a\":" + nested(kMaxJsonDepth) + "}").ok());
+    CHECK_FALSE(ParseJsonBody("{\"a\":" + std::string(1'000'000, '[')).ok());
+    CHECK_FALSE(ParseJsonBody("{\"a\":" + nested(100'000) + "}").ok());
+    CHECK(JsonDepth(ParseJsonBody("{\"a\":{\"b\":[1]}}").value()) == 4);
+    // Invalid UTF-8 is refused.
+    CHECK_FALSE(ParseJsonBody("{\"a\":\"\xff\"}").ok());
+    CHECK(ParseJsonBody("{\"a\":\"\xc3\xa9\"}").ok());
     rapidjson::Document q = QueryToJson({{"a", "1"}, {"b", "x"}, {"a", "2"}, {"a", "3"}});
     CHECK(SortedJson(q) == R"({"a":["1","2","3"],"b":"x"})");
   }
