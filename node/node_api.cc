@@ -67,7 +67,7 @@ http::Response ToHttpResponse(const ApiReply& reply) {
 }
 
 NodeApi::NodeApi(const NodeConfig& config, storage::Backend* backend, Forwarder* forwarder,
-                 std::shared_ptr<LoopPoster> poster, event_base* base, Hooks hooks, Clock* clock)
+                 std::shared_ptr<LoopTaskQueue> poster, event_base* base, Hooks hooks, Clock* clock)
     : config_(config),
       backend_(backend),
       forwarder_(forwarder),
@@ -258,10 +258,9 @@ void NodeApi::RunEngine(const Route& route, storage::KvOp op, http::Request& req
     });
     return;
   }
-  std::weak_ptr<bool> alive = alive_;
-  std::shared_ptr<LoopPoster> poster = poster_;
-  engine->Handle(kv, [alive, poster, reply](storage::KvResponse response) {
-    poster->Post([alive, reply, response = std::move(response)]() mutable {
+  std::shared_ptr<LoopTaskQueue> poster = poster_;
+  engine->Handle(kv, [poster, reply](storage::KvResponse response) {
+    poster->Post([reply, response = std::move(response)]() mutable {
       if (response.not_active) {
         LOG_WARN("a write was refused for a stale fencing epoch; not acknowledged");
       }

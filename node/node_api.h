@@ -17,7 +17,7 @@
 // (new holder, holder gone, this node activated or stood down) or after `wait`.
 //
 // Threading: every method runs on the event loop thread of `base`. KV writes complete on a
-// backend thread and come back through `poster`.
+// backend thread and come back through `poster` (a LoopTaskQueue on `base`).
 #pragma once
 
 #include <event2/event.h>
@@ -31,10 +31,10 @@
 
 #include "common/clock.h"
 #include "common/http/message.h"
+#include "common/loop_task_queue.h"
 #include "node/api_reply.h"
 #include "node/api_route.h"
 #include "node/forwarder.h"
-#include "node/loop_poster.h"
 #include "node/node_config.h"
 #include "node/node_snapshot.h"
 #include "storage/backend.h"
@@ -60,7 +60,7 @@ class NodeApi {
 
   // REQUIRES: every pointer outlives this object; `config` is validated.
   NodeApi(const NodeConfig& config, storage::Backend* backend, Forwarder* forwarder,
-          std::shared_ptr<LoopPoster> poster, event_base* base, Hooks hooks, Clock* clock);
+          std::shared_ptr<LoopTaskQueue> poster, event_base* base, Hooks hooks, Clock* clock);
   ~NodeApi();
   NodeApi(const NodeApi&) = delete;
   NodeApi& operator=(const NodeApi&) = delete;
@@ -109,7 +109,7 @@ class NodeApi {
   const NodeConfig& config_;
   storage::Backend* const backend_;
   Forwarder* const forwarder_;
-  std::shared_ptr<LoopPoster> poster_;
+  std::shared_ptr<LoopTaskQueue> poster_;
   event_base* const base_;
   const Hooks hooks_;
   Clock* const clock_;

@@ -178,6 +178,7 @@ Status ParseTop(ConfigObject& root, NodeConfig* out) {
 
   RETURN_IF_ERROR(root.GetString("api_addr", &out->api_addr));
   if (out->api_addr.empty()) {
+    out->api_addr_from_listener = true;
     std::string host = out->listener.host.empty() ? "127.0.0.1" : out->listener.host;
     if (host == "0.0.0.0") host = "127.0.0.1";
     if (host.find(':') != std::string::npos) host = "[" + host + "]";

@@ -42,7 +42,8 @@ struct NodeConfig {
   lock::LockOptions lock;
 
   ListenerConfig listener;
-  std::string api_addr;      // full URL ("http://127.0.0.1:8210"); default from listener
+  std::string api_addr;                 // full URL ("http://127.0.0.1:8210"); default from listener
+  bool api_addr_from_listener = false;  // api_addr was not set: derived from the listener
   std::string cluster_addr;  // advertised only (sys/leader); default api_addr with port+1
   std::string cluster_name = "halo-cluster";
   bool disable_standby_reads = false;

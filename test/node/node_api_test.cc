@@ -36,7 +36,7 @@ struct Fixture {
     config.storage.type = "inmem";
     config.mounts = {{"secret/", 2}, {"kv/", 1}};
     base = event_base_new();
-    poster = *LoopPoster::Create(base);
+    poster = *LoopTaskQueue::Create(base);
     forwarder.outcome.kind = ForwardOutcome::Kind::kResponse;
     forwarder.outcome.response.status = 201;
     forwarder.outcome.response.headers.Add("X-From", "active");
@@ -79,7 +79,7 @@ struct Fixture {
   storage::InmemBackend backend;
   FakeForwarder forwarder;
   event_base* base;
-  std::shared_ptr<LoopPoster> poster;
+  std::shared_ptr<LoopTaskQueue> poster;
   bool may_write = true;
   int step_downs = 0;
   std::unique_ptr<NodeApi> api;
