@@ -130,7 +130,17 @@ Status Node::StartElection() {
   RETURN_IF_ERROR(elector_->Start());
   watcher_ = std::make_unique<LeaderWatcher>(
       [this] { return elector_->CurrentHolder(); }, milliseconds(config_.leader_check_interval_ms),
-      [this](const LeaderView& view) { poster_->Post([this, view] { api_->SetLeader(view); }); });
+      [this](const LeaderView& view) {
+        poster_->Post([this, view] {
+          if (view.known) {
+            LOG_DEBUG("lock holder: %s (epoch %llu)", view.api_addr.c_str(),
+                      static_cast<unsigned long long>(view.epoch));
+          } else {
+            LOG_DEBUG("lock holder: none");
+          }
+          api_->SetLeader(view);
+        });
+      });
   watcher_->Start();
   LOG_INFO("entering standby mode");
   return Status::Ok();

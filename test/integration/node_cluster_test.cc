@@ -167,7 +167,7 @@ TEST_CASE("node cluster: sys/step-down hands over to another node at once") {
   // Sent to a standby, the step-down is forwarded to the active.
   auto r = c.Call(standby, "PUT", "/v1/sys/step-down");
   REQUIRE(r.ok());
-  CHECK(r->status == 204);
+  CHECK_MESSAGE(r->status == 204, r->body);
   int next = c.WaitActive(old_active, std::chrono::seconds(5));
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
   REQUIRE(next >= 0);

@@ -65,7 +65,20 @@ bool LocalCluster::Start() {
   for (int i = 0; i < size(); ++i) {
     if (!StartNode(i)) return false;
   }
-  return WaitActive() >= 0;
+  int active = WaitActive();
+  if (active < 0) return false;
+  // Settled: every node names the active in sys/leader (standbys poll the lock holder).
+  return PollUntil(
+      [&] {
+        for (int i = 0; i < size(); ++i) {
+          Result<http::Response> r = Call(i, "GET", "/v1/sys/leader");
+          if (!r.ok() || JsonString(r->body, {"leader_address"}) != api_addr(active)) {
+            return false;
+          }
+        }
+        return true;
+      },
+      std::chrono::seconds(10));
 }
 
 void LocalCluster::Kill(int i) { procs_[i].Stop(SIGKILL, std::chrono::seconds(5)); }

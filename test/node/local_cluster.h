@@ -33,7 +33,8 @@ class LocalCluster {
   LocalCluster(const LocalCluster&) = delete;
   LocalCluster& operator=(const LocalCluster&) = delete;
 
-  // Starts every node, waits until each answers sys/health and one is active.
+  // Starts every node, waits until each answers sys/health, one is active and every node
+  // names it in sys/leader.
   bool Start();
   // (Re)starts node i and waits until it answers sys/health.
   bool StartNode(int i);
