@@ -38,8 +38,13 @@ std::string LocalCluster::log(int i) const {
 
 std::string LocalCluster::Config(int i) const {
   std::string extra = options_.extra_json.empty() ? "" : ",\n  " + options_.extra_json;
-  return "{\n  \"storage\": {\"lmdb\": {\"path\": \"" + dir_.Join("data") +
-         "\"}},\n  \"listener\": {\"tcp\": {\"address\": \"127.0.0.1:" + std::to_string(ports_[i]) +
+  std::string storage = "\"storage\": {\"lmdb\": {\"path\": \"%DIR%/data\"}}";
+  if (!options_.storage_json.empty()) storage = options_.storage_json;
+  for (size_t at; (at = storage.find("%DIR%")) != std::string::npos;) {
+    storage.replace(at, 5, dir_.path());
+  }
+  return "{\n  " + storage +
+         ",\n  \"listener\": {\"tcp\": {\"address\": \"127.0.0.1:" + std::to_string(ports_[i]) +
          "\"" + (options_.tcp_extra.empty() ? "" : ", " + options_.tcp_extra) +
          "}},\n  \"cluster_name\": \"node-it\",\n" + "  \"node_name\": \"node" +
          std::to_string(i + 1) + "\",\n  \"root_token\": \"" + kToken + "\",\n  \"log_level\": \"" +
@@ -72,7 +77,9 @@ bool LocalCluster::Start() {
       [&] {
         for (int i = 0; i < size(); ++i) {
           Result<http::Response> r = Call(i, "GET", "/v1/sys/leader");
-          if (!r.ok() || JsonString(r->body, {"leader_address"}) != api_addr(active)) {
+          if (!r.ok()) return false;
+          bool single = r->body.find("\"ha_enabled\":false") != std::string::npos;
+          if (!single && JsonString(r->body, {"leader_address"}) != api_addr(active)) {
             return false;
           }
         }

@@ -21,6 +21,10 @@ struct ClusterOptions {
   int nodes = 3;
   // Extra top-level config members, e.g. R"("disable_request_forwarding": true)".
   std::string extra_json;
+  // Replaces the default storage (lmdb in <dir>/data): the members for "storage" and
+  // optionally "ha_storage", with %DIR% standing for the temp dir, e.g.
+  // R"("storage": {"file": {"path": "%DIR%/data"}})".
+  std::string storage_json;
   // Extra members of listener.tcp, e.g. R"("max_request_size": 1024)".
   std::string tcp_extra;
   std::string log_level = "info";
