@@ -112,7 +112,7 @@ bool HeadScanner::Step(unsigned char c) {
       return StepVersion(c);
     case State::kStatusCode:
       if (pos_ < 3) {
-        if (!IsDigit(c)) return Fail(400, "invalid status code");
+        if (!IsDigit(c) || (pos_ == 0 && c == '0')) return Fail(400, "invalid status code");
         ++pos_;
         return true;
       }

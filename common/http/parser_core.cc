@@ -162,6 +162,7 @@ void ParserCore::BeginMessage(size_t leading) {
   in_value_ = false;
   head_complete_ = false;
   chunked_ = false;
+  in_chunk_line_ = false;
   last_chunk_ = false;
   interim_ = false;
   close_delimited_ = false;
@@ -249,13 +250,16 @@ bool ParserCore::StartRequestLine() {
 
 size_t ParserCore::ConsumeHead(const char* data, size_t len) {
   size_t k = scanner_.Scan(data, len);
+  // The valid prefix goes to the parser even when the scanner stopped at a bad byte, so the
+  // error at the lowest offset wins whichever layer finds it: the verdict must not depend on
+  // how the bytes were split into reads.
+  size_t n = k == 0 ? 0 : Execute(data, k);  // (a zero-length execute would mean EOF)
+  if (phase_ == Phase::kError) return n;
   if (scanner_.failed()) {
     Fail(scanner_.error_status(), scanner_.error_message());
     return k;
   }
-  if (k == 0) return 0;  // (a zero-length execute would mean EOF to http_parser)
-  size_t n = Execute(data, k);
-  if (phase_ == Phase::kError) return n;
+  if (k == 0) return 0;
   if (pause_ == Pause::kMessageComplete) {
     MessageDone();
     return n;
@@ -268,11 +272,17 @@ size_t ParserCore::ConsumeHead(const char* data, size_t len) {
 
 size_t ParserCore::ConsumeBody(const char* data, size_t len) {
   body_begin_ = body_end_ = nullptr;
+  if (chunked_ && in_chunk_line_) {
+    // Feed a chunk-size line no further than one byte past its limit, so that the length
+    // check below fires at the same byte however the input was split.
+    len = std::min(len, options_->max_chunk_line_bytes + 1 - framing_.size());
+  }
   size_t n = Execute(data, len);
   if (phase_ == Phase::kError) return n;
   if (chunked_) {
     AccumulateFraming(data, n);
     if (pause_ == Pause::kChunkHeader) {
+      in_chunk_line_ = false;
       if (!CheckChunkLine()) return n;
       if (last_chunk_) {
         scanner_.Reset(HeadScanner::Start::kFieldLines, options_->max_header_bytes,
@@ -285,6 +295,7 @@ size_t ParserCore::ConsumeBody(const char* data, size_t len) {
         return n;
       }
       framing_.clear();
+      in_chunk_line_ = true;
     } else if (framing_.size() > options_->max_chunk_line_bytes) {
       Fail(400, "chunk-size line too long");
     }
@@ -486,10 +497,21 @@ bool ParserCore::CheckFraming() {
     if (codings > 1) return FailCb(400, "chunked applied more than once"), false;
     chunked_ = true;
   }
-  if (chunked_ != ((parser_.flags & F_CHUNKED) != 0)) {
+  // http_parser's own view must match ours. It does not always: it flags any field whose
+  // name merely starts with "Transfer-Encoding" (e.g. "Transfer-Encodingx") as a TE, so such
+  // names are refused outright.
+  constexpr std::string_view kTe = "Transfer-Encoding";
+  for (Headers::Field f : h) {
+    if (f.name.size() > kTe.size() && EqualsIgnoreCase(f.name.substr(0, kTe.size()), kTe)) {
+      return FailCb(400, "ambiguous Transfer-Encoding"), false;
+    }
+  }
+  if (chunked_ != ((parser_.flags & F_CHUNKED) != 0) ||
+      te.empty() == (parser_.uses_transfer_encoding != 0)) {
     return FailCb(400, "ambiguous Transfer-Encoding"), false;
   }
   m.chunked = chunked_;
+  in_chunk_line_ = chunked_;
   if (cl.size() > 1) return FailCb(400, "duplicate Content-Length"), false;
   if (cl.size() == 1) {
     uint64_t n = 0;

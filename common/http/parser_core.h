@@ -108,6 +108,7 @@ class ParserCore {
   bool in_value_ = false;
   bool head_complete_ = false;
   bool chunked_ = false;
+  bool in_chunk_line_ = false;  // the next body bytes belong to a chunk-size line
   bool last_chunk_ = false;
   bool interim_ = false;  // a 1xx response, discarded
   bool close_delimited_ = false;

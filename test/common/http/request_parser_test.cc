@@ -150,6 +150,17 @@ TEST_CASE("RequestParser: Content-Length / Transfer-Encoding smuggling rejects")
                "xchunked");
   ExpectReject("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400,
                "TE on HTTP/1.0");
+  // http_parser treats any name starting with Transfer-Encoding as one; refused (fuzzer).
+  ExpectReject("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encodingx: chunked\r\n\r\n", 400,
+               "TE-prefixed name");
+  ExpectReject(
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding-X: a\r\n"
+      "Content-Length: 1\r\n\r\nx",
+      400, "TE-prefixed name with CL");
+  ExpectReject(
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-EncodingLIST: chunked\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      400, "TE-prefixed name next to a real TE");
   ExpectReject("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n", 400,
                "space before colon in TE");
   ExpectReject("POST / HTTP/1.1\r\nHost: h\r\nContent-Length : 3\r\n\r\nabc", 400,

@@ -105,6 +105,8 @@ TEST_CASE("ResponseParser: rejects, always 502") {
       {"HTTP/1.1 200 OK\nContent-Length: 0\n\n", "bare LF"},
       {"HTTP/1.1 20 OK\r\n\r\n", "two-digit status"},
       {"HTTP/1.1 2000 OK\r\n\r\n", "four-digit status"},
+      {"HTTP/1.1 000 OK\r\nContent-Length: 0\r\n\r\n", "status below 100"},
+      {"HTTP/1.1 099 OK\r\nContent-Length: 0\r\n\r\n", "status below 100"},
       {"HTTP/2.0 200 OK\r\n\r\n", "version"},
       {"HTTP/1.1 200 O\x01K\r\n\r\n", "control in reason"},
       {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n",

@@ -1,0 +1,161 @@
+// Fuzz target: the HTTP/1 request parser must never crash, and must be consistent:
+//  - the same bytes give the same messages and the same verdict however they are split
+//    (whole vs. pieces chosen by the first input byte), in streaming and buffered modes;
+//  - every request it accepts, serialized again, parses back to the same request.
+// Input: byte 0 selects the piece sizes and limits; the rest is the connection's bytes.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/http/request_parser.h"
+#include "common/http/serializer.h"
+#include "common/http/syntax.h"
+
+namespace {
+
+using halo::http::Headers;
+using halo::http::ParseProgress;
+using halo::http::ParserOptions;
+using halo::http::ParseState;
+using halo::http::Request;
+using halo::http::RequestParser;
+
+void Check(bool ok) {
+  if (!ok) std::abort();
+}
+
+// Streaming callbacks that record what they see and check the event order.
+struct Recorder : RequestParser::Callbacks {
+  std::string log;
+  std::string body;
+  bool in_message = false;
+  void OnHead(Request& r) override {
+    Check(!in_message);
+    in_message = true;
+    body.clear();
+    log += "H " + r.method + " " + r.target + "\n";
+  }
+  void OnBody(std::string_view d) override {
+    Check(in_message);
+    Check(!d.empty());
+    body.append(d);
+  }
+  void OnComplete(Request& r) override {
+    Check(in_message);
+    in_message = false;
+    log += "C " + std::to_string(r.headers.size()) + " " + std::to_string(r.trailers.size()) + " " +
+           body + "\n";
+  }
+};
+
+std::string Fields(const Headers& h) {
+  std::string s;
+  for (Headers::Field f : h) {
+    if (halo::http::EqualsIgnoreCase(f.name, "Content-Length") ||
+        halo::http::EqualsIgnoreCase(f.name, "Transfer-Encoding")) {
+      continue;
+    }
+    s.append(f.name).append(":").append(f.value).append("\n");
+  }
+  return s;
+}
+
+// Feeds `input` in pieces of the given sizes (cycled); returns the event log and verdict.
+std::string Run(std::string_view input, const std::vector<size_t>& sizes,
+                const ParserOptions& options, std::vector<Request>* buffered) {
+  Recorder rec;
+  RequestParser streaming(options, &rec);
+  RequestParser whole(options);
+  std::string pending_s, pending_w;
+  std::string verdict;
+  bool dead_s = false, dead_w = false;
+  size_t pos = 0, k = 0;
+  while (pos < input.size()) {
+    size_t n = sizes.empty() ? input.size() : sizes[k++ % sizes.size()];
+    std::string_view piece = input.substr(pos, n);
+    pos += piece.size();
+    pending_s.append(piece);
+    pending_w.append(piece);
+    while (!dead_s && !pending_s.empty()) {
+      ParseProgress p = streaming.Feed(pending_s);
+      Check(p.consumed <= pending_s.size());
+      pending_s.erase(0, p.consumed);
+      if (p.state == ParseState::kError) {
+        dead_s = true;
+        rec.log += "E " + std::to_string(streaming.error().http_status) + "\n";
+        Check(streaming.error().http_status >= 400);
+      } else if (p.state == ParseState::kNeedMore) {
+        Check(pending_s.empty());
+        break;
+      }
+    }
+    while (!dead_w && !pending_w.empty()) {
+      ParseProgress p = whole.Feed(pending_w);
+      pending_w.erase(0, p.consumed);
+      if (p.state == ParseState::kError) {
+        dead_w = true;
+        verdict = "E " + std::to_string(whole.error().http_status) + "\n";
+      } else if (p.state == ParseState::kMessageComplete) {
+        if (buffered) buffered->push_back(whole.TakeRequest());
+      } else {
+        break;
+      }
+    }
+  }
+  if (!dead_s) {
+    ParseProgress p = streaming.FeedEof();
+    rec.log += p.state == ParseState::kError ? "EOF-E\n" : "EOF\n";
+  }
+  Check(dead_s == dead_w);
+  return rec.log;
+}
+
+void RoundTrip(const Request& r) {
+  std::string wire;
+  if (!halo::http::AppendRequest(&wire, r).ok()) std::abort();
+  ParserOptions o;
+  o.require_host = false;  // an HTTP/1.0 request without Host is re-sent as HTTP/1.1
+  o.max_header_bytes = wire.size() + 64;
+  o.max_header_count = r.headers.size() + 2;
+  RequestParser p(o);
+  ParseProgress pr = p.Feed(wire);
+  Check(pr.state == ParseState::kMessageComplete);
+  Check(pr.consumed == wire.size());
+  const Request& back = p.request();
+  Check(back.method == r.method);
+  Check(back.target == r.target);
+  Check(back.path == r.path);
+  Check(back.query == r.query);
+  Check(back.body == r.body);
+  Check(Fields(back.headers) == Fields(r.headers));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  uint8_t mode = data[0];
+  std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
+  ParserOptions options;
+  if (mode & 0x80) {
+    options.max_header_bytes = 256;
+    options.max_header_count = 8;
+    options.max_body_bytes = 64;
+    options.max_chunk_line_bytes = 32;
+  }
+  std::vector<size_t> sizes;
+  uint32_t seed = mode * 2654435761u + 1;
+  for (int i = 0; i < 16; ++i) {
+    seed = seed * 1103515245u + 12345u;
+    sizes.push_back(1 + (seed >> 16) % ((mode & 0x7) == 0 ? 1 : 1u << (mode & 0x7)));
+  }
+  std::vector<Request> requests;
+  std::string whole = Run(input, {}, options, &requests);
+  std::string split = Run(input, sizes, options, nullptr);
+  Check(whole == split);
+  for (const Request& r : requests) RoundTrip(r);
+  return 0;
+}

@@ -1,0 +1,125 @@
+// Fuzz target: the HTTP/1 response parser must never crash and must be consistent: the
+// same bytes give the same responses and verdict however they are split, and every
+// response it accepts, serialized again, parses back to the same status, headers and body.
+// Input: byte 0 selects piece sizes, limits and which responses answer HEAD; the rest is the
+// upstream connection's bytes.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/http/response_parser.h"
+#include "common/http/serializer.h"
+#include "common/http/syntax.h"
+
+namespace {
+
+using halo::http::Headers;
+using halo::http::ParseProgress;
+using halo::http::ParserOptions;
+using halo::http::ParseState;
+using halo::http::Response;
+using halo::http::ResponseParser;
+
+void Check(bool ok) {
+  if (!ok) std::abort();
+}
+
+std::string Fields(const Headers& h) {
+  std::string s;
+  for (Headers::Field f : h) {
+    if (halo::http::EqualsIgnoreCase(f.name, "Content-Length") ||
+        halo::http::EqualsIgnoreCase(f.name, "Transfer-Encoding")) {
+      continue;
+    }
+    s.append(f.name).append(":").append(f.value).append("\n");
+  }
+  return s;
+}
+
+std::string Describe(const Response& r) {
+  return std::to_string(r.status) + " " + (r.keep_alive ? "ka " : "close ") + Fields(r.headers) +
+         "|" + Fields(r.trailers) + "|" + r.body + "\n";
+}
+
+bool IsHead(uint8_t mode, size_t index) { return (mode >> (index % 4)) & 1 && (mode & 0x40); }
+
+std::string Run(std::string_view input, const std::vector<size_t>& sizes, uint8_t mode,
+                const ParserOptions& options, std::vector<Response>* out) {
+  ResponseParser parser(options);
+  std::string log, pending;
+  size_t index = 0;
+  parser.SetRequestMethod(IsHead(mode, index) ? "HEAD" : "GET");
+  size_t pos = 0, k = 0;
+  while (pos < input.size()) {
+    size_t n = sizes.empty() ? input.size() : sizes[k++ % sizes.size()];
+    std::string_view piece = input.substr(pos, n);
+    pos += piece.size();
+    pending.append(piece);
+    while (!pending.empty()) {
+      ParseProgress p = parser.Feed(pending);
+      Check(p.consumed <= pending.size());
+      pending.erase(0, p.consumed);
+      if (p.state == ParseState::kError) {
+        Check(parser.error().http_status == 502);
+        return log + "E\n";
+      }
+      if (p.state == ParseState::kNeedMore) break;
+      Response r = parser.TakeResponse();
+      log += Describe(r);
+      if (out) out->push_back(std::move(r));
+      parser.SetRequestMethod(IsHead(mode, ++index) ? "HEAD" : "GET");
+    }
+  }
+  ParseProgress p = parser.FeedEof();
+  if (p.state == ParseState::kMessageComplete) {
+    Response r = parser.TakeResponse();
+    log += Describe(r);
+    if (out) out->push_back(std::move(r));
+  }
+  return log + (p.state == ParseState::kError ? "EOF-E\n" : "EOF\n");
+}
+
+void RoundTrip(const Response& r) {
+  std::string wire;
+  if (!halo::http::AppendResponse(&wire, r).ok()) std::abort();
+  ParserOptions o;
+  o.max_header_bytes = wire.size() + 64;
+  o.max_header_count = r.headers.size() + 2;
+  ResponseParser p(o);
+  ParseProgress pr = p.Feed(wire);
+  Check(pr.state == ParseState::kMessageComplete);
+  Check(pr.consumed == wire.size());
+  Check(p.response().status == r.status);
+  Check(p.response().body == r.body);
+  Check(Fields(p.response().headers) == Fields(r.headers));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  uint8_t mode = data[0];
+  std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
+  ParserOptions options;
+  if (mode & 0x80) {
+    options.max_header_bytes = 256;
+    options.max_header_count = 8;
+    options.max_body_bytes = 64;
+    options.max_chunk_line_bytes = 32;
+  }
+  std::vector<size_t> sizes;
+  uint32_t seed = mode * 2654435761u + 7;
+  for (int i = 0; i < 16; ++i) {
+    seed = seed * 1103515245u + 12345u;
+    sizes.push_back(1 + (seed >> 16) % ((mode & 0x7) == 0 ? 1 : 1u << (mode & 0x7)));
+  }
+  std::vector<Response> responses;
+  std::string whole = Run(input, {}, mode, options, &responses);
+  std::string split = Run(input, sizes, mode, options, nullptr);
+  Check(whole == split);
+  for (const Response& r : responses) RoundTrip(r);
+  return 0;
+}
