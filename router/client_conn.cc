@@ -1,7 +1,6 @@
 #include "router/client_conn.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -59,16 +58,12 @@ std::string_view OriginForm(std::string_view target) {
 }  // namespace
 
 ClientConn::ClientConn(Worker* worker, evutil_socket_t fd, const sockaddr* peer)
-    : worker_(worker), settings_(worker->settings()) {
+    : worker_(worker), sock_(worker->base(), this), settings_(worker->settings()) {
   client_ip_ = IpString(peer);
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  bev_ = bufferevent_socket_new(worker_->base(), fd, BEV_OPT_CLOSE_ON_FREE);
-  bufferevent_setcb(bev_, &ClientConn::OnRead, &ClientConn::OnWrite, &ClientConn::OnEvent, this);
   timer_ = evtimer_new(worker_->base(), &ClientConn::OnTimer, this);
   parser_ = std::make_unique<http::RequestParser>(
       settings_->request_parser, static_cast<http::RequestParser::Callbacks*>(this));
-  bufferevent_enable(bev_, EV_READ | EV_WRITE);
+  sock_.Adopt(fd);
   ArmTimer(TimerUse::kIdle, settings_->limits.idle_timeout_ms);
   worker_->counters().connections_open.fetch_add(1, std::memory_order_relaxed);
 }
@@ -78,7 +73,6 @@ ClientConn::~ClientConn() {
   if (upstream_) ReleaseUpstream(false);
   if (overflow_) evbuffer_free(overflow_);
   if (timer_) event_free(timer_);
-  if (bev_) bufferevent_free(bev_);
   worker_->counters().connections_open.fetch_sub(1, std::memory_order_relaxed);
   worker_->ConnClosed(this);
 }
@@ -86,18 +80,23 @@ ClientConn::~ClientConn() {
 // ---------------------------------------------------------------------------------------
 // Client I/O
 
-void ClientConn::OnRead(bufferevent*, void* arg) {
-  auto* self = static_cast<ClientConn*>(arg);
-  if (self->phase_ == Phase::kExchange && !self->request_done_ && !self->held_) {
-    self->ArmTimer(TimerUse::kBody, self->settings_->limits.idle_timeout_ms);
+void ClientConn::OnReadable() {
+  if (lingering_) {  // closing: read and drop whatever the client still sends
+    evbuffer_drain(sock_.input(), evbuffer_get_length(sock_.input()));
+    return;
   }
-  self->ProcessInput();
+  if (phase_ == Phase::kExchange && !request_done_ && !held_) {
+    ArmTimer(TimerUse::kBody, settings_->limits.idle_timeout_ms);
+  }
+  ProcessInput();
 }
+
+void ClientConn::FlushClient() { sock_.Flush(); }
 
 void ClientConn::ProcessInput() {
   if (in_process_) return;
   in_process_ = true;
-  evbuffer* in = bufferevent_get_input(bev_);
+  evbuffer* in = sock_.input();
   while (!closing_ && !input_paused_) {
     if (phase_ == Phase::kExchange && request_done_) break;  // next request waits
     size_t len = evbuffer_get_length(in);
@@ -137,38 +136,55 @@ void ClientConn::ProcessInput() {
 void ClientConn::PauseInput() {
   if (input_paused_) return;
   input_paused_ = true;
-  bufferevent_disable(bev_, EV_READ);
+  sock_.DisableRead();
 }
 
 void ClientConn::ResumeInput() {
   if (!input_paused_ || closing_) return;
   input_paused_ = false;
-  bufferevent_enable(bev_, EV_READ);
+  sock_.EnableRead();
   ProcessInput();
 }
 
-void ClientConn::OnWrite(bufferevent*, void* arg) {
-  auto* self = static_cast<ClientConn*>(arg);
-  if (self->closing_) {
-    delete self;
+void ClientConn::OnDrained() {
+  if (closing_) {
+    Linger();  // may delete *this
     return;
   }
-  if (self->upstream_paused_ && self->upstream_) {
-    self->upstream_paused_ = false;
-    self->upstream_->ResumeReading();
+  if (upstream_paused_ && upstream_) {
+    upstream_paused_ = false;
+    upstream_->ResumeReading();
   }
 }
 
-void ClientConn::OnEvent(bufferevent*, short what, void* arg) {
-  auto* self = static_cast<ClientConn*>(arg);
-  if ((what & BEV_EVENT_EOF) && !self->closing_ && self->phase_ == Phase::kExchange &&
-      self->request_done_ && !self->response_done_) {
-    // Half-close after a complete request: answer, then close.
-    self->keep_alive_ = false;
-    bufferevent_disable(self->bev_, EV_READ);
+void ClientConn::OnClosed(int err, bool) {
+  if (err == 0 && lingering_) {
+    delete this;  // the client read our last answer and closed: done
     return;
   }
-  delete self;  // EOF between requests, client abort, or a socket error
+  if (err == 0 && !closing_ && phase_ == Phase::kExchange && request_done_ && !response_done_) {
+    // Half-close after a complete request: answer, then close.
+    keep_alive_ = false;
+    return;
+  }
+  delete this;  // EOF between requests, client abort, or a socket error
+}
+
+// After the last answer is out: close, or, if the client may still be sending (an error
+// answered before its request was read), stop sending (FIN) and read and drop what it sends
+// for a moment first, so the close does not reset a connection whose answer is unread
+// (nginx's lingering close).
+void ClientConn::Linger() {
+  if (lingering_) return;
+  if (!linger_needed_ || sock_.closed() || sock_.read_eof()) {
+    delete this;
+    return;
+  }
+  lingering_ = true;
+  sock_.ShutdownWrite();
+  evbuffer_drain(sock_.input(), evbuffer_get_length(sock_.input()));
+  sock_.EnableRead();
+  ArmTimer(TimerUse::kLinger, 2000);
 }
 
 void ClientConn::OnTimer(evutil_socket_t, short, void* arg) {
@@ -177,11 +193,14 @@ void ClientConn::OnTimer(evutil_socket_t, short, void* arg) {
   self->timer_use_ = TimerUse::kNone;
   switch (use) {
     case TimerUse::kClose:
-      if (evbuffer_get_length(bufferevent_get_output(self->bev_)) == 0) {
-        delete self;
+      if (evbuffer_get_length(self->sock_.output()) == 0) {
+        self->Linger();  // may delete *self
         return;
       }
-      break;  // OnWrite deletes once the output drained
+      return;  // OnDrained lingers once the output is out
+    case TimerUse::kLinger:
+      delete self;
+      return;
     case TimerUse::kIdle:
       self->worker_->counters().timeouts.fetch_add(1, std::memory_order_relaxed);
       delete self;
@@ -221,10 +240,13 @@ void ClientConn::ArmTimer(TimerUse use, int64_t ms) {
 void ClientConn::CloseSoon() {
   if (closing_) return;
   closing_ = true;
-  bufferevent_disable(bev_, EV_READ);
+  linger_needed_ =
+      (phase_ != Phase::kIdle && !request_done_) || evbuffer_get_length(sock_.input()) > 0;
+  sock_.DisableRead();
   StopHolding();
   if (upstream_) ReleaseUpstream(false);
-  ArmTimer(TimerUse::kClose, 0);  // deletes from the loop, never from inside a callback
+  FlushClient();
+  ArmTimer(TimerUse::kClose, 0);  // continues from the loop, never from inside a callback
 }
 
 void ClientConn::BeginDrain() {
@@ -343,20 +365,22 @@ void ClientConn::AppendOut(const char* data, size_t len) {
 void ClientConn::Flush() {
   if (!upstream_ || !upstream_->connected()) return;
   evbuffer* out = upstream_->output();
+  size_t total = 0;
   if (sent_ < replay_.size()) {
     size_t n = replay_.size() - sent_;
     evbuffer_add(out, replay_.data() + sent_, n);
-    upstream_->Added(n);
     sent_ = replay_.size();
+    total += n;
   }
   if (overflow_) {
     size_t n = evbuffer_get_length(overflow_);
     if (n > 0) {
       evbuffer_add_buffer(out, overflow_);  // a move, not a copy
-      upstream_->Added(n);
       overflow_moved_ = true;
+      total += n;
     }
   }
+  if (total > 0) upstream_->Send(total);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -514,20 +538,24 @@ bool ClientConn::OnUpstreamHead(UpstreamConn*, http::Response& resp) {
   if (drain_ || worker_->draining()) keep_alive_ = false;
   scratch_.clear();
   AppendClientResponseHead(resp, framing_, keep_alive_, &scratch_);
-  evbuffer_add(bufferevent_get_output(bev_), scratch_.data(), scratch_.size());
+  evbuffer_add(sock_.output(), scratch_.data(), scratch_.size());
   response_started_ = true;
   return true;
 }
 
-void ClientConn::OnUpstreamBody(UpstreamConn* c, std::string_view data) {
-  evbuffer* out = bufferevent_get_output(bev_);
+void ClientConn::OnUpstreamBody(UpstreamConn*, std::string_view data) {
+  evbuffer* out = sock_.output();
   if (framing_ == BodyFraming::kChunked) {
     AddChunk(out, data);
   } else {
     evbuffer_add(out, data.data(), data.size());
   }
-  if (!upstream_paused_ && evbuffer_get_length(out) > kHighWater) {
-    upstream_paused_ = true;
+}
+
+void ClientConn::OnUpstreamReadDone(UpstreamConn* c) {
+  FlushClient();
+  if (!upstream_paused_ && evbuffer_get_length(sock_.output()) > kHighWater) {
+    upstream_paused_ = true;  // the client reads slower than the node answers
     c->PauseReading();
   }
 }
@@ -536,8 +564,9 @@ void ClientConn::OnUpstreamComplete(UpstreamConn* c, http::Response& resp) {
   if (framing_ == BodyFraming::kChunked) {
     scratch_.clear();
     if (!http::AppendLastChunk(&scratch_, resp.trailers).ok()) scratch_.assign("0\r\n\r\n");
-    evbuffer_add(bufferevent_get_output(bev_), scratch_.data(), scratch_.size());
+    evbuffer_add(sock_.output(), scratch_.data(), scratch_.size());
   }
+  FlushClient();
   bool fully_sent = request_done_ && sent_ == replay_.size() &&
                     (!overflow_ || evbuffer_get_length(overflow_) == 0);
   bool reuse = c->reusable() && fully_sent;
@@ -625,7 +654,8 @@ void ClientConn::AnswerLocal(int status, std::string_view content_type, std::str
   bool head_only = req_ && req_->method == "HEAD";
   AppendLocalResponse(status, content_type, body, keep_alive_, extra_name, extra_value, &scratch_,
                       head_only);
-  evbuffer_add(bufferevent_get_output(bev_), scratch_.data(), scratch_.size());
+  evbuffer_add(sock_.output(), scratch_.data(), scratch_.size());
+  FlushClient();
   response_started_ = true;
   CountDone(kLocalSlot, status);
   if (close) {
@@ -691,7 +721,7 @@ void ClientConn::FinishExchange() {
   ArmTimer(TimerUse::kIdle, settings_->limits.idle_timeout_ms);
   if (input_paused_) {
     ResumeInput();
-  } else if (evbuffer_get_length(bufferevent_get_input(bev_)) > 0) {
+  } else if (evbuffer_get_length(sock_.input()) > 0) {
     ProcessInput();  // a pipelined request (no-op when called from inside ProcessInput)
   }
 }

@@ -26,9 +26,9 @@
 #include "router/proxy_headers.h"
 #include "router/request_target.h"
 #include "router/route_settings.h"
+#include "router/stream_socket.h"
 #include "router/upstream_conn.h"
 
-struct bufferevent;
 struct evbuffer;
 struct event;
 struct sockaddr;
@@ -37,7 +37,9 @@ namespace halo::router {
 
 class Worker;
 
-class ClientConn : private http::RequestParser::Callbacks, private UpstreamOwner {
+class ClientConn : private http::RequestParser::Callbacks,
+                   private UpstreamOwner,
+                   private StreamSocket::Handler {
  public:
   ClientConn(Worker* worker, evutil_socket_t fd, const sockaddr* peer);
   ~ClientConn() override;
@@ -53,7 +55,7 @@ class ClientConn : private http::RequestParser::Callbacks, private UpstreamOwner
 
  private:
   enum class Phase : uint8_t { kIdle, kHead, kExchange };
-  enum class TimerUse : uint8_t { kNone, kIdle, kHeader, kBody, kHold, kClose };
+  enum class TimerUse : uint8_t { kNone, kIdle, kHeader, kBody, kHold, kClose, kLinger };
 
   // http::RequestParser::Callbacks
   void OnHead(http::Request& req) override;
@@ -63,16 +65,22 @@ class ClientConn : private http::RequestParser::Callbacks, private UpstreamOwner
   void OnUpstreamConnected(UpstreamConn* c) override;
   bool OnUpstreamHead(UpstreamConn* c, http::Response& resp) override;
   void OnUpstreamBody(UpstreamConn* c, std::string_view data) override;
+  void OnUpstreamReadDone(UpstreamConn* c) override;
   void OnUpstreamComplete(UpstreamConn* c, http::Response& resp) override;
   void OnUpstreamRefused(UpstreamConn* c) override;
   void OnUpstreamError(UpstreamConn* c, UpstreamFailure why, bool request_sent,
                        bool response_started) override;
   void OnUpstreamDrained(UpstreamConn* c) override;
 
-  static void OnRead(bufferevent* bev, void* arg);
-  static void OnWrite(bufferevent* bev, void* arg);
-  static void OnEvent(bufferevent* bev, short what, void* arg);
+  // StreamSocket::Handler
+  void OnReadable() override;
+  void OnDrained() override;
+  void OnConnected() override {}
+  void OnClosed(int err, bool connected) override;
+
   static void OnTimer(evutil_socket_t fd, short what, void* arg);
+  void FlushClient();
+  void Linger();
 
   void ProcessInput();
   void HandleParseError();
@@ -98,7 +106,7 @@ class ClientConn : private http::RequestParser::Callbacks, private UpstreamOwner
   void CountDone(int slot, int status);
 
   Worker* worker_;
-  bufferevent* bev_ = nullptr;
+  StreamSocket sock_;
   event* timer_ = nullptr;
   TimerUse timer_use_ = TimerUse::kNone;
   std::string client_ip_;
@@ -109,6 +117,8 @@ class ClientConn : private http::RequestParser::Callbacks, private UpstreamOwner
   bool in_process_ = false;
   bool input_paused_ = false;
   bool drain_ = false;
+  bool lingering_ = false;
+  bool linger_needed_ = false;
 
   // --- the exchange in progress ---
   http::Request* req_ = nullptr;

@@ -1,16 +1,14 @@
 #include "router/upstream_conn.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/uio.h>
 
 namespace halo::router {
 namespace {
 
 timeval Tv(int64_t ms) {
+  if (ms < 0) ms = 0;
   return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
 }
 
@@ -32,73 +30,92 @@ void UpstreamConn::ParserCallbacks::OnComplete(http::Response&) { c_->complete_ 
 
 UpstreamConn::UpstreamConn(event_base* base, int slot, const NetAddress& addr,
                            const http::ParserOptions& parser_options)
-    : slot_(slot), addr_(addr), callbacks_(this), parser_(parser_options, &callbacks_) {
-  bev_ = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-  bufferevent_setcb(bev_, &UpstreamConn::OnRead, &UpstreamConn::OnWrite, &UpstreamConn::OnEvent,
-                    this);
+    : slot_(slot),
+      addr_(addr),
+      sock_(base, this),
+      callbacks_(this),
+      parser_(parser_options, &callbacks_) {
+  timer_ = evtimer_new(base, &UpstreamConn::OnTimer, this);
 }
 
 UpstreamConn::~UpstreamConn() {
-  if (bev_) bufferevent_free(bev_);
+  if (timer_) event_free(timer_);
+}
+
+void UpstreamConn::ArmTimer(int64_t ms) {
+  if (ms <= 0) {
+    evtimer_del(timer_);
+    return;
+  }
+  timeval tv = Tv(ms);
+  evtimer_add(timer_, &tv);
 }
 
 bool UpstreamConn::Connect(int64_t connect_timeout_ms) {
-  timeval tv = Tv(connect_timeout_ms);
-  bufferevent_set_timeouts(bev_, &tv, &tv);
-  bufferevent_enable(bev_, EV_READ | EV_WRITE);
-  if (bufferevent_socket_connect(bev_, const_cast<sockaddr*>(addr_.sa()),
-                                 static_cast<int>(addr_.len)) != 0) {
+  if (!sock_.Connect(addr_)) {
     dead_ = true;
     return false;
   }
+  ArmTimer(connect_timeout_ms);
   return true;
 }
 
 void UpstreamConn::Attach(UpstreamOwner* owner, std::string_view method,
                           int64_t response_timeout_ms) {
   owner_ = owner;
-  ++exchanges_;
   added_ = 0;
   reusable_ = false;
   refused_ = false;
   complete_ = false;
   response_started_ = false;
+  response_timeout_ms_ = response_timeout_ms;
   parser_.SetRequestMethod(method);
-  if (connected_) {
-    timeval tv = Tv(response_timeout_ms);
-    bufferevent_set_timeouts(bev_, &tv, &tv);
-    bufferevent_enable(bev_, EV_READ | EV_WRITE);
+  if (sock_.connected()) {
+    ArmTimer(response_timeout_ms_);
+    sock_.EnableRead();
   }
 }
 
 void UpstreamConn::Park() {
   owner_ = nullptr;
-  bufferevent_set_timeouts(bev_, nullptr, nullptr);
-  bufferevent_enable(bev_, EV_READ);  // to notice the node closing it
+  ArmTimer(0);
+  sock_.EnableRead();  // to notice the node closing it
 }
 
-evbuffer* UpstreamConn::output() { return bufferevent_get_output(bev_); }
+void UpstreamConn::Send(size_t n) {
+  added_ += n;
+  sock_.Flush();
+}
 
 size_t UpstreamConn::output_length() const {
-  return evbuffer_get_length(bufferevent_get_output(bev_));
+  return evbuffer_get_length(const_cast<StreamSocket&>(sock_).output());
 }
 
-bool UpstreamConn::request_sent() const { return connected_ && added_ > output_length(); }
+bool UpstreamConn::request_sent() const { return sock_.connected() && added_ > output_length(); }
 
-void UpstreamConn::PauseReading() { bufferevent_disable(bev_, EV_READ); }
-void UpstreamConn::ResumeReading() { bufferevent_enable(bev_, EV_READ); }
+void UpstreamConn::OnConnected() {
+  sock_.EnableRead();
+  ArmTimer(response_timeout_ms_ > 0 ? response_timeout_ms_ : 0);
+  if (owner_) owner_->OnUpstreamConnected(this);
+}
 
-void UpstreamConn::OnRead(bufferevent*, void* arg) {
-  static_cast<UpstreamConn*>(arg)->HandleRead();
+void UpstreamConn::OnDrained() {
+  if (owner_) owner_->OnUpstreamDrained(this);
+}
+
+void UpstreamConn::OnReadable() {
+  if (owner_ && response_timeout_ms_ > 0) ArmTimer(response_timeout_ms_);  // silence limit
+  if (HandleRead()) return;
+  if (owner_) owner_->OnUpstreamReadDone(this);
 }
 
 bool UpstreamConn::HandleRead() {
-  evbuffer* in = bufferevent_get_input(bev_);
+  evbuffer* in = sock_.input();
   if (!owner_) {
     // Bytes on a parked connection: the node is talking out of turn. Never reuse it.
     dead_ = true;
     evbuffer_drain(in, evbuffer_get_length(in));
-    bufferevent_disable(bev_, EV_READ);
+    sock_.DisableRead();
     return false;
   }
   while (evbuffer_get_length(in) > 0) {
@@ -117,7 +134,8 @@ bool UpstreamConn::HandleRead() {
     evbuffer_drain(in, consumed);
     if (state == http::ParseState::kError) {
       dead_ = true;
-      bufferevent_disable(bev_, EV_READ | EV_WRITE);
+      sock_.DisableRead();
+      ArmTimer(0);
       UpstreamOwner* o = owner_;
       if (refused_) {
         o->OnUpstreamRefused(this);  // tail call
@@ -129,7 +147,7 @@ bool UpstreamConn::HandleRead() {
     }
     if (state == http::ParseState::kMessageComplete) {
       reusable_ = parser_.response().keep_alive && evbuffer_get_length(in) == 0;
-      bufferevent_set_timeouts(bev_, nullptr, nullptr);
+      ArmTimer(0);
       UpstreamOwner* o = owner_;
       o->OnUpstreamComplete(this, parser_.response());  // tail call
       return true;
@@ -138,52 +156,41 @@ bool UpstreamConn::HandleRead() {
   return false;
 }
 
-void UpstreamConn::OnWrite(bufferevent*, void* arg) {
-  auto* self = static_cast<UpstreamConn*>(arg);
-  if (self->owner_) self->owner_->OnUpstreamDrained(self);
-}
-
-void UpstreamConn::OnEvent(bufferevent*, short what, void* arg) {
-  auto* self = static_cast<UpstreamConn*>(arg);
-  if (what & BEV_EVENT_CONNECTED) {
-    self->connected_ = true;
-    evutil_socket_t fd = bufferevent_getfd(self->bev_);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (self->owner_) self->owner_->OnUpstreamConnected(self);
+void UpstreamConn::OnClosed(int err, bool connected) {
+  if (!owner_) {  // parked: the node closed it or it failed; the pool sweeps it
+    dead_ = true;
     return;
   }
-  if (!self->owner_) {  // parked: the node closed it or it failed; the pool sweeps it
-    self->dead_ = true;
-    bufferevent_disable(self->bev_, EV_READ | EV_WRITE);
+  if (!connected) {
+    Fail(UpstreamFailure::kConnect);
     return;
   }
-  if ((what & BEV_EVENT_EOF) && self->connected_) {
+  if (err == 0) {
     // Drain what is still buffered first; a close-delimited body ends here.
-    if (self->HandleRead()) return;  // it handed over to the owner: *self may be gone
-    http::ParseProgress p = self->parser_.FeedEof();
+    if (HandleRead()) return;  // it handed over to the owner: *this may be gone
+    http::ParseProgress p = parser_.FeedEof();
     if (p.state == http::ParseState::kMessageComplete) {
-      self->dead_ = true;
-      self->reusable_ = false;
-      UpstreamOwner* o = self->owner_;
-      o->OnUpstreamComplete(self, self->parser_.response());  // tail call
+      dead_ = true;
+      reusable_ = false;
+      ArmTimer(0);
+      UpstreamOwner* o = owner_;
+      o->OnUpstreamComplete(this, parser_.response());  // tail call
       return;
     }
-    self->Fail(UpstreamFailure::kClosed);
-    return;
   }
-  if (!self->connected_) {
-    self->Fail(UpstreamFailure::kConnect);
-  } else if (what & BEV_EVENT_TIMEOUT) {
-    self->Fail(UpstreamFailure::kTimeout);
-  } else {
-    self->Fail(UpstreamFailure::kClosed);
-  }
+  Fail(UpstreamFailure::kClosed);
+}
+
+void UpstreamConn::OnTimer(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<UpstreamConn*>(arg);
+  if (!self->owner_) return;
+  self->Fail(self->sock_.connected() ? UpstreamFailure::kTimeout : UpstreamFailure::kConnect);
 }
 
 void UpstreamConn::Fail(UpstreamFailure why) {
   dead_ = true;
-  bufferevent_disable(bev_, EV_READ | EV_WRITE);
+  sock_.DisableRead();
+  ArmTimer(0);
   UpstreamOwner* o = owner_;
   o->OnUpstreamError(this, why, request_sent(), response_started_);  // tail call
 }

@@ -1,0 +1,166 @@
+#include "router/stream_socket.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace halo::router {
+namespace {
+
+constexpr size_t kReadChunk = 16384;
+
+}  // namespace
+
+StreamSocket::StreamSocket(event_base* base, Handler* handler)
+    : base_(base), handler_(handler), input_(evbuffer_new()), output_(evbuffer_new()) {}
+
+StreamSocket::~StreamSocket() {
+  if (rev_) event_free(rev_);
+  if (wev_) event_free(wev_);
+  if (fd_ >= 0) evutil_closesocket(fd_);
+  evbuffer_free(input_);
+  evbuffer_free(output_);
+}
+
+void StreamSocket::Setup(evutil_socket_t fd) {
+  fd_ = fd;
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  rev_ = event_new(base_, fd_, EV_READ | EV_PERSIST, &StreamSocket::OnReadEvent, this);
+  wev_ = event_new(base_, fd_, EV_WRITE | EV_PERSIST, &StreamSocket::OnWriteEvent, this);
+}
+
+void StreamSocket::Adopt(evutil_socket_t fd) {
+  evutil_make_socket_nonblocking(fd);
+  Setup(fd);
+  connected_ = true;
+  EnableRead();
+}
+
+bool StreamSocket::Connect(const NetAddress& addr) {
+  evutil_socket_t fd = socket(addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  Setup(fd);
+  connecting_ = true;
+  if (connect(fd_, addr.sa(), addr.len) != 0 && errno != EINPROGRESS) {
+    ScheduleClose(errno);  // e.g. ECONNREFUSED at once: still reported from the loop
+    return true;
+  }
+  event_add(wev_, nullptr);  // completion (or failure) shows as writable
+  writing_ = true;
+  return true;
+}
+
+void StreamSocket::EnableRead() {
+  if (reading_ || closed_ || read_eof_ || fd_ < 0) return;
+  reading_ = true;
+  event_add(rev_, nullptr);
+}
+
+void StreamSocket::DisableRead() {
+  if (!reading_) return;
+  reading_ = false;
+  event_del(rev_);
+}
+
+void StreamSocket::ShutdownWrite() {
+  if (fd_ >= 0 && !closed_) shutdown(fd_, SHUT_WR);
+}
+
+void StreamSocket::Flush() {
+  if (!connected_ || closed_ || pending_error_ >= 0) return;
+  while (evbuffer_get_length(output_) > 0) {
+    int n = evbuffer_write(output_, fd_);
+    if (n > 0) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
+    ScheduleClose(n < 0 ? errno : EPIPE);
+    return;
+  }
+  bool pending = evbuffer_get_length(output_) > 0;
+  if (pending && !writing_) {
+    writing_ = true;
+    event_add(wev_, nullptr);
+  }
+}
+
+void StreamSocket::ScheduleClose(int err) {
+  if (pending_error_ >= 0) return;
+  pending_error_ = err;
+  event_active(rev_, EV_READ, 0);  // reported from the loop
+}
+
+void StreamSocket::OnReadEvent(evutil_socket_t, short, void* arg) {
+  auto* s = static_cast<StreamSocket*>(arg);
+  if (s->closed_ || (!s->reading_ && s->pending_error_ < 0)) return;
+  if (s->pending_error_ >= 0) {
+    s->ReportClosed(s->pending_error_);
+    return;
+  }
+  evbuffer_iovec vec[2];
+  int nvec = evbuffer_reserve_space(s->input_, kReadChunk, vec, 2);
+  iovec iov[2];
+  for (int i = 0; i < nvec; ++i) {
+    iov[i].iov_base = vec[i].iov_base;
+    iov[i].iov_len = vec[i].iov_len;
+  }
+  ssize_t n = readv(s->fd_, iov, nvec);
+  if (n > 0) {
+    size_t left = static_cast<size_t>(n);
+    for (int i = 0; i < nvec; ++i) {
+      size_t take = left < vec[i].iov_len ? left : vec[i].iov_len;
+      vec[i].iov_len = take;
+      left -= take;
+    }
+    evbuffer_commit_space(s->input_, vec, nvec);
+    s->handler_->OnReadable();  // may delete *s
+    return;
+  }
+  evbuffer_commit_space(s->input_, vec, 0);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+  s->ReportClosed(n == 0 ? 0 : errno);
+}
+
+void StreamSocket::OnWriteEvent(evutil_socket_t, short, void* arg) {
+  auto* s = static_cast<StreamSocket*>(arg);
+  if (s->closed_) return;
+  if (s->connecting_) {
+    s->connecting_ = false;
+    int err = 0;
+    socklen_t len = sizeof(err);
+    getsockopt(s->fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      s->ReportClosed(err);
+      return;
+    }
+    s->connected_ = true;
+    s->writing_ = false;
+    event_del(s->wev_);
+    s->Flush();
+    s->handler_->OnConnected();  // may delete *s
+    return;
+  }
+  s->Flush();
+  if (s->pending_error_ >= 0 || evbuffer_get_length(s->output_) > 0) return;
+  s->writing_ = false;
+  event_del(s->wev_);
+  s->handler_->OnDrained();  // may delete *s
+}
+
+void StreamSocket::ReportClosed(int err) {
+  // EOF only ends the read side: a half-closed client can still be answered.
+  if (err != 0 || !connected_) closed_ = true;
+  if (err == 0) read_eof_ = true;
+  bool was_connected = connected_;
+  if (reading_) event_del(rev_);
+  if (writing_) event_del(wev_);
+  reading_ = writing_ = false;
+  handler_->OnClosed(err, was_connected);  // may delete *this
+}
+
+}  // namespace halo::router
