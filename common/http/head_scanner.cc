@@ -1,5 +1,7 @@
 #include "common/http/head_scanner.h"
 
+#include <algorithm>
+
 #include "common/http/syntax.h"
 
 namespace halo::http::detail {
@@ -45,9 +47,11 @@ bool HeadScanner::Fail(int status, const char* message) {
 }
 
 size_t HeadScanner::Scan(const char* data, size_t len) {
+  const http::detail::CharTables& t = http::detail::kCharTables;
   size_t i = 0;
   while (i < len && state_ != State::kDone && state_ != State::kFailed) {
-    if (++bytes_ > max_bytes_) {
+    size_t budget = max_bytes_ - bytes_;
+    if (budget == 0) {
       if (in_first_line_ && request_) {
         Fail(414, "request line too long");
       } else {
@@ -55,6 +59,21 @@ size_t HeadScanner::Scan(const char* data, size_t len) {
       }
       break;
     }
+    // Fast path: skip a run of bytes that keep the state as it is (the bulk of a head);
+    // the byte that ends the run goes through Step() below.
+    const bool* run = state_ == State::kValue || state_ == State::kReason ? t.field_value
+                      : state_ == State::kName                            ? t.token
+                      : state_ == State::kTarget                          ? t.target
+                                                                          : nullptr;
+    if (run) {
+      size_t end = std::min(len, i + budget);
+      size_t j = i;
+      while (j < end && run[static_cast<unsigned char>(data[j])]) ++j;
+      bytes_ += j - i;
+      i = j;
+      if (i == end) continue;  // out of input, or of budget (failed on the next round)
+    }
+    ++bytes_;
     if (!Step(static_cast<unsigned char>(data[i]))) break;
     ++i;
   }

@@ -445,8 +445,9 @@ int ParserCore::OnHeadersComplete() {
   if (m.version_major != scanner_.version_major() || m.version_minor != scanner_.version_minor()) {
     return FailCb(400, "invalid HTTP version");
   }
-  if (!CheckFraming()) return -1;
-  if (request_ && !CheckRequestHead()) return -1;
+  HeadFacts facts = ScanFields(m.headers);
+  if (!CheckFraming(facts)) return -1;
+  if (request_ && !CheckRequestHead(facts)) return -1;
   bool skip = false;
   if (response_) {
     response_->status = parser_.status_code;
@@ -460,7 +461,7 @@ int ParserCore::OnHeadersComplete() {
     }
     close_delimited_ = !skip && !chunked_ && m.content_length < 0;
   }
-  ComputeKeepAlive();
+  ComputeKeepAlive(facts);
   head_complete_ = true;
   phase_ = Phase::kBody;
   if (m.content_length > 0 && !skip) {
@@ -473,49 +474,71 @@ int ParserCore::OnHeadersComplete() {
   return skip ? 1 : 0;
 }
 
-bool ParserCore::CheckFraming() {
+ParserCore::HeadFacts ParserCore::ScanFields(const Headers& h) {
+  constexpr std::string_view kTe = "Transfer-Encoding";
+  HeadFacts f;
+  for (Headers::Field field : h) {
+    std::string_view name = field.name;
+    switch (name.size()) {
+      case 4:
+        if (EqualsIgnoreCase(name, "Host")) ++f.hosts;
+        break;
+      case 10:
+        if (EqualsIgnoreCase(name, "Connection")) {
+          f.conn_close = f.conn_close || ListContainsToken(field.value, "close");
+          f.conn_keep_alive = f.conn_keep_alive || ListContainsToken(field.value, "keep-alive");
+        }
+        break;
+      case 14:
+        if (EqualsIgnoreCase(name, "Content-Length")) {
+          ++f.cl_fields;
+          f.cl = field.value;
+        }
+        break;
+      case 17:
+        if (EqualsIgnoreCase(name, kTe)) {
+          ++f.te_fields;
+          ForEachListElement(field.value, [&](std::string_view coding) {
+            ++f.codings;
+            f.only_chunked = f.only_chunked && EqualsIgnoreCase(coding, "chunked");
+            return true;
+          });
+        }
+        break;
+      default:
+        if (name.size() > kTe.size() && EqualsIgnoreCase(name.substr(0, kTe.size()), kTe)) {
+          f.te_prefixed = true;
+        }
+    }
+  }
+  return f;
+}
+
+bool ParserCore::CheckFraming(const HeadFacts& f) {
   Message& m = msg();
-  const Headers& h = m.headers;
-  std::vector<std::string_view> te = h.GetAll("Transfer-Encoding");
-  std::vector<std::string_view> cl = h.GetAll("Content-Length");
-  if (!te.empty()) {
-    if (!cl.empty()) return FailCb(400, "Content-Length with Transfer-Encoding"), false;
+  if (f.te_fields > 0) {
+    if (f.cl_fields > 0) return FailCb(400, "Content-Length with Transfer-Encoding"), false;
     if (request_ && !m.IsHttp11()) {
       return FailCb(400, "Transfer-Encoding in an HTTP/1.0 request"), false;
     }
-    size_t codings = 0;
-    bool only_chunked = true;
-    for (std::string_view v : te) {
-      ForEachListElement(v, [&](std::string_view coding) {
-        ++codings;
-        only_chunked = only_chunked && EqualsIgnoreCase(coding, "chunked");
-        return true;
-      });
-    }
-    if (codings == 0) return FailCb(400, "empty Transfer-Encoding"), false;
-    if (!only_chunked) return FailCb(501, "unsupported Transfer-Encoding"), false;
-    if (codings > 1) return FailCb(400, "chunked applied more than once"), false;
+    if (f.codings == 0) return FailCb(400, "empty Transfer-Encoding"), false;
+    if (!f.only_chunked) return FailCb(501, "unsupported Transfer-Encoding"), false;
+    if (f.codings > 1) return FailCb(400, "chunked applied more than once"), false;
     chunked_ = true;
   }
   // http_parser's own view must match ours. It does not always: it flags any field whose
   // name merely starts with "Transfer-Encoding" (e.g. "Transfer-Encodingx") as a TE, so such
   // names are refused outright.
-  constexpr std::string_view kTe = "Transfer-Encoding";
-  for (Headers::Field f : h) {
-    if (f.name.size() > kTe.size() && EqualsIgnoreCase(f.name.substr(0, kTe.size()), kTe)) {
-      return FailCb(400, "ambiguous Transfer-Encoding"), false;
-    }
-  }
-  if (chunked_ != ((parser_.flags & F_CHUNKED) != 0) ||
-      te.empty() == (parser_.uses_transfer_encoding != 0)) {
+  if (f.te_prefixed || chunked_ != ((parser_.flags & F_CHUNKED) != 0) ||
+      (f.te_fields > 0) != (parser_.uses_transfer_encoding != 0)) {
     return FailCb(400, "ambiguous Transfer-Encoding"), false;
   }
   m.chunked = chunked_;
   in_chunk_line_ = chunked_;
-  if (cl.size() > 1) return FailCb(400, "duplicate Content-Length"), false;
-  if (cl.size() == 1) {
+  if (f.cl_fields > 1) return FailCb(400, "duplicate Content-Length"), false;
+  if (f.cl_fields == 1) {
     uint64_t n = 0;
-    if (!ParseContentLength(cl[0], &n) || n != parser_.content_length) {
+    if (!ParseContentLength(f.cl, &n) || n != parser_.content_length) {
       return FailCb(400, "invalid Content-Length"), false;
     }
     m.content_length = static_cast<int64_t>(n);
@@ -525,11 +548,10 @@ bool ParserCore::CheckFraming() {
   return true;
 }
 
-bool ParserCore::CheckRequestHead() {
+bool ParserCore::CheckRequestHead(const HeadFacts& f) {
   Request& r = *request_;
-  size_t hosts = r.headers.Count("Host");
-  if (hosts > 1) return FailCb(400, "more than one Host header"), false;
-  if (hosts == 0 && options_->require_host && r.IsHttp11()) {
+  if (f.hosts > 1) return FailCb(400, "more than one Host header"), false;
+  if (f.hosts == 0 && options_->require_host && r.IsHttp11()) {
     return FailCb(400, "missing Host header"), false;
   }
   Status st = SplitTarget(r.method, r.target, &r.path, &r.query);
@@ -537,22 +559,13 @@ bool ParserCore::CheckRequestHead() {
   return true;
 }
 
-void ParserCore::ComputeKeepAlive() {
+void ParserCore::ComputeKeepAlive(const HeadFacts& f) {
   Message& m = msg();
-  bool close = false;
-  bool keep_alive = false;
-  for (std::string_view v : m.headers.GetAll("Connection")) {
-    close = close || ListContainsToken(v, "close");
-    keep_alive = keep_alive || ListContainsToken(v, "keep-alive");
-  }
-  if (close) {
+  if (f.conn_close || close_delimited_) {
     m.keep_alive = false;
-  } else if (m.IsHttp11()) {
-    m.keep_alive = true;
   } else {
-    m.keep_alive = keep_alive;
+    m.keep_alive = m.IsHttp11() || f.conn_keep_alive;
   }
-  if (close_delimited_) m.keep_alive = false;
 }
 
 void ParserCore::AccumulateFraming(const char* data, size_t n) {

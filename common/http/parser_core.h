@@ -81,10 +81,23 @@ class ParserCore {
   void Fail(int http_status, std::string_view message);
   int FailCb(int http_status, std::string_view message);
   void FlushField();
+  // What the framing and connection checks need from the header fields, in one pass.
+  struct HeadFacts {
+    size_t te_fields = 0;
+    size_t codings = 0;
+    bool only_chunked = true;
+    bool te_prefixed = false;  // a name that starts with Transfer-Encoding but is longer
+    size_t cl_fields = 0;
+    std::string_view cl;
+    size_t hosts = 0;
+    bool conn_close = false;
+    bool conn_keep_alive = false;
+  };
+  static HeadFacts ScanFields(const Headers& headers);
   int OnHeadersComplete();
-  bool CheckFraming();
-  bool CheckRequestHead();
-  void ComputeKeepAlive();
+  bool CheckFraming(const HeadFacts& facts);
+  bool CheckRequestHead(const HeadFacts& facts);
+  void ComputeKeepAlive(const HeadFacts& facts);
   void AccumulateFraming(const char* data, size_t n);
   bool CheckChunkLine();
   void MessageDone();

@@ -1,43 +1,18 @@
 #include "common/http/syntax.h"
 
-#include <array>
-
 #include <http_parser.h>
 
 namespace halo::http {
 namespace {
 
-constexpr std::array<bool, 256> MakeTokenTable() {
-  std::array<bool, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
-  return t;
-}
-
-constexpr std::array<bool, 256> MakeFieldValueTable() {
-  std::array<bool, 256> t{};
-  t['\t'] = true;
-  for (int c = 0x20; c <= 0x7e; ++c) t[c] = true;
-  for (int c = 0x80; c <= 0xff; ++c) t[c] = true;
-  return t;
-}
-
-constexpr std::array<bool, 256> kTokenTable = MakeTokenTable();
-constexpr std::array<bool, 256> kFieldValueTable = MakeFieldValueTable();
-
 bool IsOws(char c) { return c == ' ' || c == '\t'; }
 
 }  // namespace
 
-bool IsTokenChar(unsigned char c) { return kTokenTable[c]; }
-bool IsFieldValueChar(unsigned char c) { return kFieldValueTable[c]; }
-
 bool IsToken(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
-    if (!kTokenTable[static_cast<unsigned char>(c)]) return false;
+    if (!IsTokenChar(static_cast<unsigned char>(c))) return false;
   }
   return true;
 }
@@ -45,7 +20,7 @@ bool IsToken(std::string_view s) {
 bool IsValidFieldValue(std::string_view s) {
   if (!s.empty() && (IsOws(s.front()) || IsOws(s.back()))) return false;
   for (char c : s) {
-    if (!kFieldValueTable[static_cast<unsigned char>(c)]) return false;
+    if (!IsFieldValueChar(static_cast<unsigned char>(c))) return false;
   }
   return true;
 }

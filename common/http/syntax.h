@@ -10,10 +10,31 @@
 
 namespace halo::http {
 
+namespace detail {
+struct CharTables {
+  bool token[256];        // tchar
+  bool field_value[256];  // field-vchar / SP / HTAB / obs-text
+  bool target[256];       // visible ASCII (0x21-0x7E)
+};
+constexpr CharTables MakeCharTables() {
+  CharTables t{};
+  for (int c = '0'; c <= '9'; ++c) t.token[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t.token[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t.token[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t.token[static_cast<unsigned char>(c)] = true;
+  t.field_value['\t'] = true;
+  for (int c = 0x20; c <= 0x7e; ++c) t.field_value[c] = true;
+  for (int c = 0x80; c <= 0xff; ++c) t.field_value[c] = true;
+  for (int c = 0x21; c <= 0x7e; ++c) t.target[c] = true;
+  return t;
+}
+inline constexpr CharTables kCharTables = MakeCharTables();
+}  // namespace detail
+
 // tchar: "!#$%&'*+-.^_`|~" / DIGIT / ALPHA.
-bool IsTokenChar(unsigned char c);
+inline bool IsTokenChar(unsigned char c) { return detail::kCharTables.token[c]; }
 // field-vchar / SP / HTAB, obs-text (0x80-0xFF) included; CTLs (NUL, CR, LF, DEL...) excluded.
-bool IsFieldValueChar(unsigned char c);
+inline bool IsFieldValueChar(unsigned char c) { return detail::kCharTables.field_value[c]; }
 
 // A non-empty run of tchar (method names, header names, transfer codings).
 bool IsToken(std::string_view s);

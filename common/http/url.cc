@@ -67,6 +67,10 @@ Status SplitTarget(std::string_view method, std::string_view target, std::string
       query->assign(target.substr(u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len));
     }
   }
+  if (raw_path.find('%') == std::string_view::npos) {
+    path->assign(raw_path);  // the common case: nothing to decode, no allocation
+    return Status::Ok();
+  }
   std::optional<std::string> decoded = PercentDecode(raw_path);
   if (!decoded) return Status::InvalidArgument("malformed percent-escape in path");
   if (decoded->find('\0') != std::string::npos) {
