@@ -34,6 +34,7 @@ void HttpTestClient::Close() {
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
   closed_ = false;
+  reusable_ = true;
   buffer_.clear();
   parser_.reset();
 }
@@ -134,7 +135,10 @@ Result<http::Response> HttpTestClient::ReadResponse(Ms timeout, std::string_view
     if (!buffer_.empty()) {
       http::ParseProgress p = parser_->Feed(buffer_);
       buffer_.erase(0, p.consumed);
-      if (p.state == http::ParseState::kMessageComplete) return parser_->TakeResponse();
+      if (p.state == http::ParseState::kMessageComplete) {
+        if (!parser_->response().keep_alive) reusable_ = false;
+        return parser_->TakeResponse();
+      }
       if (p.state == http::ParseState::kError) {
         return Status::InvalidArgument("bad response: " + parser_->error().status.message());
       }
@@ -143,6 +147,7 @@ Result<http::Response> HttpTestClient::ReadResponse(Ms timeout, std::string_view
     if (n < 0) return Status::Timeout("no complete response in time");
     if (n == 0) {
       http::ParseProgress p = parser_->FeedEof();
+      reusable_ = false;
       if (p.state == http::ParseState::kMessageComplete) return parser_->TakeResponse();
       return Status::Unavailable("connection closed before a complete response");
     }
@@ -175,7 +180,7 @@ Result<http::Response> HttpTestClient::Request(std::string_view method, std::str
     pollfd p = {fd_, POLLIN, 0};
     if (poll(&p, 1, 0) > 0) ReadSome(Clock::now());
   }
-  if (fd_ < 0 || closed_) RETURN_IF_ERROR(Connect());
+  if (fd_ < 0 || closed_ || !reusable_) RETURN_IF_ERROR(Connect());
   http::Request req;
   req.method = std::string(method);
   req.target = std::string(path);

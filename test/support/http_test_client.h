@@ -54,8 +54,9 @@ class HttpTestClient {
   // True once EOF or a reset has been seen on this connection.
   bool server_closed() const { return closed_; }
 
-  // One request on the kept-alive connection (reconnecting first if there is none or the
-  // server closed it). Adds Host and Content-Length. `path` is the request-target.
+  // One request on the kept-alive connection (reconnecting first if there is none, the
+  // server closed it, or the last response said the connection ends). Adds Host and Content-Length.
+  // `path` is the request-target.
   Result<http::Response> Request(std::string_view method, std::string_view path,
                                  const http::Headers& headers = {}, std::string_view body = {},
                                  Ms timeout = Ms(5000));
@@ -77,7 +78,8 @@ class HttpTestClient {
   const std::string host_;
   int fd_ = -1;
   bool closed_ = false;
-  std::string buffer_;  // received, not yet parsed
+  bool reusable_ = true;  // false after a response that ends the connection
+  std::string buffer_;    // received, not yet parsed
   std::unique_ptr<http::ResponseParser> parser_;
   int connections_opened_ = 0;
 };
