@@ -473,7 +473,7 @@ void ClientConn::StopHolding() {
 void ClientConn::StartUpstream(int node_index) {
   const NodeView& node = snap_->nodes[node_index];
   UpstreamPool& pool = worker_->pool();
-  UpstreamConn* conn = pool.Take(node.slot, node.resolved);
+  UpstreamConn* conn = pool.Take(node.slot, node.resolved, cls_ == RequestClass::kWrite);
   if (!conn) {
     conn = new UpstreamConn(worker_->base(), node.slot, node.resolved, xsettings_->response_parser);
     if (!conn->Connect(xsettings_->limits.upstream_connect_timeout_ms)) {
@@ -572,6 +572,9 @@ void ClientConn::OnUpstreamComplete(UpstreamConn* c, http::Response& resp) {
   bool reuse = c->reusable() && fully_sent;
   int slot = slot_;
   ReleaseUpstream(reuse);
+  // A node that closes connections is shutting down or restarting: its pooled siblings will
+  // be closed too, so do not send the next write into one of them.
+  if (!resp.keep_alive) worker_->pool().DropSlot(slot);
   CountDone(slot, status_);
   ResponseDone();
 }
@@ -580,7 +583,9 @@ void ClientConn::OnUpstreamRefused(UpstreamConn*) {
   exclude_slots_ |= uint64_t{1} << slot_;
   exclude_version_ = snap_->version;
   if (cls_ == RequestClass::kRead) ++read_retries_;
+  int slot = slot_;
   ReleaseUpstream(false);
+  worker_->pool().DropSlot(slot);
   Dispatch();
 }
 

@@ -69,6 +69,14 @@ void StreamSocket::DisableRead() {
   event_del(rev_);
 }
 
+bool StreamSocket::PeerClosedOrTalking() {
+  if (closed_ || read_eof_ || fd_ < 0 || pending_error_ >= 0) return true;
+  char c;
+  ssize_t n = recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n < 0) return !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+  return true;  // 0: EOF; >0: unexpected bytes
+}
+
 void StreamSocket::ShutdownWrite() {
   if (fd_ >= 0 && !closed_) shutdown(fd_, SHUT_WR);
 }

@@ -59,6 +59,9 @@ class StreamSocket {
   bool connected() const { return connected_; }
   bool closed() const { return closed_; }
   bool read_eof() const { return read_eof_; }
+  // For an idle keep-alive socket: true if the peer already closed it (or sent something,
+  // which an idle HTTP/1.1 server must not). One non-blocking MSG_PEEK recv.
+  bool PeerClosedOrTalking();
   // Half-close: shut down our sending side (after the last response) and keep reading.
   void ShutdownWrite();
   evutil_socket_t fd() const { return fd_; }

@@ -81,6 +81,8 @@ class UpstreamConn : private StreamSocket::Handler {
   const NetAddress& address() const { return addr_; }
   bool connected() const { return sock_.connected(); }
   bool dead() const { return dead_; }
+  // A parked connection the node has already closed (costs one non-blocking syscall).
+  bool ClosedByPeer() { return dead_ || sock_.PeerClosedOrTalking(); }
   // A completed exchange left the connection reusable (keep-alive, nothing extra received).
   bool reusable() const { return reusable_ && !dead_; }
   bool request_sent() const;

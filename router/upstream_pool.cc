@@ -11,13 +11,13 @@ bool SameAddress(const NetAddress& a, const NetAddress& b) {
 
 }  // namespace
 
-UpstreamConn* UpstreamPool::Take(int slot, const NetAddress& addr) {
+UpstreamConn* UpstreamPool::Take(int slot, const NetAddress& addr, bool verify) {
   if (slot < 0 || slot >= kMaxSlots) return nullptr;
   std::vector<Entry>& v = idle_[slot];
   while (!v.empty()) {
     Entry e = v.back();
     v.pop_back();
-    if (e.conn->dead() || !SameAddress(e.addr, addr)) {
+    if (e.conn->dead() || !SameAddress(e.addr, addr) || (verify && e.conn->ClosedByPeer())) {
       delete e.conn;
       continue;
     }

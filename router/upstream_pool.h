@@ -21,8 +21,10 @@ class UpstreamPool {
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
 
-  // A live idle connection to `slot` whose address is `addr`, or nullptr.
-  UpstreamConn* Take(int slot, const NetAddress& addr);
+  // A live idle connection to `slot` whose address is `addr`, or nullptr. With `verify`, a
+  // connection is first checked for a close the loop has not processed yet (used for writes:
+  // a write sent on a connection the node just closed has an unknown outcome).
+  UpstreamConn* Take(int slot, const NetAddress& addr, bool verify = false);
   // Takes ownership: parks a reusable connection, deletes anything else.
   void Put(UpstreamConn* c);
   // Closes every idle connection to `slot` (node removed, address changed, node down).

@@ -228,7 +228,10 @@ TEST_CASE("failover: SIGKILL of the active under load -> errors seen, write gap,
   Report r = RunFailover(Event::kSigkill, &lost);
   MESSAGE("SIGKILL: " << Describe(r) << ", lost acknowledged writes " << lost);
   CHECK(lost == 0);
-  CHECK(r.errors <= 4);  // only requests in flight at the kill: their outcome is unknown
+  // Only writes in flight at the kill (or sent into a connection the kill was closing at that
+  // instant): their outcome is unknown. Reads are retried.
+  CHECK(r.read_errors == 0);
+  CHECK(r.errors <= 8);
   CHECK(r.write_gap_ms < 10000);
 }
 

@@ -68,11 +68,11 @@ TEST_CASE("hardening: invalid Content-Length values -> 400, closed") {
 TEST_CASE("hardening: bad chunk syntax -> 400, closed") {
   Hardened h;
   const std::string te = kPost + "Transfer-Encoding: chunked\r\n\r\n";
-  Expect(h, te + "Q\r\nabc\r\n0\r\n\r\n", 400);           // not hex (the Burp probe)
-  Expect(h, te + "3\r\nabcXX0\r\n\r\n", 400);             // no CRLF after the data
-  Expect(h, te + "-3\r\nabc\r\n0\r\n\r\n", 400);          // sign
-  Expect(h, te + "3 \r\nabc\r\n0\r\n\r\n", 400);          // trailing space in the size
-  Expect(h, te + "ffffffffffffffffff\r\nabc\r\n", 400);   // overflow
+  Expect(h, te + "Q\r\nabc\r\n0\r\n\r\n", 400);          // not hex (the Burp probe)
+  Expect(h, te + "3\r\nabcXX0\r\n\r\n", 400);            // no CRLF after the data
+  Expect(h, te + "-3\r\nabc\r\n0\r\n\r\n", 400);         // sign
+  Expect(h, te + "3 \r\nabc\r\n0\r\n\r\n", 400);         // trailing space in the size
+  Expect(h, te + "ffffffffffffffffff\r\nabc\r\n", 400);  // overflow
 }
 
 TEST_CASE("hardening: Transfer-Encoding other than a final chunked") {
@@ -129,8 +129,7 @@ TEST_CASE("hardening: missing or duplicate Host on HTTP/1.1 -> 400, closed") {
 
 TEST_CASE("hardening: header section too large or too many fields -> 431, closed") {
   Hardened h;
-  Expect(h, "GET /v1/x HTTP/1.1\r\nHost: r\r\nX-Big: " + std::string(5000, 'a') + "\r\n\r\n",
-         431);
+  Expect(h, "GET /v1/x HTTP/1.1\r\nHost: r\r\nX-Big: " + std::string(5000, 'a') + "\r\n\r\n", 431);
   std::string many = "GET /v1/x HTTP/1.1\r\nHost: r\r\n";
   for (int i = 0; i < 30; ++i) many += "X-" + std::to_string(i) + ": v\r\n";
   Expect(h, many + "\r\n", 431);
@@ -139,8 +138,9 @@ TEST_CASE("hardening: header section too large or too many fields -> 431, closed
 TEST_CASE("hardening: body over the limit -> 413, closed") {
   Hardened h;
   Expect(h, kPost + "Content-Length: 1025\r\n\r\n" + std::string(1025, 'a'), 413);
-  Expect(h, kPost + "Transfer-Encoding: chunked\r\n\r\n800\r\n" + std::string(0x800, 'a') +
-                "\r\n0\r\n\r\n",
+  Expect(h,
+         kPost + "Transfer-Encoding: chunked\r\n\r\n800\r\n" + std::string(0x800, 'a') +
+             "\r\n0\r\n\r\n",
          413);
 }
 
