@@ -22,7 +22,7 @@ constexpr CharTables MakeCharTables() {
   for (int c = 'a'; c <= 'z'; ++c) t.token[c] = true;
   for (int c = 'A'; c <= 'Z'; ++c) t.token[c] = true;
   for (char c : std::string_view("!#$%&'*+-.^_`|~")) t.token[static_cast<unsigned char>(c)] = true;
-  t.field_value['\t'] = true;
+  t.field_value[0x09] = true;  // HTAB
   for (int c = 0x20; c <= 0x7e; ++c) t.field_value[c] = true;
   for (int c = 0x80; c <= 0xff; ++c) t.field_value[c] = true;
   for (int c = 0x21; c <= 0x7e; ++c) t.target[c] = true;
