@@ -24,6 +24,11 @@ Route RoutePath(std::string_view path, bool is_list, const std::vector<MountConf
     route.kind = RouteKind::kSealStatus;
   } else if (p == "sys/step-down") {
     route.kind = RouteKind::kStepDown;
+  } else if (p == "sys/mounts") {
+    route.kind = RouteKind::kSysMounts;
+  } else if (p.rfind("sys/internal/ui/mounts", 0) == 0 && (p.size() == 22 || p[22] == '/')) {
+    route.kind = RouteKind::kUiMounts;
+    route.rel_path = p.substr(22);
   } else {
     for (const MountConfig& mount : mounts) {
       if (p.compare(0, mount.path.size(), mount.path) == 0) {

@@ -21,6 +21,8 @@ enum class RouteKind {
   kLeader,      // sys/leader
   kSealStatus,  // sys/seal-status
   kStepDown,    // sys/step-down
+  kSysMounts,   // sys/mounts
+  kUiMounts,    // sys/internal/ui/mounts[/<path>] (rel_path: what follows)
   kMount,       // a secrets engine
   kNotFound,    // anything else (404)
 };

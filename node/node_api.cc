@@ -5,6 +5,7 @@
 #include "common/logging.h"
 #include "node/auth.h"
 #include "node/sys_handlers.h"
+#include "node/sys_mounts.h"
 #include "storage/kv_v1.h"
 #include "storage/kv_v2.h"
 
@@ -188,7 +189,15 @@ void NodeApi::Dispatch(http::Request& request, const ReplyFn& reply) {
     reply(ToHttpResponse(PermissionDenied()));
     return;
   }
-  if (route.kind == RouteKind::kStepDown) {
+  if (route.kind == RouteKind::kSysMounts || route.kind == RouteKind::kUiMounts) {
+    if (method != "GET") {
+      reply(ToHttpResponse(MethodNotAllowed()));
+    } else if (route.kind == RouteKind::kSysMounts) {
+      reply(ToHttpResponse(HandleSysMounts(config_.mounts, config_.cluster_name)));
+    } else {
+      reply(ToHttpResponse(HandleUiMounts(config_.mounts, config_.cluster_name, route.rel_path)));
+    }
+  } else if (route.kind == RouteKind::kStepDown) {
     HandleStepDown(request, reply);
   } else if (route.kind == RouteKind::kMount) {
     HandleMount(route, request, *query, reply);

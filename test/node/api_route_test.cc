@@ -12,7 +12,14 @@ TEST_CASE("RoutePath: sys endpoints, mounts, unknown paths") {
   CHECK(RoutePath("/v1/sys/leader", false, kMounts).kind == RouteKind::kLeader);
   CHECK(RoutePath("/v1/sys/seal-status", false, kMounts).kind == RouteKind::kSealStatus);
   CHECK(RoutePath("/v1/sys/step-down", false, kMounts).kind == RouteKind::kStepDown);
-  CHECK(RoutePath("/v1/sys/mounts", false, kMounts).kind == RouteKind::kNotFound);
+  CHECK(RoutePath("/v1/sys/mounts", false, kMounts).kind == RouteKind::kSysMounts);
+  CHECK(RoutePath("/v1/sys/mounts/x", false, kMounts).kind == RouteKind::kNotFound);
+  CHECK(RoutePath("/v1/sys/internal/ui/mounts", false, kMounts).kind == RouteKind::kUiMounts);
+  Route ui = RoutePath("/v1/sys/internal/ui/mounts/secret/a", false, kMounts);
+  CHECK(ui.kind == RouteKind::kUiMounts);
+  CHECK(ui.rel_path == "/secret/a");
+  CHECK(RoutePath("/v1/sys/internal/ui/mountsx", false, kMounts).kind == RouteKind::kNotFound);
+  CHECK(RoutePath("/v1/sys/policy", false, kMounts).kind == RouteKind::kNotFound);
   CHECK(RoutePath("/v2/secret/data/a", false, kMounts).kind == RouteKind::kNotFound);
   CHECK(RoutePath("/", false, kMounts).kind == RouteKind::kNotFound);
   CHECK(RoutePath("", false, kMounts).kind == RouteKind::kNotFound);

@@ -311,6 +311,30 @@ TEST_CASE("NodeApi: sys/step-down steps down the active, forwards from a standby
   CHECK(f.step_downs == 1);
 }
 
+TEST_CASE("NodeApi: the mount table for CLIs (sys/mounts, sys/internal/ui/mounts)") {
+  Fixture f;
+  auto ui = f.Send("GET", "/v1/sys/internal/ui/mounts/secret/app/db");
+  REQUIRE(ui);
+  CHECK(ui->status == 200);
+  rapidjson::Document d = Json(*ui);
+  CHECK(std::string(d["data"]["path"].GetString()) == "secret/");
+  CHECK(std::string(d["data"]["type"].GetString()) == "kv");
+  CHECK(std::string(d["data"]["options"]["version"].GetString()) == "2");
+  auto v1 = f.Send("GET", "/v1/sys/internal/ui/mounts/kv");
+  CHECK(std::string(Json(*v1)["data"]["options"]["version"].GetString()) == "1");
+  CHECK(f.Send("GET", "/v1/sys/internal/ui/mounts/nothing/here")->status == 400);
+  auto all = f.Send("GET", "/v1/sys/internal/ui/mounts");
+  CHECK(Json(*all)["data"]["secret"].HasMember("kv/"));
+  auto mounts = f.Send("GET", "/v1/sys/mounts");
+  REQUIRE(mounts);
+  rapidjson::Document m = Json(*mounts);
+  CHECK(m.HasMember("secret/"));
+  CHECK(m["data"].HasMember("kv/"));
+  CHECK(std::string(m["data"]["secret/"]["uuid"].GetString()) == m["secret/"]["uuid"].GetString());
+  CHECK(f.Send("GET", "/v1/sys/mounts", {})->status == 403);
+  CHECK(f.Send("POST", "/v1/sys/mounts")->status == 405);
+}
+
 TEST_CASE("ClusterIdFor is stable and shaped like a UUID") {
   std::string id = ClusterIdFor("halo-cluster");
   CHECK(id == ClusterIdFor("halo-cluster"));
