@@ -48,6 +48,7 @@ void LeaderWatcher::Loop() {
   bool warned = false;
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
+    if (poke_) last.reset();  // report what we read, changed or not
     poke_ = false;
     lock.unlock();
     Result<std::optional<lock::Holder>> holder = read_();

@@ -34,7 +34,8 @@ class LeaderWatcher {
   void Start();
   // Joins the thread; no callback runs after Stop returns. Idempotent.
   void Stop();
-  // Polls again now rather than at the end of the current interval.
+  // Polls again now rather than at the end of the current interval, and reports the view
+  // it reads even if unchanged (the node may have dropped its own view meanwhile).
   void PollSoon();
 
  private:
