@@ -4,6 +4,8 @@
 #include <event2/event.h>
 #include <sys/uio.h>
 
+#include <cerrno>
+
 namespace halo::router {
 namespace {
 
@@ -178,7 +180,7 @@ void UpstreamConn::OnClosed(int err, bool connected) {
       return;
     }
   }
-  Fail(UpstreamFailure::kClosed);
+  Fail(err == ECONNRESET || err == EPIPE ? UpstreamFailure::kReset : UpstreamFailure::kClosed);
 }
 
 void UpstreamConn::OnTimer(evutil_socket_t, short, void* arg) {

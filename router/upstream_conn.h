@@ -25,7 +25,8 @@ namespace halo::router {
 
 enum class UpstreamFailure : uint8_t {
   kConnect,      // never connected (refused, unreachable, connect timeout)
-  kClosed,       // EOF or reset
+  kClosed,       // EOF: the node closed its side
+  kReset,        // reset (ECONNRESET/EPIPE): the node did not read all the request bytes
   kTimeout,      // no answer within the response timeout
   kBadResponse,  // unparsable response
 };

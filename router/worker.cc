@@ -13,7 +13,8 @@
 #include <vector>
 
 #include "common/logging.h"
-#include "router/client_conn.h"
+#include "router/http1_connection.h"
+#include "router/proxy_exchange.h"
 
 namespace halo::router {
 
@@ -27,8 +28,8 @@ Worker::Worker(int id, Metrics* metrics, ControlSink* control)
 Worker::~Worker() {
   Join();
   // Connections delete themselves through ConnClosed(); take a copy first.
-  std::vector<ClientConn*> conns(conns_.begin(), conns_.end());
-  for (ClientConn* c : conns) delete c;
+  std::vector<Http1Connection*> conns(conns_.begin(), conns_.end());
+  for (Http1Connection* c : conns) delete c;
   pool_.reset();
   if (listener_) evconnlistener_free(listener_);
   queue_.reset();
@@ -81,8 +82,8 @@ void Worker::Start() {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);  // signals belong to the control thread
     event_base_dispatch(base_);
     // Tear down on the loop's own thread.
-    std::vector<ClientConn*> conns(conns_.begin(), conns_.end());
-    for (ClientConn* c : conns) delete c;
+    std::vector<Http1Connection*> conns(conns_.begin(), conns_.end());
+    for (Http1Connection* c : conns) delete c;
     pool_->Clear();
   });
 }
@@ -111,8 +112,8 @@ void Worker::Drain() {
       evconnlistener_free(listener_);
       listener_ = nullptr;
     }
-    std::vector<ClientConn*> conns(conns_.begin(), conns_.end());
-    for (ClientConn* c : conns) c->BeginDrain();
+    std::vector<Http1Connection*> conns(conns_.begin(), conns_.end());
+    for (Http1Connection* c : conns) c->BeginDrain();
     MaybeDrained();
   });
 }
@@ -131,7 +132,7 @@ void Worker::OnAccept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int, 
     return;
   }
   c.connections_accepted.fetch_add(1, std::memory_order_relaxed);
-  auto* conn = new ClientConn(self, fd, addr);
+  auto* conn = new Http1Connection(self, fd, addr);
   self->conns_.insert(conn);
 }
 
@@ -152,9 +153,9 @@ void Worker::SetSnapshot(std::shared_ptr<const ClusterSnapshot> snap) {
 void Worker::DispatchHeld() {
   if (held_.empty()) return;
   // In arrival order; a request that is still not routable keeps its place.
-  std::vector<ClientConn*> held(held_.begin(), held_.end());
-  for (ClientConn* c : held) {
-    if (conns_.count(c)) c->Redispatch();
+  std::vector<ProxyExchange*> held(held_.begin(), held_.end());
+  for (ProxyExchange* x : held) {
+    if (x->held()) x->Redispatch();
   }
 }
 
@@ -169,11 +170,11 @@ void Worker::ReportStale() {
   control_->ProbeNow();
 }
 
-void Worker::Hold(ClientConn* c) { c->held_pos = held_.insert(held_.end(), c); }
+void Worker::Hold(ProxyExchange* x) { x->held_pos = held_.insert(held_.end(), x); }
 
-void Worker::Unhold(ClientConn* c) { held_.erase(c->held_pos); }
+void Worker::Unhold(ProxyExchange* x) { held_.erase(x->held_pos); }
 
-void Worker::ConnClosed(ClientConn* c) {
+void Worker::ConnClosed(Http1Connection* c) {
   conns_.erase(c);
   if (draining_) MaybeDrained();
 }

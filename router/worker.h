@@ -32,7 +32,8 @@ struct sockaddr;
 
 namespace halo::router {
 
-class ClientConn;
+class Http1Connection;
+class ProxyExchange;
 
 // Signals from a worker to the control plane.
 class ControlSink {
@@ -68,7 +69,7 @@ class Worker {
   void Drain();
   void Stop();
 
-  // --- Loop-thread API for ClientConn ---
+  // --- Loop-thread API for connections and exchanges ---
   event_base* base() const { return base_; }
   int id() const { return id_; }
   const std::shared_ptr<const ClusterSnapshot>& snapshot() const { return snapshot_; }
@@ -83,9 +84,9 @@ class Worker {
   uint64_t local_down_slots() const { return local_down_slots_; }
   void ReportConnectFailure(int slot, const std::string& node, const std::string& why);
   void ReportStale();
-  void Hold(ClientConn* c);
-  void Unhold(ClientConn* c);
-  void ConnClosed(ClientConn* c);
+  void Hold(ProxyExchange* x);
+  void Unhold(ProxyExchange* x);
+  void ConnClosed(Http1Connection* c);
 
  private:
   static void OnAccept(evconnlistener* l, evutil_socket_t fd, sockaddr* addr, int len, void* arg);
@@ -102,8 +103,8 @@ class Worker {
   std::unique_ptr<UpstreamPool> pool_;
   std::shared_ptr<const ClusterSnapshot> snapshot_;
   std::shared_ptr<const RouteSettings> settings_;
-  std::unordered_set<ClientConn*> conns_;
-  std::list<ClientConn*> held_;
+  std::unordered_set<Http1Connection*> conns_;
+  std::list<ProxyExchange*> held_;
   Rng rng_;
   uint64_t local_down_slots_ = 0;
   bool draining_ = false;
