@@ -202,13 +202,15 @@ void Node::BeginShutdown(int sig) {
   shutting_down_ = true;
   LOG_INFO("shutdown triggered (%s): closing the listener, finishing in-flight requests",
            sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  api_->BeginShutdown();
   Duration grace = milliseconds(config_.listener.max_request_duration_ms);
   drain_deadline_ = RealClock()->Now() + grace;
+  // The server first (idle connections close, busy ones will answer with Connection: close),
+  // then the API answers what it holds (parked sys/leader queries) on those busy connections.
   server_->Shutdown(grace, [this] {
     server_closed_ = true;
     MaybeExit();
   });
+  api_->BeginShutdown();
   drain_timer_ = event_new(base_, -1, EV_PERSIST, &Node::OnDrainTick, this);
   timeval tick = Millis(1);
   if (drain_timer_ == nullptr || evtimer_add(drain_timer_, &tick) != 0) ReleaseLock();

@@ -1,6 +1,8 @@
 // Integration: three real halo-node processes on one LMDB directory. Roles, standby reads,
 // forwarding, 307, 503, the blocking sys/leader query.
 #include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include <atomic>
 #include <chrono>
@@ -225,6 +227,55 @@ TEST_CASE("node cluster: the blocking sys/leader query answers when the leader c
   MESSAGE("blocking sys/leader answered " << took.count() << " ms after SIGKILL of the active");
   CHECK(took < std::chrono::seconds(5));
   CHECK(JsonInt(parked->body, {"index"}) >= index);
+}
+
+}  // namespace
+}  // namespace halo::node::testing
+
+namespace halo::node::testing {
+namespace {
+
+TEST_CASE("node cluster: SIGTERM and SIGINT answer in-flight requests, release the lock, exit 0") {
+  ClusterOptions options;
+  options.nodes = 2;
+  LocalCluster c(options);
+  REQUIRE(c.Start());
+  for (int sig : {SIGTERM, SIGINT}) {
+    CAPTURE(sig);
+    int active = c.Active();
+    REQUIRE(active >= 0);
+    auto leader = c.Call(active, "GET", "/v1/sys/leader");
+    REQUIRE(leader.ok());
+    int64_t index = JsonInt(leader->body, {"index"});
+    // A request in flight on the active: a blocking leader query that would wait 20 s.
+    halo::testing::HttpTestClient parked(c.port(active));
+    REQUIRE(parked
+                .SendRaw("GET /v1/sys/leader?index=" + std::to_string(index) +
+                         "&wait=20s HTTP/1.1\r\nHost: x\r\n\r\n")
+                .ok());
+    // Make sure the node has it before the signal: a second request on another connection
+    // is answered after the first was read (same loop).
+    REQUIRE(c.Health(active) == 200);
+    Clock::time_point t0 = Clock::now();
+    c.process(active).Signal(sig);
+    auto r = parked.ReadResponse(std::chrono::seconds(10));
+    REQUIRE_MESSAGE(r.ok(), r.status().ToString());  // answered, not dropped
+    CHECK(r->status == 200);
+    CHECK(r->headers.Get("Connection") == "close");
+    parked.Close();  // as a client does after Connection: close
+    // The lock is released once nothing is in flight: the other node takes over.
+    int next = c.WaitActive(active, std::chrono::seconds(5));
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+    REQUIRE(next == 1 - active);
+    MESSAGE("signal " << sig << ": the other node answered 200 after " << took.count() << " ms");
+    int status = 0;
+    REQUIRE(c.process(active).WaitExit(std::chrono::seconds(10), &status));
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(c.log(active).find("stepped down and released the lock") != std::string::npos);
+    REQUIRE(c.StartNode(active));  // back as a standby for the next round
+    CHECK(c.Health(active) == 429);
+  }
 }
 
 }  // namespace
