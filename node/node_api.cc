@@ -33,6 +33,18 @@ std::string OriginTarget(const http::Request& request) {
   return std::string(target.substr(slash));
 }
 
+// True if a '/'-separated segment of `path` is "." or "..".
+bool HasDotSegment(std::string_view path) {
+  while (!path.empty()) {
+    size_t slash = path.find('/');
+    std::string_view segment = path.substr(0, slash);
+    if (segment == "." || segment == "..") return true;
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return false;
+}
+
 uint64_t Fnv1a(std::string_view text, uint64_t seed) {
   uint64_t h = seed;
   for (unsigned char c : text) {
@@ -163,6 +175,13 @@ void NodeApi::Handle(http::Request request, ReplyFn reply) {
 }
 
 void NodeApi::Dispatch(http::Request& request, const ReplyFn& reply) {
+  if (HasDotSegment(request.path)) {
+    // Go's ServeMux (in front of OpenBao's handlers) never lets "." or ".." through either.
+    reply(ToHttpResponse(ErrorReply(400,
+                                    "invalid request path: \".\" and \"..\" segments "
+                                    "are not allowed")));
+    return;
+  }
   Result<QueryParams> query = QueryParams::Parse(request.query);
   if (!query.ok()) {
     reply(ToHttpResponse(ErrorReply(400, query.status().message())));

@@ -139,6 +139,9 @@ TEST_CASE("NodeApi: tokens, unknown paths, methods, bad input") {
   CHECK(Json(*unknown)["errors"][0].GetString() ==
         std::string("no handler for route \"nowhere/x\". route entry not found."));
   CHECK(f.Send("GET", "/other")->status == 404);
+  CHECK(f.Send("GET", "/v1/kv/a/../../sys/x")->status == 400);
+  CHECK(f.Send("PUT", "/v1/kv/./a", {{"X-Vault-Token", "root"}}, "{}")->status == 400);
+  CHECK(f.Send("GET", "/v1/kv/a..b/.c")->status == 404);  // dots inside names are fine
   CHECK(f.Send("OPTIONS", "/v1/secret/data/x")->status == 405);
   CHECK(f.Send("POST", "/v1/sys/health")->status == 405);
   CHECK(f.Send("PUT", "/v1/secret/data/x", {{"X-Vault-Token", "root"}}, "{not json")->status ==
