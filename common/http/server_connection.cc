@@ -319,6 +319,13 @@ void ServerConnection::StartLinger() {
 void ServerConnection::BeginShutdown() {
   auto self = shared_from_this();
   if (state_ == State::kReading && IdleBetweenRequests()) {
+    if (evbuffer_get_length(bufferevent_get_output(bev_)) > 0) {
+      // A response is still queued: deliver it, then close (OnWrite -> StartLinger).
+      bufferevent_disable(bev_, EV_READ);
+      evtimer_del(timer_);
+      state_ = State::kClosing;
+      return;
+    }
     Close();
     return;
   }

@@ -421,6 +421,37 @@ TEST_CASE("HttpServer: graceful shutdown") {
   CHECK(halo::testing::PollUntil([&] { return done.load(); }, milliseconds(5000)));
 }
 
+TEST_CASE("HttpServer: a response queued just before Shutdown is still delivered") {
+  std::vector<HttpResponder> parked;
+  ServerFixture f({}, [&](Request, HttpResponder responder) { parked.push_back(responder); });
+  HttpTestClient c(f.port());
+  REQUIRE(c.SendRaw("GET /x HTTP/1.1\r\nHost: h\r\n\r\n").ok());
+  REQUIRE(halo::testing::PollUntil(
+      [&] {
+        bool have = false;
+        f.loop().RunSync([&] { have = !parked.empty(); });
+        return have;
+      },
+      milliseconds(5000)));
+  std::atomic<bool> done{false};
+  f.loop().RunSync([&] {
+    // Answer and shut down in one loop turn: the answer sits in the output buffer of a
+    // connection that now looks idle.
+    Response resp;
+    resp.body = "last words";
+    parked[0].Send(std::move(resp));
+    parked.clear();
+    f.server().Shutdown(std::chrono::seconds(10), [&] { done = true; });
+  });
+  auto r = c.ReadResponse();
+  REQUIRE(r.ok());
+  CHECK(r->status == 200);
+  CHECK(r->body == "last words");
+  CHECK(c.WaitForClose());
+  c.Close();
+  CHECK(halo::testing::PollUntil([&] { return done.load(); }, milliseconds(5000)));
+}
+
 TEST_CASE("HttpServer: address in use") {
   ServerFixture f;
   LoopThread loop;
