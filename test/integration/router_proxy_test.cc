@@ -443,3 +443,48 @@ TEST_CASE("router: connection limit, header timeout (slowloris) and idle timeout
 
 }  // namespace
 }  // namespace halo::router::testing
+
+namespace halo::router::testing {
+namespace {
+
+TEST_CASE("router: several workers share the port; counters add up across them") {
+  Cluster c(R"("workers":2)");
+  rapidjson::Document st = c.router.Status();
+  CHECK(st["workers"].GetInt() == 2);
+  const int kConns = 8, kEach = 10;
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < kConns; ++t) {
+    threads.emplace_back([&, t] {
+      RawClient client;
+      if (!client.Connect(c.router.port())) return;
+      for (int i = 0; i < kEach; ++i) {
+        auto r =
+            client.Request(i % 2 ? "GET" : "PUT", "/v1/secret/data/w" + std::to_string(t), "{}");
+        if (r && r->status == 200) ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(ok == kConns * kEach);
+  st = c.router.Status();
+  CHECK(NodeRequests(st, "n1", "write") == kConns * kEach / 2);
+  CHECK(NodeRequests(st, "n2", "read") + NodeRequests(st, "n3", "read") == kConns * kEach / 2);
+  CHECK(c.n1.writes() == kConns * kEach / 2);
+}
+
+TEST_CASE("router: reads with every node down get 503 and Retry-After at once") {
+  Cluster c;
+  c.n1.Stop();
+  c.n2.Stop();
+  c.n3.Stop();
+  REQUIRE(c.router.WaitRoles("", 0));
+  auto r = HttpCall(c.router.port(), "GET", "/v1/secret/data/x");
+  REQUIRE(r);
+  CHECK(r->status == 503);
+  CHECK(Header(r, "Retry-After") == "1");
+  CHECK(Body(r).find("{\"errors\":[") == 0);
+}
+
+}  // namespace
+}  // namespace halo::router::testing
