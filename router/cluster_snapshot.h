@@ -15,6 +15,9 @@
 
 namespace halo::router {
 
+// Node slots (stable per-node indexes for counters and pools) are in [0, kMaxSlots).
+inline constexpr int kMaxSlots = 64;
+
 struct NodeView {
   std::string name;
   std::string host;

@@ -8,10 +8,28 @@ ClusterView::ClusterView(const std::vector<NodeConfig>& nodes, const HealthCheck
   Reconfigure(nodes, hc);
 }
 
-int ClusterView::SlotFor(const std::string& name) {
+int ClusterView::SlotFor(const std::string& name, const std::vector<NodeState>& taken) {
   auto it = slots_.find(name);
   if (it != slots_.end()) return it->second;
   int slot = static_cast<int>(slots_.size());
+  if (slot >= kMaxSlots) {
+    // Out of fresh slots after many reloads with new names: reuse the lowest slot no
+    // configured node holds (its old counters carry over to the new name).
+    std::vector<bool> used(kMaxSlots, false);
+    for (const NodeState& n : taken) used[n.slot] = true;
+    for (const NodeConfig& c : pending_names_) {
+      auto p = slots_.find(c.name);
+      if (p != slots_.end()) used[p->second] = true;
+    }
+    slot = 0;
+    while (slot < kMaxSlots && used[slot]) ++slot;
+    for (auto e = slots_.begin(); e != slots_.end(); ++e) {
+      if (e->second == slot) {
+        slots_.erase(e);
+        break;
+      }
+    }
+  }
   slots_.emplace(name, slot);
   return slot;
 }
@@ -19,6 +37,7 @@ int ClusterView::SlotFor(const std::string& name) {
 ClusterView::Change ClusterView::Reconfigure(const std::vector<NodeConfig>& nodes,
                                              const HealthCheckConfig& hc) {
   hc_ = hc;
+  pending_names_ = nodes;
   std::vector<NodeState> next;
   next.reserve(nodes.size());
   for (const NodeConfig& cfg : nodes) {
@@ -31,11 +50,12 @@ ClusterView::Change ClusterView::Reconfigure(const std::vector<NodeConfig>& node
     } else {
       NodeState n;
       n.cfg = cfg;
-      n.slot = SlotFor(cfg.name);
+      n.slot = SlotFor(cfg.name, next);
       next.push_back(std::move(n));
     }
   }
   nodes_ = std::move(next);
+  pending_names_.clear();
   return Rebuild(true);
 }
 

@@ -71,11 +71,14 @@ class ClusterView {
   // Index of the configured node `leader` (a URL) refers to, or -1.
   int NodeForLeader(std::string_view leader) const;
   Change Rebuild(bool leader_report_changed);
-  int SlotFor(const std::string& name);
+  // The node's stable slot: its old one, a fresh one, or (after kMaxSlots distinct names)
+  // one that no node in `taken` or in the config being applied holds.
+  int SlotFor(const std::string& name, const std::vector<NodeState>& taken);
 
   HealthCheckConfig hc_;
   std::vector<NodeState> nodes_;
   std::map<std::string, int, std::less<>> slots_;
+  std::vector<NodeConfig> pending_names_;  // the config Reconfigure() is applying
   uint64_t seq_ = 0;
   uint64_t version_ = 0;
   std::shared_ptr<const ClusterSnapshot> snapshot_;

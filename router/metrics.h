@@ -20,7 +20,6 @@
 
 namespace halo::router {
 
-inline constexpr int kMaxSlots = 64;
 inline constexpr int kLocalSlot = kMaxSlots;  // answered by the router itself
 
 // Upper bounds (seconds) of the latency histogram buckets; +Inf is implicit.

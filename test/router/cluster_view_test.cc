@@ -183,3 +183,30 @@ TEST_CASE("ClusterView: Reconfigure keeps the state of unchanged nodes and stabl
 
 }  // namespace
 }  // namespace halo::router
+
+namespace halo::router {
+namespace {
+
+TEST_CASE("ClusterView: slots stay below kMaxSlots however many names reloads bring") {
+  HealthCheckConfig hc;
+  std::vector<NodeConfig> nodes = ThreeNodes();
+  ClusterView v(nodes, hc);
+  for (int round = 0; round < 50; ++round) {
+    for (int i = 1; i < 3; ++i)
+      nodes[i].name = "r" + std::to_string(round) + "n" + std::to_string(i);
+    v.Reconfigure(nodes, hc);
+    auto s = v.snapshot();
+    REQUIRE(s->nodes.size() == 3);
+    CHECK(s->nodes[0].name == "node1");
+    for (const NodeView& n : s->nodes) {
+      CHECK(n.slot >= 0);
+      CHECK(n.slot < kMaxSlots);
+    }
+    CHECK(s->nodes[0].slot != s->nodes[1].slot);
+    CHECK(s->nodes[1].slot != s->nodes[2].slot);
+    CHECK(s->nodes[0].slot != s->nodes[2].slot);
+  }
+}
+
+}  // namespace
+}  // namespace halo::router
