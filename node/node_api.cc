@@ -128,6 +128,7 @@ void NodeApi::SetActive(uint64_t epoch, int64_t since_micros) {
 
 void NodeApi::SetStandby() {
   if (write_epoch_ == 0) return;
+  released_epoch_ = write_epoch_;
   write_epoch_ = 0;
   active_since_micros_ = 0;
   // We no longer know who leads; the watcher reports the next holder.
@@ -140,6 +141,8 @@ void NodeApi::SetStandby() {
 void NodeApi::SetLeader(const LeaderView& view) {
   if (write_epoch_ != 0) return;
   if (view.known && view.epoch < leader_.epoch) return;  // a read that lags our view
+  // A holder read taken before we stepped down still names us: we know that term is over.
+  if (view.known && view.epoch <= released_epoch_ && view.api_addr == config_.api_addr) return;
   LeaderView next = view;
   if (!next.known) next.epoch = leader_.epoch;  // the index never goes backwards
   if (next == leader_) return;

@@ -117,7 +117,8 @@ class NodeApi {
   std::string cluster_id_;
 
   bool ha_enabled_ = true;
-  uint64_t write_epoch_ = 0;  // the term this node is active in; 0 = standby
+  uint64_t write_epoch_ = 0;     // the term this node is active in; 0 = standby
+  uint64_t released_epoch_ = 0;  // the last term this node held; its holder reads are stale
   int64_t active_since_micros_ = 0;
   LeaderView leader_;
   bool shutting_down_ = false;
