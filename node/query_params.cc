@@ -2,41 +2,14 @@
 
 #include <charconv>
 
+#include "common/http/url.h"
+
 namespace halo::node {
-namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
 
 Result<std::string> PercentDecode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '%') {
-      if (i + 2 >= text.size()) {
-        return Status::InvalidArgument("bad percent-escape in \"" + std::string(text) + "\"");
-      }
-      int hi = HexValue(text[i + 1]);
-      int lo = HexValue(text[i + 2]);
-      if (hi < 0 || lo < 0) {
-        return Status::InvalidArgument("bad percent-escape in \"" + std::string(text) + "\"");
-      }
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
+  std::optional<std::string> out = http::PercentDecode(text, plus_is_space);
+  if (!out) return Status::InvalidArgument("bad percent-escape in \"" + std::string(text) + "\"");
+  return std::move(*out);
 }
 
 std::optional<bool> ParseGoBool(std::string_view text) {
