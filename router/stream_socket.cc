@@ -14,6 +14,25 @@ namespace halo::router {
 namespace {
 
 constexpr size_t kReadChunk = 16384;
+constexpr int kMaxWriteVecs = 16;
+
+// send()/recv() for one buffer and sendmsg()/recvmsg() for several: the socket calls skip
+// the VFS layer (fd position lock, rw_verify_area) that readv()/writev() go through.
+ssize_t ReadInto(evutil_socket_t fd, iovec* iov, int n) {
+  if (n == 1) return recv(fd, iov[0].iov_base, iov[0].iov_len, 0);
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = static_cast<size_t>(n);
+  return recvmsg(fd, &msg, 0);
+}
+
+ssize_t WriteFrom(evutil_socket_t fd, iovec* iov, int n) {
+  if (n == 1) return send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = static_cast<size_t>(n);
+  return sendmsg(fd, &msg, MSG_NOSIGNAL);
+}
 
 }  // namespace
 
@@ -83,14 +102,30 @@ void StreamSocket::ShutdownWrite() {
 
 void StreamSocket::Flush() {
   if (!connected_ || closed_ || pending_error_ >= 0) return;
-  while (evbuffer_get_length(output_) > 0) {
-    int n = evbuffer_write(output_, fd_);
-    if (n > 0) continue;
+  size_t left = evbuffer_get_length(output_);
+  while (left > 0) {
+    evbuffer_iovec vec[kMaxWriteVecs];
+    int nvec = evbuffer_peek(output_, -1, nullptr, vec, kMaxWriteVecs);
+    if (nvec > kMaxWriteVecs) nvec = kMaxWriteVecs;
+    iovec iov[kMaxWriteVecs];
+    size_t offered = 0;
+    for (int i = 0; i < nvec; ++i) {
+      iov[i].iov_base = vec[i].iov_base;
+      iov[i].iov_len = vec[i].iov_len;
+      offered += vec[i].iov_len;
+    }
+    ssize_t n = WriteFrom(fd_, iov, nvec);
+    if (n > 0) {
+      evbuffer_drain(output_, static_cast<size_t>(n));
+      left -= static_cast<size_t>(n);
+      if (static_cast<size_t>(n) < offered) break;  // the send buffer is full: wait for EPOLLOUT
+      continue;
+    }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
     ScheduleClose(n < 0 ? errno : EPIPE);
     return;
   }
-  bool pending = evbuffer_get_length(output_) > 0;
+  bool pending = left > 0;
   if (pending && !writing_) {
     writing_ = true;
     event_add(wev_, nullptr);
@@ -117,7 +152,7 @@ void StreamSocket::OnReadEvent(evutil_socket_t, short, void* arg) {
     iov[i].iov_base = vec[i].iov_base;
     iov[i].iov_len = vec[i].iov_len;
   }
-  ssize_t n = readv(s->fd_, iov, nvec);
+  ssize_t n = ReadInto(s->fd_, iov, nvec);
   if (n > 0) {
     size_t left = static_cast<size_t>(n);
     for (int i = 0; i < nvec; ++i) {

@@ -1,8 +1,9 @@
 // StreamSocket: a non-blocking TCP socket on an event loop with input and output evbuffers,
 // the data path's replacement for bufferevent. The difference is the syscall count per
-// request: reads are one readv into reserved evbuffer space (no FIONREAD ioctl first), and
-// writes go out at once from Flush() (writev), so EPOLLOUT is only armed when the kernel
-// did not take everything. Steady-state keep-alive traffic makes no epoll_ctl calls.
+// request: reads are one recv (recvmsg) into reserved evbuffer space (no FIONREAD ioctl
+// first), and writes go out at once from Flush() (send, or sendmsg for several chunks), so
+// EPOLLOUT is only armed when the kernel did not take everything. Steady-state keep-alive traffic
+// makes no epoll_ctl calls.
 //
 // Handler callbacks run from the loop (never from inside Flush() or the other methods), so
 // a handler may delete the socket's owner there as long as it touches nothing afterwards.
