@@ -166,6 +166,9 @@ Status DecodeSecretRecord(std::string_view in, KvSecretRecord* out) {
       !r.Signed(&out->updated_ns) || !r.Varint(&n)) {
     return Corrupt("truncated header");
   }
+  // Pruning only ever raises oldest_version to at most current_version; AddVersion relies
+  // on it (a larger one would prune the version it adds).
+  if (out->oldest_version > out->current_version) return Corrupt("oldest_version beyond current");
   out->max_versions = static_cast<uint32_t>(max_versions);
   out->cas_required = (flags & 1) != 0;
   out->metadata_cas_required = (flags & 2) != 0;
@@ -187,6 +190,9 @@ Status DecodeSecretRecord(std::string_view in, KvSecretRecord* out) {
     v.soft_deleted = (flags & 4) != 0;
     if (v.soft_deleted && (flags & 2) == 0) return Corrupt("deleted version without a time");
     if ((flags & 2) != 0 && !r.Signed(&v.deletion_ns)) return Corrupt("truncated version");
+    // kNoTime is how "no deletion time" is held: the encoder would drop the time (and leave
+    // a soft-deleted version without one).
+    if ((flags & 2) != 0 && v.deletion_ns == kNoTime) return Corrupt("deletion time unset");
     if (!r.String(&v.data)) return Corrupt("truncated version data");
     if (!out->versions.empty() && out->versions.back().number >= v.number) {
       return Corrupt("versions out of order");
