@@ -12,7 +12,9 @@ namespace halo {
 
 Result<rapidjson::Document> ParseJson(std::string_view text, std::string_view what) {
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseStopWhenDoneFlag>(text.data(), text.size());
+  // Iterative: no recursion, however deeply the text nests.
+  doc.Parse<rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseIterativeFlag>(text.data(),
+                                                                                text.size());
   if (doc.HasParseError()) {
     size_t offset = doc.GetErrorOffset();
     size_t line = 1, col = 1;

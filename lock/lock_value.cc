@@ -31,7 +31,7 @@ Result<std::string> EncodeLockValue(const LockValue& v) {
 
 Result<LockValue> ParseLockValue(std::string_view text) {
   rapidjson::Document doc;
-  doc.Parse(text.data(), text.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());  // no recursion
   if (doc.HasParseError() || !doc.IsObject()) {
     return Status::InvalidArgument("lock value is not a JSON object");
   }

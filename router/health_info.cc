@@ -62,7 +62,8 @@ Result<HealthInfo> ParseHealthResponse(int status, std::string_view body) {
   bool found_any = false;
   if (!body.empty()) {
     rapidjson::Document doc;
-    doc.Parse(body.data(), body.size());
+    // Iterative: a node's body (up to the probe's 1 MiB) cannot exhaust the stack.
+    doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
     if (!doc.HasParseError() && doc.IsObject()) {
       bool fi = false, fs = false, fb = false;
       ReadBool(doc, "initialized", &h.initialized, &fi);
@@ -84,7 +85,7 @@ Result<LeaderInfo> ParseLeaderResponse(int status, std::string_view body) {
     return Status::Unavailable("sys/leader answered " + std::to_string(status));
   }
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());  // no recursion
   if (doc.HasParseError() || !doc.IsObject()) {
     return Status::InvalidArgument("sys/leader: body is not a JSON object");
   }

@@ -26,9 +26,21 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
+// Once per process: a deeply nested file is an error, not a stack overflow (a recursive
+// parser overflows at ~200k levels).
+void CheckDeepNesting() {
+  static const bool done = [] {
+    std::string deep(1 << 20, '[');
+    Check(!halo::node::ParseNodeConfig(deep, "deep.json", nullptr).ok(), "deep file refused");
+    return true;
+  }();
+  (void)done;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  CheckDeepNesting();
   std::string text(reinterpret_cast<const char*>(data), size);
   halo::Result<halo::node::NodeConfig> r = halo::node::ParseNodeConfig(text, "fuzz.json", nullptr);
   if (!r.ok()) {

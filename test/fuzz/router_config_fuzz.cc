@@ -109,9 +109,21 @@ void CheckAccepted(const RouterConfig& c, std::string_view text) {
   }
 }
 
+// Once per process: a deeply nested file is an error, not a stack overflow (a recursive
+// parser overflows at ~200k levels).
+void CheckDeepNesting() {
+  static const bool done = [] {
+    std::string deep(1 << 20, '[');
+    Check(!halo::router::ParseRouterConfig(deep, "deep.json").ok(), "deep file refused");
+    return true;
+  }();
+  (void)done;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  CheckDeepNesting();
   std::string text(reinterpret_cast<const char*>(data), size);
   halo::Result<RouterConfig> r = halo::router::ParseRouterConfig(text, "fuzz.json");
   if (!r.ok()) {

@@ -1,0 +1,79 @@
+// Fuzz target: the router's parsers of what nodes answer on sys/health and sys/leader
+// (router/health_info.h), and AuthorityOf on the leader address a node advertises. A node
+// (or whatever listens at a configured address) is not trusted to send sane bodies: up to
+// the probe client's 1 MiB. Never crash; fail only with Status; a role is always one of
+// the known roles and follows the flags; an advertised authority has no scheme or path.
+// Input: bytes 0-1 the HTTP status (big-endian, mod 600), byte 2 chooses the parser (bit
+// 0: health or leader), the rest is the body.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "router/health_info.h"
+
+namespace {
+
+using halo::router::NodeRole;
+
+void Check(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "health_info_fuzz: invariant broken: %s\n", what);
+    std::abort();
+  }
+}
+
+void CheckAuthority(std::string_view url) {
+  std::string a = halo::router::AuthorityOf(url);
+  Check(a.find('/') == std::string::npos, "an authority has no '/'");
+  Check(a.find("://") == std::string::npos, "an authority has no scheme");
+}
+
+// Once per process: the deepest body a node can send (the probe reads up to 1 MiB) parses
+// without exhausting the stack (a recursive parser overflows at ~200k levels).
+void CheckDeepNesting() {
+  static const bool done = [] {
+    std::string deep(1 << 20, '[');
+    Check(!halo::router::ParseHealthResponse(404, deep).ok(), "deep health body refused");
+    Check(!halo::router::ParseLeaderResponse(200, deep).ok(), "deep leader body refused");
+    return true;
+  }();
+  (void)done;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  CheckDeepNesting();
+  if (size < 3) return 0;
+  int status = ((data[0] << 8) | data[1]) % 600;
+  std::string body(reinterpret_cast<const char*>(data) + 3, size - 3);
+  if (data[2] & 1) {
+    halo::Result<halo::router::LeaderInfo> l = halo::router::ParseLeaderResponse(status, body);
+    if (!l.ok()) {
+      Check(status != 200 || l.status().code() == halo::Status::Code::kInvalidArgument,
+            "a bad 200 body is kInvalidArgument");
+      return 0;
+    }
+    Check(status == 200, "only a 200 gives leader info");
+    Check(l->index >= -1, "index is -1 or a count");
+    CheckAuthority(l->leader_address);
+  } else {
+    halo::Result<halo::router::HealthInfo> h = halo::router::ParseHealthResponse(status, body);
+    if (!h.ok()) {
+      Check(h.status().code() == halo::Status::Code::kInvalidArgument, "kInvalidArgument");
+      return 0;
+    }
+    NodeRole want = !h->initialized ? NodeRole::kUninitialized
+                    : h->sealed     ? NodeRole::kSealed
+                    : h->standby    ? NodeRole::kStandby
+                                    : NodeRole::kActive;
+    Check(h->role == want, "the role follows the flags");
+    Check(h->status == status, "the status is kept");
+    Check(halo::router::NodeRoleName(h->role) != nullptr, "a role has a name");
+  }
+  CheckAuthority(body);
+  return 0;
+}
