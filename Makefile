@@ -109,7 +109,8 @@ FUZZ_CXX ?= clang++
 # UBSan findings abort (so libFuzzer reports them); clang-only warnings (RapidJSON's operator==
 # under C++20) do not stop the fuzz build: the gcc builds enforce warnings.
 FUZZ_OPT := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
-            -Wno-error -Wno-ambiguous-reversed-operator
+            -fsanitize-ignorelist=test/fuzz/ubsan_ignorelist.txt -Wno-error \
+            -Wno-ambiguous-reversed-operator
 fuzz:
 	@mkdir -p $(BUILDROOT)/fuzz
 	@for t in $(FUZZ_TARGETS); do \

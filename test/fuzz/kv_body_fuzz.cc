@@ -3,7 +3,9 @@
 // way NodeApi does (QueryParams::Parse -> RoutePath -> ClassifyOperation -> engine), waiting
 // for each write's done callback. Checked after every request:
 //  - done runs exactly once, with a status in 200..599, never not_active (one epoch only);
-//  - a response body is empty or valid JSON;
+//  - a response body is empty or valid JSON, and valid UTF-8 as long as every path and
+//    decoded query parameter sent so far was (the engines echo parameter names and paths in
+//    warnings and listings without repairing them; Go would print U+FFFD);
 //  - a write or patch whose body ParseJsonBody refuses is never acknowledged (>= 400);
 //  - a read (GET/LIST/SCAN) leaves storage unchanged;
 //  - storage holds only well-formed values: every KV v2 secret record decodes, its live
@@ -69,10 +71,45 @@ bool Trace() {
   return trace;
 }
 
-bool ValidJson(std::string_view text) {
+bool ValidJson(std::string_view text, bool check_utf8) {
   rapidjson::Document doc;
-  doc.Parse<halo::storage::kJsonParseFlags>(text.data(), text.size());
+  if (check_utf8) {
+    doc.Parse<halo::storage::kJsonParseFlags>(text.data(), text.size());
+  } else {
+    doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
+  }
   return !doc.HasParseError();
+}
+
+// RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i++]);
+    if (c < 0x80) continue;
+    size_t n;
+    uint32_t cp;
+    if ((c >> 5) == 6) {
+      n = 1, cp = c & 0x1f;
+    } else if ((c >> 4) == 14) {
+      n = 2, cp = c & 0x0f;
+    } else if ((c >> 3) == 30) {
+      n = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i < n) return false;
+    for (size_t k = 0; k < n; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i++]);
+      if ((cc >> 6) != 2) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // True when `text` is a JSON object printed the way the engines store it.
@@ -237,6 +274,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Split(std::string_view(reinterpret_cast<const char*>(data), size));
   Node node;
   bool injected = false;
+  bool utf8_inputs = true;  // every path and decoded query parameter so far is valid UTF-8
   for (size_t f = 0, n = 0; f < fields.size() && n < kMaxRequests; f += 3, ++n) {
     std::string_view head = fields[f];
     if (head.empty()) continue;
@@ -255,6 +293,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       continue;
     }
 
+    utf8_inputs = utf8_inputs && ValidUtf8(path);
+    if (halo::Result<halo::node::QueryParams> q = halo::node::QueryParams::Parse(query); q.ok()) {
+      for (const auto& [name, value] : q->pairs()) {
+        utf8_inputs = utf8_inputs && ValidUtf8(name) && ValidUtf8(value);
+      }
+    }
     CheckBodyParser(body);
     bool body_ok = halo::storage::ParseJsonBody(body).ok();
     std::string_view content_type = (h & 8) ? "application/merge-patch+json" : "application/json";
@@ -278,7 +322,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (write && !body_ok) Check(r.status >= 400, "an unparsable body is never acknowledged");
     if (!halo::node::IsWriteOp(op)) Check(Dump(node.backend()) == before, "reads do not write");
     if (!injected) {
-      if (!r.body.empty() && !ValidJson(r.body)) {
+      if (!r.body.empty() && !ValidJson(r.body, utf8_inputs)) {
         std::fprintf(stderr, "kv_body_fuzz: status %d body %s\n", r.status, r.body.c_str());
         Check(false, "response body is valid JSON");
       }
