@@ -169,6 +169,8 @@ Status DecodeSecretRecord(std::string_view in, KvSecretRecord* out) {
   // Pruning only ever raises oldest_version to at most current_version; AddVersion relies
   // on it (a larger one would prune the version it adds).
   if (out->oldest_version > out->current_version) return Corrupt("oldest_version beyond current");
+  // Never negative when written (the API refuses it); ScheduledDeletion relies on it.
+  if (out->delete_version_after_s < 0) return Corrupt("negative delete_version_after");
   out->max_versions = static_cast<uint32_t>(max_versions);
   out->cas_required = (flags & 1) != 0;
   out->metadata_cas_required = (flags & 2) != 0;
@@ -235,6 +237,7 @@ Status DecodeConfig(std::string_view in, KvConfig* out) {
   out->max_versions = mv->value.GetUint();
   out->cas_required = cas->value.GetBool();
   out->delete_version_after_s = dva->value.GetInt64();
+  if (out->delete_version_after_s < -1) return Corrupt("config delete_version_after_s below -1");
   auto mcas = doc.FindMember("metadata_cas_required");  // optional
   if (mcas != doc.MemberEnd()) {
     if (!mcas->value.IsBool()) return Corrupt("config fields missing or mistyped");
