@@ -36,7 +36,7 @@ class Controller {
   void Start();
   // SIGHUP: new node set and timings; unchanged nodes keep their state and connections.
   void Reconfigure(const RouterConfig& cfg);
-  // Loop thread only (workers reach these through the control LoopQueue).
+  // Loop thread only (workers reach these through the control LoopTaskQueue).
   void OnPassiveFailure(const std::string& node, const std::string& why);
   void ProbeAllNow();
   void Stop();

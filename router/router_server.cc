@@ -30,6 +30,7 @@ RouterServer::~RouterServer() {
   controller_.reset();
   for (event* e : signal_events_) event_free(e);
   if (drain_timer_) event_free(drain_timer_);
+  if (control_queue_) control_queue_->Close();
   control_queue_.reset();
   if (base_) event_base_free(base_);
 }
@@ -42,7 +43,7 @@ Status RouterServer::Init() {
   signal(SIGPIPE, SIG_IGN);
   base_ = event_base_new();
   if (!base_) return Status::Internal("event_base_new failed");
-  control_queue_ = std::make_unique<LoopQueue>(base_);
+  ASSIGN_OR_RETURN(control_queue_, LoopTaskQueue::Create(base_));
   metrics_ = std::make_unique<Metrics>(cfg_.workers);
   controller_ = std::make_unique<Controller>(base_, cfg_, metrics_.get(),
                                              [this](std::shared_ptr<const ClusterSnapshot> snap) {
@@ -104,16 +105,16 @@ int RouterServer::Run() {
 }
 
 void RouterServer::PassiveFailure(const std::string& node, const std::string& why) {
-  control_queue_->Post([this, node, why] { controller_->OnPassiveFailure(node, why); });
+  (void)control_queue_->Post([this, node, why] { controller_->OnPassiveFailure(node, why); });
 }
 
 void RouterServer::ProbeNow() {
   // Coalesce bursts (every in-flight write to a demoted active reports at once).
-  control_queue_->Post([this] { controller_->ProbeAllNow(); });
+  (void)control_queue_->Post([this] { controller_->ProbeAllNow(); });
 }
 
 void RouterServer::WorkerDrained(int) {
-  control_queue_->Post([this] {
+  (void)control_queue_->Post([this] {
     if (++drained_ >= static_cast<int>(workers_.size())) Finish();
   });
 }

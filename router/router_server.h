@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "common/loop_task_queue.h"
 #include "common/result.h"
 #include "router/controller.h"
-#include "router/loop_queue.h"
 #include "router/metrics.h"
 #include "router/router_config.h"
 #include "router/worker.h"
@@ -53,7 +53,7 @@ class RouterServer : private ControlSink {
   RouterConfig cfg_;
   uint64_t generation_ = 1;
   event_base* base_ = nullptr;
-  std::unique_ptr<LoopQueue> control_queue_;
+  std::shared_ptr<LoopTaskQueue> control_queue_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<Controller> controller_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -32,6 +32,7 @@ Worker::~Worker() {
   for (Http1Connection* c : conns) delete c;
   pool_.reset();
   if (listener_) evconnlistener_free(listener_);
+  if (queue_) queue_->Close();
   queue_.reset();
   if (base_) event_base_free(base_);
 }
@@ -46,7 +47,7 @@ Status Worker::Init(const std::string& host, uint16_t port, bool reuse_port,
   base_ = event_base_new_with_config(cfg);
   event_config_free(cfg);
   if (!base_) return Status::Internal("event_base_new failed");
-  queue_ = std::make_unique<LoopQueue>(base_);
+  ASSIGN_OR_RETURN(queue_, LoopTaskQueue::Create(base_));
   pool_ = std::make_unique<UpstreamPool>(settings_->limits.upstream_idle_per_node);
 
   Result<NetAddress> addr = ResolveHostPort(host, port);
@@ -92,7 +93,7 @@ void Worker::Join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::Post(std::function<void()> fn) { queue_->Post(std::move(fn)); }
+void Worker::Post(std::function<void()> fn) { (void)queue_->Post(std::move(fn)); }
 
 void Worker::PublishSnapshot(std::shared_ptr<const ClusterSnapshot> snap) {
   Post([this, snap = std::move(snap)]() mutable { SetSnapshot(std::move(snap)); });

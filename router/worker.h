@@ -18,10 +18,10 @@
 #include <thread>
 #include <unordered_set>
 
+#include "common/loop_task_queue.h"
 #include "common/result.h"
 #include "router/balancer.h"
 #include "router/cluster_snapshot.h"
-#include "router/loop_queue.h"
 #include "router/metrics.h"
 #include "router/route_settings.h"
 #include "router/upstream_pool.h"
@@ -99,7 +99,7 @@ class Worker {
   ControlSink* control_;
   event_base* base_ = nullptr;
   evconnlistener* listener_ = nullptr;
-  std::unique_ptr<LoopQueue> queue_;
+  std::shared_ptr<LoopTaskQueue> queue_;
   std::unique_ptr<UpstreamPool> pool_;
   std::shared_ptr<const ClusterSnapshot> snapshot_;
   std::shared_ptr<const RouteSettings> settings_;
