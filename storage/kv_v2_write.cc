@@ -144,6 +144,20 @@ KvResponse VersionResponse(const KvSecretRecord& rec, const KvVersion& v,
                       EnvelopeJson([&](JsonWriter& w) { WriteVersionInfo(w, rec, v); }, warnings));
 }
 
+// Adds `data` as the newest version (its deletion scheduled by the mount and key settings,
+// the oldest versions pruned), stores the record and answers with the new version's info.
+Result<KvTxnResult> AppendVersion(Txn& txn, const std::string& key, const KvConfig& config,
+                                  KvSecretRecord& rec, std::string data, int64_t now,
+                                  const std::vector<std::string>& warnings) {
+  int64_t deletion =
+      config.DeleteVersionAfterDisabled()
+          ? kNoTime
+          : ScheduledDeletion(now, config.delete_version_after_s, rec.delete_version_after_s);
+  KvVersion& v = AddVersion(rec, now, deletion, data, config.max_versions);
+  RETURN_IF_ERROR(txn.Put(key, EncodeSecretRecord(rec)));
+  return Reply(VersionResponse(rec, v, warnings));
+}
+
 }  // namespace
 
 bool KvV2Engine::Precheck(const Call& c, KvResponse* refusal) const {
@@ -231,14 +245,7 @@ Result<KvTxnResult> KvV2Engine::WriteData(const Env& env, const Call& c, Txn& tx
     return Refuse(BadRequest(e));
   }
   std::string data = SortedJson(*c.fields->Raw("data"));
-  int64_t now = env.Now();
-  int64_t deletion =
-      config.DeleteVersionAfterDisabled()
-          ? kNoTime
-          : ScheduledDeletion(now, config.delete_version_after_s, rec.delete_version_after_s);
-  KvVersion& v = AddVersion(rec, now, deletion, data, config.max_versions);
-  RETURN_IF_ERROR(txn.Put(key, EncodeSecretRecord(rec)));
-  return Reply(VersionResponse(rec, v, c.warnings));
+  return AppendVersion(txn, key, config, rec, std::move(data), env.Now(), c.warnings);
 }
 
 Result<KvTxnResult> KvV2Engine::PatchData(const Env& env, const Call& c, Txn& txn) {
@@ -264,13 +271,7 @@ Result<KvTxnResult> KvV2Engine::PatchData(const Env& env, const Call& c, Txn& tx
   }
   MergePatch(doc, *c.fields->Raw("data"), doc.GetAllocator());
   std::string data = SortedJson(doc);
-  int64_t deletion =
-      config.DeleteVersionAfterDisabled()
-          ? kNoTime
-          : ScheduledDeletion(now, config.delete_version_after_s, rec.delete_version_after_s);
-  KvVersion& v = AddVersion(rec, now, deletion, data, config.max_versions);
-  RETURN_IF_ERROR(txn.Put(key, EncodeSecretRecord(rec)));
-  return Reply(VersionResponse(rec, v, c.warnings));
+  return AppendVersion(txn, key, config, rec, std::move(data), now, c.warnings);
 }
 
 Result<KvTxnResult> KvV2Engine::DeleteLatest(const Env& env, const Call& c, Txn& txn) {
