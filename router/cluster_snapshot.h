@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/net/net_address.h"
 #include "router/health_info.h"
-#include "router/net_address.h"
 
 namespace halo::router {
 
@@ -23,7 +23,7 @@ struct NodeView {
   std::string host;
   uint16_t port = 0;
   std::string address;  // "host:port" the router connects to
-  NetAddress resolved;
+  net::NetAddress resolved;
   int slot = 0;  // stable index for per-node counters
   NodeRole role = NodeRole::kUnknown;
   bool up = false;        // reachable per rise/fall (and not passively ejected)

@@ -47,7 +47,7 @@ class Controller {
   struct NodeProbe {
     Controller* owner = nullptr;
     std::string name;
-    NetAddress addr;
+    net::NetAddress addr;
     std::string host_header;
     event* health_timer = nullptr;
     event* leader_timer = nullptr;

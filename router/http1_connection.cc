@@ -8,7 +8,7 @@
 
 #include "common/http/serializer.h"
 #include "common/logging.h"
-#include "router/net_address.h"
+#include "common/net/net_address.h"
 #include "router/worker.h"
 
 namespace halo::router {
@@ -41,12 +41,12 @@ void AddChunk(evbuffer* out, std::string_view data) {
 
 Http1Connection::Http1Connection(Worker* worker, evutil_socket_t fd, const sockaddr* peer)
     : worker_(worker), sock_(worker->base(), this), settings_(worker->settings()) {
-  client_ip_ = IpString(peer);
+  client_ip_ = net::IpString(peer);
   timer_ = evtimer_new(worker_->base(), &Http1Connection::OnTimer, this);
   deferred_ = event_new(worker_->base(), -1, 0, &Http1Connection::OnDeferred, this);
   parser_ = std::make_unique<http::RequestParser>(
       settings_->request_parser, static_cast<http::RequestParser::Callbacks*>(this));
-  exchange_ = std::make_unique<ProxyExchange>(worker_, static_cast<Downstream*>(this));
+  exchange_ = std::make_unique<ProxyExchange>(worker_, static_cast<http::Downstream*>(this));
   sock_.Adopt(fd);
   ArmTimer(TimerUse::kIdle, settings_->limits.idle_timeout_ms);
   worker_->counters().connections_open.fetch_add(1, std::memory_order_relaxed);
@@ -296,7 +296,7 @@ void Http1Connection::CountLocal(int status) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Downstream: responses
+// http::Downstream: responses
 
 void Http1Connection::StartResponse(const http::Response& head) {
   framing_ = ClientFraming(head, head_request_ ? "HEAD" : "GET", minor_version_);

@@ -18,12 +18,12 @@
 #include <string>
 #include <string_view>
 
+#include "common/http/downstream.h"
 #include "common/http/request_parser.h"
-#include "router/downstream.h"
+#include "common/net/stream_socket.h"
 #include "router/proxy_exchange.h"
 #include "router/proxy_headers.h"
 #include "router/route_settings.h"
-#include "router/stream_socket.h"
 
 struct event;
 struct sockaddr;
@@ -33,8 +33,8 @@ namespace halo::router {
 class Worker;
 
 class Http1Connection : private http::RequestParser::Callbacks,
-                        private StreamSocket::Handler,
-                        private Downstream {
+                        private net::StreamSocket::Handler,
+                        private http::Downstream {
  public:
   Http1Connection(Worker* worker, evutil_socket_t fd, const sockaddr* peer);
   ~Http1Connection() override;
@@ -57,7 +57,7 @@ class Http1Connection : private http::RequestParser::Callbacks,
   void OnDrained() override;
   void OnConnected() override {}
   void OnClosed(int err, bool connected) override;
-  // Downstream
+  // http::Downstream
   void StartResponse(const http::Response& head) override;
   void ResponseBody(std::string_view data) override;
   size_t FlushResponse() override;
@@ -83,7 +83,7 @@ class Http1Connection : private http::RequestParser::Callbacks,
   void CountLocal(int status);
 
   Worker* worker_;
-  StreamSocket sock_;
+  net::StreamSocket sock_;
   event* timer_ = nullptr;
   event* deferred_ = nullptr;  // finish an exchange / resume input from the loop
   TimerUse timer_use_ = TimerUse::kNone;

@@ -22,7 +22,7 @@ http::ParserOptions ProbeParserOptions() {
 ProbeRequest::ProbeRequest(event_base* base, Callback cb)
     : base_(base), cb_(std::move(cb)), parser_(ProbeParserOptions()) {}
 
-std::unique_ptr<ProbeRequest> ProbeRequest::Get(event_base* base, const NetAddress& addr,
+std::unique_ptr<ProbeRequest> ProbeRequest::Get(event_base* base, const net::NetAddress& addr,
                                                 std::string_view host_header,
                                                 std::string_view path_and_query, int64_t timeout_ms,
                                                 Callback cb) {

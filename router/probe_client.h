@@ -15,8 +15,8 @@
 
 #include "common/http/message.h"
 #include "common/http/response_parser.h"
+#include "common/net/net_address.h"
 #include "common/result.h"
-#include "router/net_address.h"
 
 struct bufferevent;
 struct event;
@@ -29,7 +29,7 @@ class ProbeRequest {
   using Callback = std::function<void(Result<http::Response>)>;
 
   // `host_header` is sent as Host. `max_body` bounds the response body.
-  static std::unique_ptr<ProbeRequest> Get(event_base* base, const NetAddress& addr,
+  static std::unique_ptr<ProbeRequest> Get(event_base* base, const net::NetAddress& addr,
                                            std::string_view host_header,
                                            std::string_view path_and_query, int64_t timeout_ms,
                                            Callback cb);

@@ -41,7 +41,7 @@ std::string_view OriginForm(std::string_view target) {
 
 }  // namespace
 
-ProxyExchange::ProxyExchange(Worker* worker, Downstream* downstream)
+ProxyExchange::ProxyExchange(Worker* worker, http::Downstream* downstream)
     : worker_(worker), downstream_(downstream) {
   hold_timer_ = evtimer_new(worker_->base(), &ProxyExchange::OnHoldTimer, this);
 }

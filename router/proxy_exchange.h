@@ -22,9 +22,9 @@
 #include <string>
 #include <string_view>
 
+#include "common/http/downstream.h"
 #include "common/http/message.h"
 #include "router/cluster_snapshot.h"
-#include "router/downstream.h"
 #include "router/request_target.h"
 #include "router/route_settings.h"
 #include "router/route_types.h"
@@ -39,7 +39,7 @@ class Worker;
 
 class ProxyExchange : private UpstreamOwner {
  public:
-  ProxyExchange(Worker* worker, Downstream* downstream);
+  ProxyExchange(Worker* worker, http::Downstream* downstream);
   ~ProxyExchange() override;
   ProxyExchange(const ProxyExchange&) = delete;
   ProxyExchange& operator=(const ProxyExchange&) = delete;
@@ -94,7 +94,7 @@ class ProxyExchange : private UpstreamOwner {
   void CountDone(int slot, int status);
 
   Worker* worker_;
-  Downstream* downstream_;
+  http::Downstream* downstream_;
   event* hold_timer_ = nullptr;
 
   http::Request* req_ = nullptr;

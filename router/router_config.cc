@@ -243,7 +243,7 @@ Result<RouterConfig> ParseRouterConfig(std::string_view json, std::string_view w
 
 Status ResolveNodes(std::vector<NodeConfig>* nodes) {
   for (NodeConfig& n : *nodes) {
-    Result<NetAddress> a = ResolveHostPort(n.host, n.port);
+    Result<net::NetAddress> a = net::ResolveHostPort(n.host, n.port);
     if (!a.ok()) return a.status().Annotate("node " + n.name);
     n.resolved = *a;
   }

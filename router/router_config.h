@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/net/net_address.h"
 #include "common/result.h"
-#include "router/net_address.h"
 #include "router/route_types.h"
 
 namespace halo::router {
@@ -21,8 +21,8 @@ struct NodeConfig {
   std::string name;  // unique; labels metrics and status
   std::string host;  // numeric IPv4/IPv6 or a name resolved at (re)load
   uint16_t port = 0;
-  std::string address;  // "host:port" as written
-  NetAddress resolved;  // filled by ResolveNodes(), not by parsing
+  std::string address;       // "host:port" as written
+  net::NetAddress resolved;  // filled by ResolveNodes(), not by parsing
 };
 
 // One ordered classification rule. The first rule whose glob matches the request path
@@ -79,7 +79,7 @@ Result<RouterConfig> ParseRouterConfig(std::string_view json, std::string_view w
 // Reads `path` and parses it.
 Result<RouterConfig> LoadRouterConfig(const std::string& path);
 
-// Resolves every node's host (see ResolveHostPort); fails naming the first that cannot be.
+// Resolves every node's host (see net::ResolveHostPort); fails naming the first that cannot be.
 Status ResolveNodes(std::vector<NodeConfig>* nodes);
 
 // Splits "host:port" / "[v6]:port"; false on a bad port or empty host.

@@ -30,7 +30,7 @@ void UpstreamConn::ParserCallbacks::OnBody(std::string_view d) {
 
 void UpstreamConn::ParserCallbacks::OnComplete(http::Response&) { c_->complete_ = true; }
 
-UpstreamConn::UpstreamConn(event_base* base, int slot, const NetAddress& addr,
+UpstreamConn::UpstreamConn(event_base* base, int slot, const net::NetAddress& addr,
                            const http::ParserOptions& parser_options)
     : slot_(slot),
       addr_(addr),
@@ -90,7 +90,7 @@ void UpstreamConn::Send(size_t n) {
 }
 
 size_t UpstreamConn::output_length() const {
-  return evbuffer_get_length(const_cast<StreamSocket&>(sock_).output());
+  return evbuffer_get_length(const_cast<net::StreamSocket&>(sock_).output());
 }
 
 bool UpstreamConn::request_sent() const { return sock_.connected() && added_ > output_length(); }

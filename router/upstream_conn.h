@@ -14,8 +14,8 @@
 
 #include "common/http/message.h"
 #include "common/http/response_parser.h"
-#include "router/net_address.h"
-#include "router/stream_socket.h"
+#include "common/net/net_address.h"
+#include "common/net/stream_socket.h"
 
 struct event;
 struct event_base;
@@ -53,10 +53,10 @@ class UpstreamOwner {
   virtual void OnUpstreamDrained(UpstreamConn* c) = 0;
 };
 
-class UpstreamConn : private StreamSocket::Handler {
+class UpstreamConn : private net::StreamSocket::Handler {
  public:
   // The connection is not opened until Connect().
-  UpstreamConn(event_base* base, int slot, const NetAddress& addr,
+  UpstreamConn(event_base* base, int slot, const net::NetAddress& addr,
                const http::ParserOptions& parser_options);
   ~UpstreamConn() override;
   UpstreamConn(const UpstreamConn&) = delete;
@@ -79,7 +79,7 @@ class UpstreamConn : private StreamSocket::Handler {
   void ResumeReading() { sock_.EnableRead(); }
 
   int slot() const { return slot_; }
-  const NetAddress& address() const { return addr_; }
+  const net::NetAddress& address() const { return addr_; }
   bool connected() const { return sock_.connected(); }
   bool dead() const { return dead_; }
   // A parked connection the node has already closed (costs one non-blocking syscall).
@@ -114,8 +114,8 @@ class UpstreamConn : private StreamSocket::Handler {
   void Fail(UpstreamFailure why);
 
   int slot_;
-  NetAddress addr_;
-  StreamSocket sock_;
+  net::NetAddress addr_;
+  net::StreamSocket sock_;
   event* timer_ = nullptr;
   int64_t response_timeout_ms_ = 0;
   ParserCallbacks callbacks_;

@@ -5,13 +5,13 @@
 namespace halo::router {
 namespace {
 
-bool SameAddress(const NetAddress& a, const NetAddress& b) {
+bool SameAddress(const net::NetAddress& a, const net::NetAddress& b) {
   return a.len == b.len && std::memcmp(&a.ss, &b.ss, a.len) == 0;
 }
 
 }  // namespace
 
-UpstreamConn* UpstreamPool::Take(int slot, const NetAddress& addr, bool verify) {
+UpstreamConn* UpstreamPool::Take(int slot, const net::NetAddress& addr, bool verify) {
   if (slot < 0 || slot >= kMaxSlots) return nullptr;
   std::vector<Entry>& v = idle_[slot];
   while (!v.empty()) {

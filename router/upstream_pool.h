@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/net/net_address.h"
 #include "router/metrics.h"
-#include "router/net_address.h"
 #include "router/upstream_conn.h"
 
 namespace halo::router {
@@ -24,7 +24,7 @@ class UpstreamPool {
   // A live idle connection to `slot` whose address is `addr`, or nullptr. With `verify`, a
   // connection is first checked for a close the loop has not processed yet (used for writes:
   // a write sent on a connection the node just closed has an unknown outcome).
-  UpstreamConn* Take(int slot, const NetAddress& addr, bool verify = false);
+  UpstreamConn* Take(int slot, const net::NetAddress& addr, bool verify = false);
   // Takes ownership: parks a reusable connection, deletes anything else.
   void Put(UpstreamConn* c);
   // Closes every idle connection to `slot` (node removed, address changed, node down).
@@ -36,7 +36,7 @@ class UpstreamPool {
  private:
   struct Entry {
     UpstreamConn* conn;
-    NetAddress addr;
+    net::NetAddress addr;
   };
   int64_t max_idle_;
   std::vector<Entry> idle_[kMaxSlots];

@@ -50,7 +50,7 @@ Status Worker::Init(const std::string& host, uint16_t port, bool reuse_port,
   ASSIGN_OR_RETURN(queue_, LoopTaskQueue::Create(base_));
   pool_ = std::make_unique<UpstreamPool>(settings_->limits.upstream_idle_per_node);
 
-  Result<NetAddress> addr = ResolveHostPort(host, port);
+  Result<net::NetAddress> addr = net::ResolveHostPort(host, port);
   if (!addr.ok()) return addr.status().Annotate("listener");
   int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::FromErrno("socket", errno);

@@ -1,4 +1,4 @@
-#include "router/stream_socket.h"
+#include "common/net/stream_socket.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -10,7 +10,7 @@
 
 #include <cerrno>
 
-namespace halo::router {
+namespace halo::net {
 namespace {
 
 constexpr size_t kReadChunk = 16384;
@@ -206,4 +206,4 @@ void StreamSocket::ReportClosed(int err) {
   handler_->OnClosed(err, was_connected);  // may delete *this
 }
 
-}  // namespace halo::router
+}  // namespace halo::net

@@ -1,4 +1,4 @@
-#include "router/net_address.h"
+#include "common/net/net_address.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-namespace halo::router {
+namespace halo::net {
 
 Result<NetAddress> ResolveHostPort(const std::string& host, uint16_t port) {
   NetAddress a;
@@ -51,4 +51,4 @@ std::string IpString(const sockaddr* sa) {
   return buf;
 }
 
-}  // namespace halo::router
+}  // namespace halo::net

@@ -14,13 +14,13 @@
 
 #include <cstddef>
 
-#include "router/net_address.h"
+#include "common/net/net_address.h"
 
 struct event;
 struct event_base;
 struct evbuffer;
 
-namespace halo::router {
+namespace halo::net {
 
 class StreamSocket {
  public:
@@ -90,4 +90,4 @@ class StreamSocket {
   int pending_error_ = -1;  // a write error waiting to be reported (-1: none)
 };
 
-}  // namespace halo::router
+}  // namespace halo::net

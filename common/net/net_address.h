@@ -8,7 +8,7 @@
 
 #include "common/result.h"
 
-namespace halo::router {
+namespace halo::net {
 
 struct NetAddress {
   sockaddr_storage ss{};
@@ -25,4 +25,4 @@ Result<NetAddress> ResolveHostPort(const std::string& host, uint16_t port);
 // "ip" of a peer (for X-Forwarded-For); "" for non-IP families.
 std::string IpString(const sockaddr* sa);
 
-}  // namespace halo::router
+}  // namespace halo::net

@@ -1,5 +1,5 @@
 // Downstream: the client side of one proxied exchange, as ProxyExchange sees it. This is the
-// codec boundary: Http1Connection implements it for an HTTP/1.1 connection (framing,
+// codec boundary: the HTTP/1.1 server connection implements it for an HTTP/1.1 connection (framing,
 // keep-alive, pipelining, timeouts); an HTTP/2 stream or a TLS connection can implement it
 // later without touching routing, holding, retrying or upstream streaming.
 //
@@ -16,21 +16,21 @@
 #include "common/http/headers.h"
 #include "common/http/message.h"
 
-namespace halo::router {
+namespace halo::http {
 
 class Downstream {
  public:
   virtual ~Downstream() = default;
 
   // A node's response head. The codec drops hop-by-hop fields and picks the framing.
-  virtual void StartResponse(const http::Response& head) = 0;
+  virtual void StartResponse(const Response& head) = 0;
   // A piece of the (de-chunked) body, queued; FlushResponse() sends what is queued.
   virtual void ResponseBody(std::string_view data) = 0;
   // Sends what is queued; returns the bytes the client has not taken yet (flow control: the
   // exchange pauses the node above a high-water mark and resumes on OnDownstreamDrained).
   virtual size_t FlushResponse() = 0;
   // The streamed response ended (trailers for chunked answers).
-  virtual void FinishResponse(const http::Headers& trailers) = 0;
+  virtual void FinishResponse(const Headers& trailers) = 0;
   // A whole response made by the router (307, 503, 502/504, /_halo/*). `close` ends the
   // connection after it.
   virtual void LocalResponse(int status, std::string_view content_type, std::string_view body,
@@ -47,4 +47,4 @@ class Downstream {
   virtual bool head_request() const = 0;
 };
 
-}  // namespace halo::router
+}  // namespace halo::http
