@@ -10,59 +10,63 @@
 // sent again; larger bodies stream through without being kept. A request whose outcome is
 // unknown is never replayed (502/504).
 //
-// Owned by the connection (one per HTTP/1 connection, reused by every request on it via
-// Reset()); single-threaded on its worker.
+// The ServerExchange of a router connection (common/http/server_exchange.h): owned by it,
+// reused by every request on it via Reset(), which resets all per-request state at once
+// (State, assigned fresh). It sees the worker only through ExchangeContext, and time only
+// through the context's TimerSource. Single-threaded on its worker.
 #pragma once
-
-#include <event2/util.h>
 
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "common/http/downstream.h"
 #include "common/http/message.h"
+#include "common/http/server_exchange.h"
+#include "common/timer.h"
 #include "router/cluster_snapshot.h"
+#include "router/exchange_context.h"
+#include "router/metrics.h"
 #include "router/request_target.h"
 #include "router/route_settings.h"
 #include "router/route_types.h"
 #include "router/upstream_conn.h"
 
 struct evbuffer;
-struct event;
 
 namespace halo::router {
 
-class Worker;
-
-class ProxyExchange : private UpstreamOwner {
+class ProxyExchange final : public http::ServerExchange, private UpstreamOwner {
  public:
-  ProxyExchange(Worker* worker, http::Downstream* downstream);
+  ProxyExchange(ExchangeContext* ctx, http::Downstream* downstream);
   ~ProxyExchange() override;
   ProxyExchange(const ProxyExchange&) = delete;
   ProxyExchange& operator=(const ProxyExchange&) = delete;
 
   // The request head is complete; `req` stays valid until Reset(). False when the target
   // cannot be normalised safely: the caller refuses the request (400) and nothing started.
-  bool Begin(http::Request& req);
+  bool Begin(http::Request& req) override;
   // A piece of the de-chunked request body.
-  void RequestBody(std::string_view data);
+  void RequestBody(std::string_view data) override;
   // The whole request has arrived.
-  void RequestComplete(const http::Headers& trailers);
+  void RequestComplete(const http::Headers& trailers) override;
   // The client took the queued response bytes: resume reading the node.
-  void DownstreamDrained();
+  void DownstreamDrained() override;
   // (Worker) a new cluster snapshot: a held request may be routable now.
   void Redispatch();
   // The client went away or the connection is closing: release the node connection (an
   // unfinished request to a node is cut, never completed later) and leave the hold queue.
-  void Abandon();
+  void Abandon() override;
   // Ready for the next request.
-  void Reset();
+  void Reset() override;
+  // The connection answered this request itself (a parse error, a timeout).
+  void CodecAnswered(int status) override { CountDone(kLocalSlot, status); }
 
-  RequestClass cls() const { return cls_; }
-  bool held() const { return held_; }
+  RequestClass cls() const { return st_.cls; }
+  bool held() const { return st_.held; }
   std::list<ProxyExchange*>::iterator held_pos;  // the worker's hold-queue position
 
  private:
@@ -77,7 +81,7 @@ class ProxyExchange : private UpstreamOwner {
                        bool response_started) override;
   void OnUpstreamDrained(UpstreamConn* c) override;
 
-  static void OnHoldTimer(evutil_socket_t fd, short what, void* arg);
+  void OnHoldTimer();
   void Dispatch();
   void StartUpstream(int node_index);
   void ReleaseUpstream(bool reuse);
@@ -93,40 +97,45 @@ class ProxyExchange : private UpstreamOwner {
   void AnswerHaloEndpoint();
   void CountDone(int slot, int status);
 
-  Worker* worker_;
-  http::Downstream* downstream_;
-  event* hold_timer_ = nullptr;
+  // Everything about the request in progress; Reset() assigns a fresh one.
+  struct State {
+    http::Request* req = nullptr;
+    std::shared_ptr<const ClusterSnapshot> snap;  // the snapshot node_index refers to
+    std::shared_ptr<const RouteSettings> settings;
+    NormalizedTarget target;
+    RequestClass cls = RequestClass::kRead;
+    WriteMode mode = WriteMode::kForward;
+    bool no_forward = false;
+    bool halo_endpoint = false;  // /_halo/*: answered at RequestComplete
+    bool request_done = false;
+    bool response_started = false;  // a byte of a node's response went to the client
+    bool answered = false;          // the response is complete (or was made by the router)
+    bool held = false;
+    bool overflow_moved = false;  // body bytes beyond the replay buffer went to a node
+    bool body_paused = false;
+    bool replayable = true;
+    bool upstream_paused = false;
+    TimePoint start{};
+    std::optional<TimePoint> hold_deadline;  // one hold budget per request
+    UpstreamConn* upstream = nullptr;
+    int node_index = -1;
+    int slot = -1;
+    int attempts = 0;
+    int read_retries = 0;
+    uint64_t exclude_slots = 0;  // nodes that failed this request (bit = slot)
+    uint64_t exclude_version = 0;
+    int status = 0;
+    size_t sent = 0;  // bytes of replay_ written to the current upstream
+  };
 
-  http::Request* req_ = nullptr;
-  std::shared_ptr<const ClusterSnapshot> snap_;  // the snapshot node_index_ refers to
-  std::shared_ptr<const RouteSettings> settings_;
-  NormalizedTarget target_;
-  RequestClass cls_ = RequestClass::kRead;
-  WriteMode mode_ = WriteMode::kForward;
-  bool no_forward_ = false;
-  bool halo_endpoint_ = false;  // /_halo/*: answered at RequestComplete
-  bool request_done_ = false;
-  bool response_started_ = false;  // a byte of a node's response went to the client
-  bool answered_ = false;          // the response is complete (or was made by the router)
-  bool held_ = false;
-  bool overflow_moved_ = false;  // body bytes beyond the replay buffer went to a node
-  bool body_paused_ = false;
-  int64_t hold_deadline_ms_ = 0;
-  UpstreamConn* upstream_ = nullptr;
-  bool upstream_paused_ = false;
-  int node_index_ = -1;
-  int slot_ = -1;
-  int attempts_ = 0;
-  int read_retries_ = 0;
-  uint64_t exclude_slots_ = 0;  // nodes that failed this request (bit = slot)
-  uint64_t exclude_version_ = 0;
-  int status_ = 0;
+  ExchangeContext* ctx_;
+  http::Downstream* downstream_;
+  std::unique_ptr<Timer> hold_timer_;
+  State st_;
+  // Buffers kept across requests (capacity reused), emptied by Reset().
   std::string replay_;  // framed request bytes (head + body) while replayable
-  size_t sent_ = 0;     // bytes of replay_ written to the current upstream
-  bool replayable_ = true;
   evbuffer* overflow_ = nullptr;
   http::Headers trailers_;
-  int64_t start_us_ = 0;
   std::string scratch_;
 };
 

@@ -19,6 +19,15 @@ RouteSettings::RouteSettings(const RouterConfig& cfg, uint64_t gen)
   response_parser.max_header_count = 1000;
   response_parser.max_body_bytes = uint64_t{1} << 40;  // streamed, not buffered
   response_parser.require_host = false;
+  server.parser = request_parser;
+  // A silent client, whether before its first request, inside a body or not reading our
+  // answer, gets idle_timeout_ms; the head must be whole within header_timeout_ms.
+  server.first_request_timeout = std::chrono::milliseconds(cfg.limits.idle_timeout_ms);
+  server.header_timeout = std::chrono::milliseconds(cfg.limits.header_timeout_ms);
+  server.body_timeout = std::chrono::milliseconds(cfg.limits.idle_timeout_ms);
+  server.idle_timeout = std::chrono::milliseconds(cfg.limits.idle_timeout_ms);
+  server.write_timeout = std::chrono::milliseconds(cfg.limits.idle_timeout_ms);
+  server.linger_timeout = std::chrono::seconds(2);
 }
 
 }  // namespace halo::router

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/http/parser_options.h"
+#include "common/http/server_connection_host.h"
 #include "router/classifier.h"
 #include "router/router_config.h"
 
@@ -22,9 +23,10 @@ struct RouteSettings {
   int64_t failover_hold_ms;
   int64_t retry_after_s;
   LimitsConfig limits;
-  http::ParserOptions request_parser;   // client side: the hardening limits
-  http::ParserOptions response_parser;  // node side
-  std::string listen_address;           // Host for HTTP/1.0 requests that sent none
+  http::ParserOptions request_parser;    // client side: the hardening limits
+  http::ServerConnectionOptions server;  // client connections: request_parser + timeouts
+  http::ParserOptions response_parser;   // node side
+  std::string listen_address;            // Host for HTTP/1.0 requests that sent none
   int workers;
 };
 

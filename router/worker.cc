@@ -1,7 +1,6 @@
 #include "router/worker.h"
 
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -13,7 +12,6 @@
 #include <vector>
 
 #include "common/logging.h"
-#include "router/http1_connection.h"
 #include "router/proxy_exchange.h"
 
 namespace halo::router {
@@ -27,11 +25,9 @@ Worker::Worker(int id, Metrics* metrics, ControlSink* control)
 
 Worker::~Worker() {
   Join();
-  // Connections delete themselves through ConnClosed(); take a copy first.
-  std::vector<Http1Connection*> conns(conns_.begin(), conns_.end());
-  for (Http1Connection* c : conns) delete c;
+  CloseConnections();
   pool_.reset();
-  if (listener_) evconnlistener_free(listener_);
+  listener_.reset();
   if (queue_) queue_->Close();
   queue_.reset();
   if (base_) event_base_free(base_);
@@ -50,29 +46,13 @@ Status Worker::Init(const std::string& host, uint16_t port, bool reuse_port,
   ASSIGN_OR_RETURN(queue_, LoopTaskQueue::Create(base_));
   pool_ = std::make_unique<UpstreamPool>(settings_->limits.upstream_idle_per_node);
 
+  timers_ = std::make_unique<EventTimerSource>(base_);
   Result<net::NetAddress> addr = net::ResolveHostPort(host, port);
   if (!addr.ok()) return addr.status().Annotate("listener");
-  int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Status::FromErrno("socket", errno);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-  if (bind(fd, addr->sa(), addr->len) != 0) {
-    int err = errno;
-    close(fd);
-    return Status::FromErrno("bind " + host + ":" + std::to_string(port), err);
-  }
-  if (listen(fd, 1024) != 0) {
-    int err = errno;
-    close(fd);
-    return Status::FromErrno("listen", err);
-  }
-  listener_ = evconnlistener_new(base_, &Worker::OnAccept, this,
-                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-  if (!listener_) {
-    close(fd);
-    return Status::Internal("evconnlistener_new failed");
-  }
+  ASSIGN_OR_RETURN(listener_,
+                   net::TcpListener::Create(
+                       base_, *addr, host + ":" + std::to_string(port), 1024, reuse_port,
+                       [this](evutil_socket_t fd, const sockaddr* peer) { OnAccept(fd, peer); }));
   return Status::Ok();
 }
 
@@ -82,9 +62,7 @@ void Worker::Start() {
     sigfillset(&set);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);  // signals belong to the control thread
     event_base_dispatch(base_);
-    // Tear down on the loop's own thread.
-    std::vector<Http1Connection*> conns(conns_.begin(), conns_.end());
-    for (Http1Connection* c : conns) delete c;
+    CloseConnections();  // tear down on the loop's own thread
     pool_->Clear();
   });
 }
@@ -109,12 +87,9 @@ void Worker::PublishSettings(std::shared_ptr<const RouteSettings> settings) {
 void Worker::Drain() {
   Post([this] {
     draining_ = true;
-    if (listener_) {
-      evconnlistener_free(listener_);
-      listener_ = nullptr;
-    }
-    std::vector<Http1Connection*> conns(conns_.begin(), conns_.end());
-    for (Http1Connection* c : conns) c->BeginDrain();
+    listener_.reset();
+    std::vector<http::Http1ServerConnection*> conns(conns_.begin(), conns_.end());
+    for (http::Http1ServerConnection* c : conns) c->BeginDrain();
     MaybeDrained();
   });
 }
@@ -123,18 +98,43 @@ void Worker::Stop() {
   Post([this] { event_base_loopexit(base_, nullptr); });
 }
 
-void Worker::OnAccept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int, void* arg) {
-  auto* self = static_cast<Worker*>(arg);
-  RouterCounters& c = self->counters();
-  if (self->draining_ || c.connections_open.load(std::memory_order_relaxed) >=
-                             self->settings_->limits.max_connections) {
+void Worker::OnAccept(evutil_socket_t fd, const sockaddr* peer) {
+  RouterCounters& c = counters();
+  if (draining_ ||
+      c.connections_open.load(std::memory_order_relaxed) >= settings_->limits.max_connections) {
     c.connections_refused.fetch_add(1, std::memory_order_relaxed);
     evutil_closesocket(fd);
     return;
   }
   c.connections_accepted.fetch_add(1, std::memory_order_relaxed);
-  auto* conn = new Http1Connection(self, fd, addr);
-  self->conns_.insert(conn);
+  c.connections_open.fetch_add(1, std::memory_order_relaxed);
+  // The connection keeps the settings it was accepted with (its limits and timeouts).
+  std::shared_ptr<const http::ServerConnectionOptions> options(settings_, &settings_->server);
+  conns_.insert(
+      new http::Http1ServerConnection(base_, timers_.get(), this, std::move(options), fd, peer));
+}
+
+std::unique_ptr<http::ServerExchange> Worker::NewExchange(http::Downstream* downstream) {
+  return std::make_unique<ProxyExchange>(this, downstream);
+}
+
+void Worker::OnBadRequest(int status) {
+  RouterCounters& c = counters();
+  if (status == 431) {
+    c.headers_too_large.fetch_add(1, std::memory_order_relaxed);
+  } else if (status == 413) {
+    c.bodies_too_large.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    c.bad_requests.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void Worker::OnTimeout() { counters().timeouts.fetch_add(1, std::memory_order_relaxed); }
+
+void Worker::CloseConnections() {
+  // Connections tell OnConnectionClosed() as they go; take a copy first.
+  std::vector<http::Http1ServerConnection*> conns(conns_.begin(), conns_.end());
+  for (http::Http1ServerConnection* c : conns) delete c;
 }
 
 void Worker::SetSnapshot(std::shared_ptr<const ClusterSnapshot> snap) {
@@ -175,7 +175,8 @@ void Worker::Hold(ProxyExchange* x) { x->held_pos = held_.insert(held_.end(), x)
 
 void Worker::Unhold(ProxyExchange* x) { held_.erase(x->held_pos); }
 
-void Worker::ConnClosed(Http1Connection* c) {
+void Worker::OnConnectionClosed(http::Http1ServerConnection* c) {
+  counters().connections_open.fetch_sub(1, std::memory_order_relaxed);
   conns_.erase(c);
   if (draining_) MaybeDrained();
 }

@@ -18,21 +18,24 @@
 #include <thread>
 #include <unordered_set>
 
+#include "common/event_timer_source.h"
+#include "common/http/http1_server_connection.h"
+#include "common/http/server_connection_host.h"
 #include "common/loop_task_queue.h"
+#include "common/net/tcp_listener.h"
 #include "common/result.h"
 #include "router/balancer.h"
 #include "router/cluster_snapshot.h"
+#include "router/exchange_context.h"
 #include "router/metrics.h"
 #include "router/route_settings.h"
 #include "router/upstream_pool.h"
 
 struct event_base;
-struct evconnlistener;
 struct sockaddr;
 
 namespace halo::router {
 
-class Http1Connection;
 class ProxyExchange;
 
 // Signals from a worker to the control plane.
@@ -47,10 +50,10 @@ class ControlSink {
   virtual void WorkerDrained(int worker_id) = 0;
 };
 
-class Worker {
+class Worker final : private http::ServerConnectionHost, public ExchangeContext {
  public:
   Worker(int id, Metrics* metrics, ControlSink* control);
-  ~Worker();
+  ~Worker() override;
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
@@ -69,27 +72,34 @@ class Worker {
   void Drain();
   void Stop();
 
-  // --- Loop-thread API for connections and exchanges ---
-  event_base* base() const { return base_; }
   int id() const { return id_; }
-  const std::shared_ptr<const ClusterSnapshot>& snapshot() const { return snapshot_; }
-  const std::shared_ptr<const RouteSettings>& settings() const { return settings_; }
-  UpstreamPool& pool() { return *pool_; }
-  Metrics& metrics() { return *metrics_; }
-  WorkerMetrics& worker_metrics() { return *metrics_->worker(id_); }
-  RouterCounters& counters() { return metrics_->counters(); }
-  Rng& rng() { return rng_; }
-  bool draining() const { return draining_; }
-  // Slots the worker saw fail since the last snapshot (bit = slot).
-  uint64_t local_down_slots() const { return local_down_slots_; }
-  void ReportConnectFailure(int slot, const std::string& node, const std::string& why);
-  void ReportStale();
-  void Hold(ProxyExchange* x);
-  void Unhold(ProxyExchange* x);
-  void ConnClosed(Http1Connection* c);
+
+  // --- ExchangeContext (loop thread) ---
+  const std::shared_ptr<const ClusterSnapshot>& snapshot() const override { return snapshot_; }
+  const std::shared_ptr<const RouteSettings>& settings() const override { return settings_; }
+  uint64_t local_down_slots() const override { return local_down_slots_; }
+  bool draining() const override { return draining_; }
+  event_base* base() override { return base_; }
+  UpstreamPool& pool() override { return *pool_; }
+  TimerSource& timers() override { return *timers_; }
+  Rng& rng() override { return rng_; }
+  RouterCounters& counters() override { return metrics_->counters(); }
+  WorkerMetrics& worker_metrics() override { return *metrics_->worker(id_); }
+  Metrics& metrics() override { return *metrics_; }
+  void Hold(ProxyExchange* x) override;
+  void Unhold(ProxyExchange* x) override;
+  void ReportConnectFailure(int slot, const std::string& node, const std::string& why) override;
+  void ReportStale() override;
 
  private:
-  static void OnAccept(evconnlistener* l, evutil_socket_t fd, sockaddr* addr, int len, void* arg);
+  // http::ServerConnectionHost
+  std::unique_ptr<http::ServerExchange> NewExchange(http::Downstream* downstream) override;
+  void OnBadRequest(int status) override;
+  void OnTimeout() override;
+  void OnConnectionClosed(http::Http1ServerConnection* c) override;
+
+  void OnAccept(evutil_socket_t fd, const sockaddr* peer);
+  void CloseConnections();
   void SetSnapshot(std::shared_ptr<const ClusterSnapshot> snap);
   void DispatchHeld();
   void MaybeDrained();
@@ -98,12 +108,13 @@ class Worker {
   Metrics* metrics_;
   ControlSink* control_;
   event_base* base_ = nullptr;
-  evconnlistener* listener_ = nullptr;
+  std::unique_ptr<EventTimerSource> timers_;
+  std::unique_ptr<net::TcpListener> listener_;
   std::shared_ptr<LoopTaskQueue> queue_;
   std::unique_ptr<UpstreamPool> pool_;
   std::shared_ptr<const ClusterSnapshot> snapshot_;
   std::shared_ptr<const RouteSettings> settings_;
-  std::unordered_set<Http1Connection*> conns_;
+  std::unordered_set<http::Http1ServerConnection*> conns_;
   std::list<ProxyExchange*> held_;
   Rng rng_;
   uint64_t local_down_slots_ = 0;

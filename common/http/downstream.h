@@ -1,5 +1,5 @@
-// Downstream: the client side of one proxied exchange, as ProxyExchange sees it. This is the
-// codec boundary: the HTTP/1.1 server connection implements it for an HTTP/1.1 connection (framing,
+// Downstream: the client side of one exchange, as a ServerExchange sees it. This is the codec
+// boundary: Http1ServerConnection implements it for an HTTP/1.1 connection (framing,
 // keep-alive, pipelining, timeouts); an HTTP/2 stream or a TLS connection can implement it
 // later without touching routing, holding, retrying or upstream streaming.
 //
@@ -22,7 +22,8 @@ class Downstream {
  public:
   virtual ~Downstream() = default;
 
-  // A node's response head. The codec drops hop-by-hop fields and picks the framing.
+  // A response head (a node's, or a handler's). The codec drops hop-by-hop fields and picks the
+  // framing.
   virtual void StartResponse(const Response& head) = 0;
   // A piece of the (de-chunked) body, queued; FlushResponse() sends what is queued.
   virtual void ResponseBody(std::string_view data) = 0;
@@ -31,8 +32,8 @@ class Downstream {
   virtual size_t FlushResponse() = 0;
   // The streamed response ended (trailers for chunked answers).
   virtual void FinishResponse(const Headers& trailers) = 0;
-  // A whole response made by the router (307, 503, 502/504, /_halo/*). `close` ends the
-  // connection after it.
+  // A whole small response made by the server itself (307, 503, 502/504, /_halo/*). `close` ends
+  // the connection after it.
   virtual void LocalResponse(int status, std::string_view content_type, std::string_view body,
                              std::string_view extra_name, std::string_view extra_value,
                              bool close) = 0;
@@ -42,7 +43,12 @@ class Downstream {
   virtual void PauseRequestBody() = 0;
   virtual void ResumeRequestBody() = 0;
 
+  // The connection must close after this response (a handler's "Connection: close").
+  virtual void CloseAfterResponse() = 0;
+
   virtual const std::string& client_ip() const = 0;
+  // "ip:port" of the client ("[ip]:port" for IPv6).
+  virtual const std::string& peer_address() const = 0;
   // The request asked for HEAD (local answers carry no body).
   virtual bool head_request() const = 0;
 };

@@ -1,44 +1,39 @@
-// HttpServer: the node's HTTP/1.1 server on a libevent loop. It listens on host:port (port 0
-// picks a free port; port() reports it), parses requests with RequestParser (all the
-// hardening of parser_core.h), and hands each complete request to an HttpHandler together
-// with an HttpResponder that may be completed later, from any thread.
-//
-// Per connection: keep-alive and pipelining, one request in the handler at a time, answered
-// in order (the next request is not read until the current one is answered). Timeouts
-// against slowloris: the head must arrive within header_timeout of its first byte (and a
-// new connection must send one within header_timeout), a body must keep moving
-// (body_timeout), an idle keep-alive connection is closed after idle_timeout, a stuck write
-// after write_timeout. Parse errors and timeouts are answered with the right status, a
-// {"errors":["..."]} body and Connection: close; the connection is then closed gracefully
-// (write side shut, unread input drained for up to linger_timeout) so the client reads the
-// answer instead of a reset. Beyond max_connections, new connections get 503 and are closed.
+// HttpServer: the node's HTTP/1.1 server on a libevent loop, a thin adapter over the server
+// connection both daemons share (common/http/http1_server_connection.h: parsing with all the
+// hardening of parser_core.h, keep-alive, pipelining answered in order, Expect:
+// 100-continue, timeouts, lingering close). It listens on host:port (port 0 picks a free
+// port; port() reports it) and hands each complete request to an HttpHandler together with
+// an HttpResponder that may be completed later, from any thread. Beyond max_connections,
+// new connections get 503 and are closed.
 //
 // Threading: everything runs on the loop thread of `base`, including Handle(); only
 // HttpResponder::Send() may be called from other threads.
 #pragma once
 
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <unordered_set>
 
 #include "common/clock.h"
+#include "common/event_timer_source.h"
 #include "common/http/message.h"
 #include "common/http/parser_options.h"
+#include "common/http/server_connection_host.h"
 #include "common/loop_task_queue.h"
+#include "common/net/tcp_listener.h"
 #include "common/result.h"
 
 namespace halo::http {
 
 namespace detail {
-class ServerConnection;
 struct ResponderState;
 }  // namespace detail
+class Http1ServerConnection;
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
@@ -96,12 +91,11 @@ class FunctionHandler final : public HttpHandler {
   Fn fn_;
 };
 
-// {"errors":["<message>"]} with the message JSON-escaped.
-std::string ErrorJson(std::string_view message);
-// A response with that body, Content-Type: application/json.
+// A response with body {"errors":["<message>"]} (common/http/error_body.h),
+// Content-Type: application/json.
 Response ErrorResponse(int status, std::string_view message);
 
-class HttpServer {
+class HttpServer final : private ServerConnectionHost {
  public:
   struct Stats {
     uint64_t accepted = 0;
@@ -138,32 +132,32 @@ class HttpServer {
   const std::shared_ptr<LoopTaskQueue>& task_queue() const { return queue_; }
 
  private:
-  friend class detail::ServerConnection;
-
   HttpServer(event_base* base, HttpServerOptions options, HttpHandler* handler);
-  Status Listen();
-  static void OnAccept(evconnlistener* l, evutil_socket_t fd, sockaddr* addr, int len, void* arg);
-  static void OnAcceptError(evconnlistener* l, void* arg);
-  static void OnResumeAccept(evutil_socket_t, short, void* arg);
+  void OnAccept(evutil_socket_t fd, const sockaddr* peer);
   static void OnGraceExpired(evutil_socket_t, short, void* arg);
   static void OnShutdownDone(evutil_socket_t, short, void* arg);
-  // From ServerConnection::Close().
-  void RemoveConnection(uint64_t id);
   void MaybeFinishShutdown();
+  // ServerConnectionHost
+  std::unique_ptr<ServerExchange> NewExchange(Downstream* downstream) override;
+  bool draining() const override { return shutting_down_; }
+  void OnBadRequest(int) override { ++stats_.parse_errors; }
+  void OnTimeout() override { ++stats_.timeouts; }
+  void OnConnectionClosed(Http1ServerConnection* c) override;
 
   event_base* base_;
   HttpServerOptions options_;
   HttpHandler* handler_;
-  evconnlistener* listener_ = nullptr;
-  event* resume_accept_ = nullptr;
+  EventTimerSource timers_;
+  std::shared_ptr<const ServerConnectionOptions> conn_options_;
+  std::unique_ptr<net::TcpListener> listener_;
   event* grace_timer_ = nullptr;
   event* done_event_ = nullptr;
   std::shared_ptr<LoopTaskQueue> queue_;
   int port_ = 0;
-  uint64_t next_id_ = 1;
-  std::unordered_map<uint64_t, std::shared_ptr<detail::ServerConnection>> conns_;
-  size_t rejecting_ = 0;  // connections being answered 503
+  std::unordered_set<Http1ServerConnection*> conns_;
+  std::unordered_set<Http1ServerConnection*> refusing_;  // answered 503, closing
   bool shutting_down_ = false;
+  bool tearing_down_ = false;
   std::function<void()> shutdown_done_;
   Stats stats_;
 };

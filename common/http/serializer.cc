@@ -134,13 +134,17 @@ Status AppendResponse(std::string* out, const Response& response, bool head_only
   return Status::Ok();
 }
 
-void AppendChunk(std::string* out, std::string_view data) {
-  if (data.empty()) return;
+void AppendChunkHeader(std::string* out, size_t size) {
   char buf[20];
-  auto r = std::to_chars(buf, buf + sizeof(buf), data.size(), 16);
-  out->reserve(out->size() + data.size() + 24);
+  auto r = std::to_chars(buf, buf + sizeof(buf), size, 16);
   out->append(buf, static_cast<size_t>(r.ptr - buf));
   out->append("\r\n", 2);
+}
+
+void AppendChunk(std::string* out, std::string_view data) {
+  if (data.empty()) return;
+  out->reserve(out->size() + data.size() + 24);
+  AppendChunkHeader(out, data.size());
   out->append(data);
   out->append("\r\n", 2);
 }

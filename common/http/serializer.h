@@ -34,6 +34,8 @@ Status AppendResponse(std::string* out, const Response& response, bool head_only
 // One chunk "<hex-size>\r\n<data>\r\n". Empty `data` writes nothing (an empty chunk would
 // end the body).
 void AppendChunk(std::string* out, std::string_view data);
+// Just "<hex-size>\r\n", for writers that add the data and its CRLF without copying them.
+void AppendChunkHeader(std::string* out, size_t size);
 // "0\r\n" + trailer fields + "\r\n".
 Status AppendLastChunk(std::string* out, const Headers& trailers = {});
 

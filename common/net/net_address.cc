@@ -51,4 +51,16 @@ std::string IpString(const sockaddr* sa) {
   return buf;
 }
 
+std::string HostPortString(const sockaddr* sa) {
+  std::string ip = IpString(sa);
+  if (sa->sa_family == AF_INET) {
+    return ip + ":" + std::to_string(ntohs(reinterpret_cast<const sockaddr_in*>(sa)->sin_port));
+  }
+  if (sa->sa_family == AF_INET6) {
+    return "[" + ip +
+           "]:" + std::to_string(ntohs(reinterpret_cast<const sockaddr_in6*>(sa)->sin6_port));
+  }
+  return ip;
+}
+
 }  // namespace halo::net

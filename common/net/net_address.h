@@ -24,5 +24,7 @@ Result<NetAddress> ResolveHostPort(const std::string& host, uint16_t port);
 
 // "ip" of a peer (for X-Forwarded-For); "" for non-IP families.
 std::string IpString(const sockaddr* sa);
+// "ip:port" ("[ip]:port" for IPv6) of a peer.
+std::string HostPortString(const sockaddr* sa);
 
 }  // namespace halo::net

@@ -1,0 +1,404 @@
+#include "common/http/http1_server_connection.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "common/check.h"
+#include "common/http/error_body.h"
+#include "common/http/serializer.h"
+#include "common/http/syntax.h"
+#include "common/logging.h"
+#include "common/net/net_address.h"
+
+namespace halo::http {
+namespace {
+
+// Past this much unsent output the next pipelined request waits for the client to read.
+constexpr size_t kOutputHighWater = 256 * 1024;
+
+constexpr std::string_view k100Continue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+}  // namespace
+
+Http1ServerConnection::Http1ServerConnection(event_base* base, TimerSource* timers,
+                                             ServerConnectionHost* host,
+                                             std::shared_ptr<const ServerConnectionOptions> options,
+                                             evutil_socket_t fd, const sockaddr* peer)
+    : host_(host),
+      options_(std::move(options)),
+      sock_(base, this),
+      client_ip_(net::IpString(peer)),
+      peer_address_(net::HostPortString(peer)),
+      parser_(options_->parser, static_cast<RequestParser::Callbacks*>(this)) {
+  timer_ = timers->NewTimer([this] { OnTimer(); });
+  write_timer_ = timers->NewTimer([this] { OnWriteTimeout(); });
+  deferred_ = event_new(base, -1, 0, &Http1ServerConnection::OnDeferred, this);
+  HALO_CHECK(deferred_ != nullptr, "event_new failed (out of memory)");
+  exchange_ = host_->NewExchange(static_cast<Downstream*>(this));
+  sock_.Adopt(fd);
+  ArmTimer(TimerUse::kIdle, options_->first_request_timeout);
+}
+
+Http1ServerConnection::~Http1ServerConnection() {
+  exchange_.reset();  // releases whatever the exchange holds (node connection, hold slot)
+  event_free(deferred_);
+  host_->OnConnectionClosed(this);
+}
+
+// ---------------------------------------------------------------------------------------
+// Client I/O
+
+void Http1ServerConnection::OnReadable() {
+  if (lingering_) {  // closing: read and drop whatever the client still sends
+    evbuffer_drain(sock_.input(), evbuffer_get_length(sock_.input()));
+    return;
+  }
+  if (phase_ == Phase::kExchange && !request_done_) {
+    ArmTimer(TimerUse::kBody, options_->body_timeout);
+  }
+  ProcessInput();
+}
+
+void Http1ServerConnection::ProcessInput() {
+  if (in_process_) return;
+  in_process_ = true;
+  evbuffer* in = sock_.input();
+  while (!closing_ && !input_paused_ && !wait_output_) {
+    if (phase_ == Phase::kExchange && request_done_) break;  // the next request waits
+    size_t len = evbuffer_get_length(in);
+    if (len == 0) break;
+    if (phase_ == Phase::kIdle) {
+      phase_ = Phase::kHead;
+      ArmTimer(TimerUse::kHeader, options_->header_timeout);
+    }
+    evbuffer_iovec vec[8];
+    int n = evbuffer_peek(in, -1, nullptr, vec, 8);
+    if (n > 8) n = 8;
+    size_t consumed = 0;
+    ParseState state = ParseState::kNeedMore;
+    for (int i = 0; i < n; ++i) {
+      ParseProgress p =
+          parser_.Feed(std::string_view(static_cast<const char*>(vec[i].iov_base), vec[i].iov_len));
+      consumed += p.consumed;
+      state = p.state;
+      if (state != ParseState::kNeedMore || closing_ || input_paused_) break;
+    }
+    evbuffer_drain(in, consumed);
+    if (closing_) break;
+    if (state == ParseState::kError) {
+      HandleParseError();
+      break;
+    }
+  }
+  in_process_ = false;
+}
+
+void Http1ServerConnection::PauseRequestBody() {
+  if (input_paused_) return;
+  input_paused_ = true;
+  sock_.DisableRead();
+}
+
+void Http1ServerConnection::ResumeRequestBody() {
+  if (!input_paused_ || closing_) return;
+  input_paused_ = false;
+  sock_.EnableRead();
+  ScheduleDeferred();  // parse what is buffered, from the loop
+}
+
+void Http1ServerConnection::Flush() {
+  sock_.Flush();
+  if (evbuffer_get_length(sock_.output()) > 0) {
+    if (!write_timer_->armed()) write_timer_->Arm(options_->write_timeout);
+  } else {
+    write_timer_->Cancel();
+  }
+}
+
+void Http1ServerConnection::OnDrained() {
+  write_timer_->Cancel();
+  if (closing_) {
+    Linger();  // may delete *this
+    return;
+  }
+  if (wait_output_) {
+    wait_output_ = false;
+    ScheduleDeferred();  // the next pipelined request
+  }
+  exchange_->DownstreamDrained();
+}
+
+void Http1ServerConnection::OnWriteTimeout() {
+  // The client stopped reading: nothing more can reach it.
+  host_->OnTimeout();
+  exchange_->Abandon();
+  delete this;
+}
+
+void Http1ServerConnection::OnClosed(int err, bool) {
+  if (err == 0 && lingering_) {
+    delete this;  // the client read our last answer and closed: done
+    return;
+  }
+  if (err == 0 && !closing_ && phase_ == Phase::kExchange && request_done_ && !response_done_) {
+    keep_alive_ = false;  // half-close after a complete request: answer, then close
+    return;
+  }
+  if (err == 0 && !closing_ && phase_ == Phase::kIdle && evbuffer_get_length(sock_.output()) > 0) {
+    CloseSoon();  // half-close with an answer still queued: deliver it, then close
+    return;
+  }
+  delete this;  // EOF between requests, client abort, or a socket error
+}
+
+// After the last answer is out: close, or, if the client may still be sending (an error
+// answered before its request was read), stop sending (FIN) and read and drop what it sends
+// for a moment first, so the close does not reset a connection whose answer is unread.
+void Http1ServerConnection::Linger() {
+  if (lingering_) return;
+  if (!linger_needed_ || sock_.closed() || sock_.read_eof()) {
+    delete this;
+    return;
+  }
+  lingering_ = true;
+  sock_.ShutdownWrite();
+  evbuffer_drain(sock_.input(), evbuffer_get_length(sock_.input()));
+  sock_.EnableRead();
+  ArmTimer(TimerUse::kLinger, options_->linger_timeout);
+}
+
+void Http1ServerConnection::OnTimer() {
+  TimerUse use = timer_use_;
+  timer_use_ = TimerUse::kNone;
+  switch (use) {
+    case TimerUse::kClose:
+      if (evbuffer_get_length(sock_.output()) == 0) Linger();  // may delete
+      return;  // else OnDrained lingers once the output is out
+    case TimerUse::kLinger:
+      delete this;
+      return;
+    case TimerUse::kIdle:
+      host_->OnTimeout();
+      delete this;
+      return;
+    case TimerUse::kHeader:
+    case TimerUse::kBody:
+      host_->OnTimeout();
+      exchange_->Abandon();
+      if (response_started_) {
+        delete this;
+        return;
+      }
+      CodecAnswer(408, "request timed out");
+      return;
+    case TimerUse::kNone:
+      return;
+  }
+}
+
+void Http1ServerConnection::ArmTimer(TimerUse use, Duration d) {
+  timer_use_ = use;
+  if (use == TimerUse::kNone) {
+    timer_->Cancel();
+    return;
+  }
+  timer_->Arm(d);
+}
+
+void Http1ServerConnection::ScheduleDeferred() { event_active(deferred_, EV_TIMEOUT, 0); }
+
+void Http1ServerConnection::OnDeferred(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Http1ServerConnection*>(arg);
+  if (self->closing_) return;
+  if (self->phase_ == Phase::kExchange && self->request_done_ && self->response_done_) {
+    self->FinishExchange();
+    return;
+  }
+  if (!self->input_paused_ && evbuffer_get_length(self->sock_.input()) > 0) {
+    self->ProcessInput();
+  }
+}
+
+void Http1ServerConnection::CloseSoon() {
+  if (closing_) return;
+  closing_ = true;
+  linger_needed_ =
+      (phase_ != Phase::kIdle && !request_done_) || evbuffer_get_length(sock_.input()) > 0;
+  sock_.DisableRead();
+  exchange_->Abandon();
+  Flush();
+  ArmTimer(TimerUse::kClose, Duration::zero());  // continues from the loop
+}
+
+void Http1ServerConnection::Refuse(int status, std::string_view message) {
+  phase_ = Phase::kHead;  // as if a request had started: linger for what the client sends
+  CodecAnswer(status, message);
+}
+
+void Http1ServerConnection::BeginDrain() {
+  drain_ = true;
+  if (phase_ == Phase::kIdle && !closing_) CloseSoon();
+}
+
+bool Http1ServerConnection::KeepAliveAllowed() const {
+  size_t max = options_->max_requests_per_connection;
+  return !drain_ && !host_->draining() && !(max > 0 && requests_ >= max);
+}
+
+// ---------------------------------------------------------------------------------------
+// Requests
+
+void Http1ServerConnection::HandleParseError() {
+  const ParseError& e = parser_.error();
+  int status = e.http_status ? e.http_status : 400;
+  host_->OnBadRequest(status);
+  LOG_DEBUG("http: client %s: %d %s", peer_address_.c_str(), status, e.status.message().c_str());
+  exchange_->Abandon();
+  if (response_started_) {  // mid-exchange with a response already flowing: just close
+    CloseSoon();
+    return;
+  }
+  CodecAnswer(status, e.status.message());
+}
+
+void Http1ServerConnection::CodecAnswer(int status, std::string_view message) {
+  exchange_->CodecAnswered(status);
+  LocalResponse(status, "application/json", ErrorBody(message), {}, {}, true);
+}
+
+void Http1ServerConnection::OnHead(Request& req) {
+  phase_ = Phase::kExchange;
+  request_done_ = false;
+  response_started_ = false;
+  response_done_ = false;
+  framing_ = BodyFraming::kNone;
+  ++requests_;
+  keep_alive_ = req.keep_alive && KeepAliveAllowed();
+  head_request_ = req.method == "HEAD";
+  minor_version_ = req.version_minor;
+  expect_continue_ = false;
+  ArmTimer(TimerUse::kBody, options_->body_timeout);
+  if (std::optional<std::string_view> expect = req.headers.Get("expect")) {
+    if (!EqualsIgnoreCase(TrimOws(*expect), "100-continue")) {
+      parser_.Reject(417, Status::InvalidArgument("unsupported expectation"));
+      return;
+    }
+    expect_continue_ = req.IsHttp11() && (req.content_length > 0 || req.chunked);
+  }
+  if (!exchange_->Begin(req)) {
+    parser_.Reject(400, Status::InvalidArgument("request target cannot be normalised safely"));
+    return;
+  }
+  if (expect_continue_ && !response_started_) {
+    // The exchange wants the body: tell the client to send it (RFC 9110 §10.1.1).
+    expect_continue_ = false;
+    evbuffer_add(sock_.output(), k100Continue.data(), k100Continue.size());
+    Flush();
+  }
+}
+
+void Http1ServerConnection::OnBody(std::string_view data) { exchange_->RequestBody(data); }
+
+void Http1ServerConnection::OnComplete(Request& req) {
+  request_done_ = true;
+  expect_continue_ = false;
+  ArmTimer(TimerUse::kNone, Duration::zero());
+  exchange_->RequestComplete(req.trailers);
+  if (response_done_) ScheduleDeferred();
+}
+
+void Http1ServerConnection::FinishExchange() {
+  exchange_->Reset();
+  phase_ = Phase::kIdle;
+  request_done_ = response_started_ = response_done_ = false;
+  if (!KeepAliveAllowed()) {
+    CloseSoon();
+    return;
+  }
+  ArmTimer(TimerUse::kIdle, options_->idle_timeout);
+  if (evbuffer_get_length(sock_.output()) > kOutputHighWater) {
+    wait_output_ = true;  // OnDrained resumes
+    return;
+  }
+  if (!input_paused_ && evbuffer_get_length(sock_.input()) > 0) ProcessInput();  // pipelined
+}
+
+// ---------------------------------------------------------------------------------------
+// Downstream: responses
+
+void Http1ServerConnection::StartResponse(const Response& head) {
+  framing_ = ClientFraming(head, head_request_ ? "HEAD" : "GET", minor_version_);
+  if (framing_ == BodyFraming::kCloseDelimited || expect_continue_ || !KeepAliveAllowed()) {
+    keep_alive_ = false;  // an unsent body after a final answer: close (RFC 9110 §10.1.1)
+  }
+  scratch_.clear();
+  AppendClientResponseHead(head, framing_, keep_alive_, &scratch_, minor_version_);
+  evbuffer_add(sock_.output(), scratch_.data(), scratch_.size());
+  response_started_ = true;
+}
+
+void Http1ServerConnection::ResponseBody(std::string_view data) {
+  if (data.empty()) return;
+  if (framing_ == BodyFraming::kChunked) {
+    scratch_.clear();
+    AppendChunkHeader(&scratch_, data.size());
+    evbuffer_add(sock_.output(), scratch_.data(), scratch_.size());
+    evbuffer_add(sock_.output(), data.data(), data.size());
+    evbuffer_add(sock_.output(), "\r\n", 2);
+  } else {
+    evbuffer_add(sock_.output(), data.data(), data.size());
+  }
+}
+
+size_t Http1ServerConnection::FlushResponse() {
+  Flush();
+  return evbuffer_get_length(sock_.output());
+}
+
+void Http1ServerConnection::FinishResponse(const Headers& trailers) {
+  if (framing_ == BodyFraming::kChunked) {
+    scratch_.clear();
+    if (!AppendLastChunk(&scratch_, trailers).ok()) scratch_.assign("0\r\n\r\n");
+    evbuffer_add(sock_.output(), scratch_.data(), scratch_.size());
+  }
+  ResponseQueued();
+}
+
+void Http1ServerConnection::LocalResponse(int status, std::string_view content_type,
+                                          std::string_view body, std::string_view extra_name,
+                                          std::string_view extra_value, bool close) {
+  if (close || expect_continue_ || !KeepAliveAllowed()) keep_alive_ = false;
+  scratch_.clear();
+  AppendLocalResponse(status, content_type, body, keep_alive_, extra_name, extra_value, &scratch_,
+                      head_request_, minor_version_);
+  evbuffer_add(sock_.output(), scratch_.data(), scratch_.size());
+  response_started_ = true;
+  ResponseQueued();
+}
+
+// The whole response is queued: send it; then close, or finish the exchange from the loop
+// (the exchange is still on the stack). If the request is not complete yet, the rest of its
+// body is read and dropped first.
+void Http1ServerConnection::ResponseQueued() {
+  Flush();
+  response_done_ = true;
+  if (!keep_alive_) {
+    CloseSoon();
+    return;
+  }
+  if (request_done_ || input_paused_) {
+    if (input_paused_) {
+      input_paused_ = false;
+      sock_.EnableRead();
+    }
+    ScheduleDeferred();
+  }
+}
+
+void Http1ServerConnection::AbortResponse() {
+  keep_alive_ = false;
+  response_done_ = true;
+  CloseSoon();  // the client sees a response cut short
+}
+
+}  // namespace halo::http

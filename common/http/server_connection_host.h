@@ -1,0 +1,46 @@
+// ServerConnectionHost: what an HTTP server connection needs from the server that accepted
+// it (the node's HttpServer, a router Worker): a new exchange per connection, whether the
+// server is draining, and where to report what it saw. ServerConnectionOptions: the limits and
+// timeouts of one connection, fixed when it is accepted (a config reload applies to new
+// connections). Loop thread only.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "common/clock.h"
+#include "common/http/downstream.h"
+#include "common/http/parser_options.h"
+#include "common/http/server_exchange.h"
+
+namespace halo::http {
+
+class Http1ServerConnection;
+
+struct ServerConnectionOptions {
+  ParserOptions parser;
+  Duration first_request_timeout = std::chrono::seconds(10);  // accept -> first byte
+  Duration header_timeout = std::chrono::seconds(10);         // first byte -> end of head
+  Duration body_timeout = std::chrono::seconds(30);           // silence inside a body
+  Duration idle_timeout = std::chrono::seconds(60);           // between requests
+  Duration write_timeout = std::chrono::seconds(30);          // no progress sending
+  Duration linger_timeout = std::chrono::seconds(2);          // drain input before close
+  size_t max_requests_per_connection = 0;                     // 0: unlimited
+};
+
+class ServerConnectionHost {
+ public:
+  virtual ~ServerConnectionHost() = default;
+  // The one exchange the connection reuses for all its requests (Reset between them).
+  virtual std::unique_ptr<ServerExchange> NewExchange(Downstream* downstream) = 0;
+  // Draining: finish what is in progress, keep no connection alive.
+  virtual bool draining() const = 0;
+  // The connection refused a request it could not parse (`status` 400/413/414/417/431/501/
+  // 505) or timed a client out (408 or a silent close).
+  virtual void OnBadRequest(int status) = 0;
+  virtual void OnTimeout() = 0;
+  // From the connection's destructor (the host's bookkeeping; no call back into `c`).
+  virtual void OnConnectionClosed(Http1ServerConnection* c) = 0;
+};
+
+}  // namespace halo::http
