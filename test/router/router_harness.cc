@@ -337,6 +337,26 @@ std::optional<http::Response> RawClient::Read(std::chrono::milliseconds timeout,
   }
 }
 
+bool RawClient::ReadPrefix(std::string_view prefix, std::chrono::milliseconds timeout) {
+  if (fd_ < 0) return false;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (pending_.size() < prefix.size()) {
+    if (pending_ != prefix.substr(0, pending_.size())) return false;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd pfd{fd_, POLLIN, 0};
+    if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return false;
+    char buf[4096];
+    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n <= 0) return false;
+    pending_.append(buf, static_cast<size_t>(n));
+  }
+  if (pending_.compare(0, prefix.size(), prefix) != 0) return false;
+  pending_.erase(0, prefix.size());
+  return true;
+}
+
 std::optional<http::Response> RawClient::Request(const std::string& method,
                                                  const std::string& target, const std::string& body,
                                                  const std::vector<std::string>& extra_headers) {

@@ -94,6 +94,11 @@ class RawClient {
   // One response; nullopt on timeout, close or a parse error.
   std::optional<http::Response> Read(std::chrono::milliseconds timeout = std::chrono::seconds(5),
                                      bool head_request = false);
+  // Reads until the bytes received start with `prefix` (an interim "HTTP/1.1 100 Continue"
+  // answer, which Read() skips as the response parser does) and consumes them. False on
+  // timeout, close, or other bytes first.
+  bool ReadPrefix(std::string_view prefix,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
   // Sends a request with Content-Length framing and reads the answer.
   std::optional<http::Response> Request(const std::string& method, const std::string& target,
                                         const std::string& body = "",
