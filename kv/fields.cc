@@ -1,4 +1,4 @@
-#include "storage/kv_fields.h"
+#include "kv/fields.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -6,10 +6,10 @@
 #include <cstdlib>
 #include <limits>
 
-#include "storage/kv_json.h"
-#include "storage/kv_time.h"
+#include "kv/json.h"
+#include "kv/time.h"
 
-namespace halo::storage {
+namespace halo::kv {
 namespace {
 
 std::string_view Str(const rapidjson::Value& v) {
@@ -290,4 +290,4 @@ int64_t KvFields::DurationSeconds(std::string_view name) const {
   return v ? WeakDurationSecond(*v, true).value_or(0) : 0;
 }
 
-}  // namespace halo::storage
+}  // namespace halo::kv

@@ -1,11 +1,11 @@
-#include "storage/kv_v2.h"
+#include "kv/v2.h"
 
 #include <algorithm>
 
-#include "storage/kv_time.h"
-#include "storage/kv_v2_engine.h"
+#include "kv/time.h"
+#include "kv/v2_engine.h"
 
-namespace halo::storage {
+namespace halo::kv {
 namespace {
 
 void Key(JsonWriter& w, std::string_view k) {
@@ -229,7 +229,7 @@ std::unique_ptr<KvFields> KvV2Engine::FieldsFor(Route route, const rapidjson::Va
 
 void KvV2Engine::Handle(const KvRequest& req, DoneFn done) {
   if (req.op == KvOp::kPatch) {
-    KvResponse refusal;
+    http::Response refusal;
     if (!CheckPatchContentType(req.content_type, &refusal)) return done(std::move(refusal));
   }
   auto c = std::make_shared<Call>();
@@ -259,7 +259,7 @@ void KvV2Engine::Handle(const KvRequest& req, DoneFn done) {
     c->warnings.push_back(ReplacedWarning());
   }
 
-  if (IsWrite(req)) return Write(c, std::move(done));
+  if (Writes(req)) return Write(c, std::move(done));
   switch (c->route) {
     case Route::kConfig:
       return done(ReadConfig(*c));
@@ -276,7 +276,7 @@ void KvV2Engine::Handle(const KvRequest& req, DoneFn done) {
   }
 }
 
-KvResponse KvV2Engine::InvalidPath(const Call& c) const {
+http::Response KvV2Engine::InvalidPath(const Call& c) const {
   std::string warning;
   if (c.path == "metadata" || c.path == "data" || c.path == "delete" || c.path == "undelete" ||
       c.path == "destroy") {
@@ -328,7 +328,7 @@ Status KvV2Engine::LoadCommitted(std::string_view key, std::string* raw, KvSecre
   return Status::Ok();
 }
 
-KvResponse KvV2Engine::ReadData(const Call& c) const {
+http::Response KvV2Engine::ReadData(const Call& c) const {
   std::string raw;
   KvSecretRecord rec;
   bool found = false;
@@ -353,7 +353,7 @@ KvResponse KvV2Engine::ReadData(const Call& c) const {
   return JsonResponse(gone ? 404 : 200, std::move(body));
 }
 
-KvResponse KvV2Engine::ReadSubkeys(const Call& c) const {
+http::Response KvV2Engine::ReadSubkeys(const Call& c) const {
   std::string raw;
   KvSecretRecord rec;
   bool found = false;
@@ -389,7 +389,7 @@ KvResponse KvV2Engine::ReadSubkeys(const Call& c) const {
   return JsonResponse(gone ? 404 : 200, std::move(body));
 }
 
-KvResponse KvV2Engine::ReadMetadata(const Call& c) const {
+http::Response KvV2Engine::ReadMetadata(const Call& c) const {
   std::string raw;
   KvSecretRecord rec;
   bool found = false;
@@ -401,7 +401,7 @@ KvResponse KvV2Engine::ReadMetadata(const Call& c) const {
                       EnvelopeJson([&](JsonWriter& w) { WriteKeyMetadata(w, rec); }, c.warnings));
 }
 
-KvResponse KvV2Engine::ListMetadata(const Call& c) const {
+http::Response KvV2Engine::ListMetadata(const Call& c) const {
   std::string prefix = env_->SecretKey(c.key);
   Result<std::vector<std::string>> keys = backend_->List(prefix);
   if (!keys.ok()) {
@@ -453,7 +453,7 @@ KvResponse KvV2Engine::ListMetadata(const Call& c) const {
   return JsonResponse(200, std::move(body));
 }
 
-KvResponse KvV2Engine::ReadConfig(const Call& c) const {
+http::Response KvV2Engine::ReadConfig(const Call& c) const {
   KvConfig config;
   Result<std::string> raw = backend_->Get(env_->ConfigKey());
   if (raw.ok()) {
@@ -478,4 +478,4 @@ KvResponse KvV2Engine::ReadConfig(const Call& c) const {
   return JsonResponse(200, std::move(body));
 }
 
-}  // namespace halo::storage
+}  // namespace halo::kv

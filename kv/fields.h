@@ -19,7 +19,7 @@
 
 #include "common/result.h"
 
-namespace halo::storage {
+namespace halo::kv {
 
 enum class FieldType {
   kString,
@@ -73,4 +73,4 @@ class KvFields {
   std::vector<FieldSpec> schema_;
 };
 
-}  // namespace halo::storage
+}  // namespace halo::kv

@@ -1,5 +1,5 @@
-// KvV2Engine: the implementation behind NewKvV2Engine (storage/kv_v2.h). Internal to the
-// storage module; kv_v2.cc holds routing, reads and config, kv_v2_write.cc the writes.
+// KvV2Engine: the implementation behind NewKvV2Engine (kv/v2.h). Internal to the
+// kv module; kv/v2.cc holds routing, reads and config, kv/v2_write.cc the writes.
 #pragma once
 
 #include <rapidjson/document.h>
@@ -8,13 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "storage/kv_common.h"
-#include "storage/kv_fields.h"
-#include "storage/kv_json.h"
-#include "storage/kv_record.h"
-#include "storage/kv_request.h"
+#include "kv/common.h"
+#include "kv/fields.h"
+#include "kv/json.h"
+#include "kv/record.h"
+#include "kv/request.h"
 
-namespace halo::storage {
+namespace halo::kv {
 
 class KvV2Engine final : public SecretsEngine {
  public:
@@ -66,12 +66,12 @@ class KvV2Engine final : public SecretsEngine {
   static std::unique_ptr<KvFields> FieldsFor(Route route, const rapidjson::Value& input);
 
   // Reads (synchronous).
-  KvResponse InvalidPath(const Call& c) const;
-  KvResponse ReadData(const Call& c) const;
-  KvResponse ReadSubkeys(const Call& c) const;
-  KvResponse ReadMetadata(const Call& c) const;
-  KvResponse ListMetadata(const Call& c) const;
-  KvResponse ReadConfig(const Call& c) const;
+  http::Response InvalidPath(const Call& c) const;
+  http::Response ReadData(const Call& c) const;
+  http::Response ReadSubkeys(const Call& c) const;
+  http::Response ReadMetadata(const Call& c) const;
+  http::Response ListMetadata(const Call& c) const;
+  http::Response ReadConfig(const Call& c) const;
   // Loads a committed record; false in *found when absent.
   Status LoadCommitted(std::string_view key, std::string* raw, KvSecretRecord* rec,
                        bool* found) const;
@@ -79,7 +79,7 @@ class KvV2Engine final : public SecretsEngine {
   // Writes: each validates what it can up front (Precheck: false and *refusal set when
   // the request is refused), then runs in a fenced transaction.
   void Write(const CallPtr& c, DoneFn done);
-  bool Precheck(const Call& c, KvResponse* refusal) const;
+  bool Precheck(const Call& c, http::Response* refusal) const;
   static Result<KvTxnResult> WriteData(const Env& env, const Call& c, Txn& txn);
   static Result<KvTxnResult> PatchData(const Env& env, const Call& c, Txn& txn);
   static Result<KvTxnResult> DeleteLatest(const Env& env, const Call& c, Txn& txn);
@@ -103,4 +103,4 @@ void WriteKeyMetadata(JsonWriter& w, const KvSecretRecord& rec);
 // "" for kNoTime, else RFC 3339 with nanoseconds.
 std::string TimeText(int64_t unix_nanos);
 
-}  // namespace halo::storage
+}  // namespace halo::kv
