@@ -282,27 +282,9 @@ http::Response KvV2Engine::InvalidPath(const Call& c) const {
       c.path == "destroy") {
     warning = "Non-listing operations on the root of a K/V v2 mount are not supported.";
   } else {
-    const char* sub = "get";
-    switch (c.op) {
-      case KvOp::kWrite:
-        sub = "put";
-        break;
-      case KvOp::kPatch:
-        sub = "patch";
-        break;
-      case KvOp::kRead:
-        sub = "get";
-        break;
-      case KvOp::kList:
-        sub = "list";
-        break;
-      case KvOp::kScan:
-        sub = "scan";
-        break;
-      case KvOp::kDelete:
-        sub = "delete";
-        break;
-    }
+    // The CLI's verb for the operation: "put" for a write, "get" for a read, else the
+    // operation's name.
+    const char* sub = c.op == KvOp::kWrite ? "put" : c.op == KvOp::kRead ? "get" : KvOpName(c.op);
     warning = std::string(
                   "Invalid path for a versioned K/V secrets engine. See the API docs for the "
                   "appropriate API endpoints to use. If using the OpenBao CLI, use 'bao kv ") +
@@ -328,43 +310,57 @@ Status KvV2Engine::LoadCommitted(std::string_view key, std::string* raw, KvSecre
   return Status::Ok();
 }
 
-http::Response KvV2Engine::ReadData(const Call& c) const {
-  std::string raw;
-  KvSecretRecord rec;
+bool KvV2Engine::LoadForRead(const Call& c, std::string* raw, KvSecretRecord* rec,
+                             http::Response* answer) const {
   bool found = false;
-  if (Status st = LoadCommitted(c.key, &raw, &rec, &found); !st.ok()) {
-    return InternalError(st.ToString());
+  if (Status st = LoadCommitted(c.key, raw, rec, &found); !st.ok()) {
+    *answer = InternalError(st.ToString());
+    return false;
   }
-  if (!found) return NotFound();
+  if (!found) *answer = NotFound();
+  return found;
+}
+
+const KvVersion* KvV2Engine::ReadVersion(const Call& c, const KvSecretRecord& rec,
+                                         bool* gone) const {
   int64_t want = c.fields->Int("version");
   const KvVersion* v = rec.Find(want > 0 ? static_cast<uint64_t>(want) : rec.current_version);
+  if (v != nullptr) *gone = v->destroyed || v->DeletedAt(env_->Now());
+  return v;
+}
+
+http::Response KvV2Engine::ReadAnswer(const Call& c, bool gone,
+                                      const std::function<void(JsonWriter&)>& write_data) {
+  return JsonResponse(gone ? 404 : 200,
+                      EnvelopeJson(write_data, gone ? std::vector<std::string>{} : c.warnings));
+}
+
+http::Response KvV2Engine::ReadData(const Call& c) const {
+  std::string raw;  // rec's version data points into it
+  KvSecretRecord rec;
+  http::Response answer;
+  if (!LoadForRead(c, &raw, &rec, &answer)) return answer;
+  bool gone = false;
+  const KvVersion* v = ReadVersion(c, rec, &gone);
   if (v == nullptr) return NotFound();
-  bool gone = v->destroyed || v->DeletedAt(env_->Now());
-  std::string body = EnvelopeJson(
-      [&](JsonWriter& w) {
-        w.StartObject();
-        Key(w, "data");
-        RawObject(w, gone ? std::string_view() : v->data);
-        Key(w, "metadata");
-        WriteVersionInfo(w, rec, *v);
-        w.EndObject();
-      },
-      gone ? std::vector<std::string>{} : c.warnings);
-  return JsonResponse(gone ? 404 : 200, std::move(body));
+  return ReadAnswer(c, gone, [&](JsonWriter& w) {
+    w.StartObject();
+    Key(w, "data");
+    RawObject(w, gone ? std::string_view() : v->data);
+    Key(w, "metadata");
+    WriteVersionInfo(w, rec, *v);
+    w.EndObject();
+  });
 }
 
 http::Response KvV2Engine::ReadSubkeys(const Call& c) const {
-  std::string raw;
+  std::string raw;  // rec's version data points into it
   KvSecretRecord rec;
-  bool found = false;
-  if (Status st = LoadCommitted(c.key, &raw, &rec, &found); !st.ok()) {
-    return InternalError(st.ToString());
-  }
-  if (!found) return NotFound();
-  int64_t want = c.fields->Int("version");
-  const KvVersion* v = rec.Find(want > 0 ? static_cast<uint64_t>(want) : rec.current_version);
+  http::Response answer;
+  if (!LoadForRead(c, &raw, &rec, &answer)) return answer;
+  bool gone = false;
+  const KvVersion* v = ReadVersion(c, rec, &gone);
   if (v == nullptr) return NotFound();
-  bool gone = v->destroyed || v->DeletedAt(env_->Now());
   rapidjson::Document data;
   if (!gone) {
     if (!ParseStoredJson(v->data, &data).ok() || !data.IsObject()) {
@@ -372,31 +368,25 @@ http::Response KvV2Engine::ReadSubkeys(const Call& c) const {
     }
   }
   int64_t depth = c.fields->Int("depth");
-  std::string body = EnvelopeJson(
-      [&](JsonWriter& w) {
-        w.StartObject();
-        Key(w, "metadata");
-        WriteVersionInfo(w, rec, *v);
-        Key(w, "subkeys");
-        if (gone) {
-          w.Null();
-        } else {
-          WriteSubkeys(w, data, 1, depth < 0 ? 0 : depth);
-        }
-        w.EndObject();
-      },
-      gone ? std::vector<std::string>{} : c.warnings);
-  return JsonResponse(gone ? 404 : 200, std::move(body));
+  return ReadAnswer(c, gone, [&](JsonWriter& w) {
+    w.StartObject();
+    Key(w, "metadata");
+    WriteVersionInfo(w, rec, *v);
+    Key(w, "subkeys");
+    if (gone) {
+      w.Null();
+    } else {
+      WriteSubkeys(w, data, 1, depth < 0 ? 0 : depth);
+    }
+    w.EndObject();
+  });
 }
 
 http::Response KvV2Engine::ReadMetadata(const Call& c) const {
-  std::string raw;
+  std::string raw;  // rec's version data points into it
   KvSecretRecord rec;
-  bool found = false;
-  if (Status st = LoadCommitted(c.key, &raw, &rec, &found); !st.ok()) {
-    return InternalError(st.ToString());
-  }
-  if (!found) return NotFound();
+  http::Response answer;
+  if (!LoadForRead(c, &raw, &rec, &answer)) return answer;
   return JsonResponse(200,
                       EnvelopeJson([&](JsonWriter& w) { WriteKeyMetadata(w, rec); }, c.warnings));
 }

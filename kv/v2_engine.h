@@ -4,6 +4,7 @@
 
 #include <rapidjson/document.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,6 +76,17 @@ class KvV2Engine final : public SecretsEngine {
   // Loads a committed record; false in *found when absent.
   Status LoadCommitted(std::string_view key, std::string* raw, KvSecretRecord* rec,
                        bool* found) const;
+  // Loads the committed record of c.key for a read (its version data points into *raw); false
+  // with *answer set (500, or 404 when absent).
+  bool LoadForRead(const Call& c, std::string* raw, KvSecretRecord* rec,
+                   http::Response* answer) const;
+  // The version a read names (?version=N, else the current one), with *gone set when it is
+  // deleted or destroyed; nullptr when the record has no such version.
+  const KvVersion* ReadVersion(const Call& c, const KvSecretRecord& rec, bool* gone) const;
+  // The answer to a read of one version: 200 with `write_data` and the warnings, or 404 with
+  // no warnings when the version is gone.
+  static http::Response ReadAnswer(const Call& c, bool gone,
+                                   const std::function<void(JsonWriter&)>& write_data);
 
   // Writes: each validates what it can up front (Precheck: false and *refusal set when
   // the request is refused), then runs in a fenced transaction.

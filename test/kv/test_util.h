@@ -72,6 +72,12 @@ class KvHarness {
     return Call(KvOp::kPatch, path, body, {}, ct);
   }
   http::Response Delete(std::string path) { return Call(KvOp::kDelete, path); }
+  // KV v2: writes versions {"a":1} .. {"a":n} of the secret at `data_path` ("data/<path>").
+  void PutVersions(const std::string& data_path, int n) {
+    for (int i = 1; i <= n; ++i) {
+      REQUIRE(Put(data_path, R"({"data":{"a":)" + std::to_string(i) + "}}").status == 200);
+    }
+  }
   http::Response List(std::string path, Query q = {}) { return Call(KvOp::kList, path, "", q); }
 
   SecretsEngine& engine() { return *engine_; }

@@ -200,8 +200,7 @@ TEST_SUITE("kv_v2") {
 
   TEST_CASE("soft delete of the latest version, then undelete") {
     KvHarness h(2);
-    REQUIRE(h.Put("data/s", R"({"data":{"a":1}})").status == 200);
-    REQUIRE(h.Put("data/s", R"({"data":{"a":2}})").status == 200);
+    h.PutVersions("data/s", 2);
     http::Response d = h.Delete("data/s");
     CHECK(d.status == 204);
     CHECK(d.body.empty());
@@ -478,8 +477,7 @@ TEST_SUITE("kv_v2") {
 
   TEST_CASE("metadata delete removes every version") {
     KvHarness h(2);
-    REQUIRE(h.Put("data/gone", R"({"data":{"a":1}})").status == 200);
-    REQUIRE(h.Put("data/gone", R"({"data":{"a":2}})").status == 200);
+    h.PutVersions("data/gone", 2);
     http::Response r = h.Delete("metadata/gone");
     CHECK(r.status == 204);
     CHECK(h.Get("data/gone").status == 404);
