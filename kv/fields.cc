@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <utility>
 
 #include "kv/json.h"
 #include "kv/time.h"
@@ -195,8 +196,8 @@ Result<int64_t> WeakDurationSecond(const rapidjson::Value& v, bool allow_negativ
   return secs;
 }
 
-KvFields::KvFields(const rapidjson::Value& input, std::initializer_list<FieldSpec> schema)
-    : input_(&input), schema_(schema) {}
+KvFields::KvFields(const rapidjson::Value& input, std::vector<FieldSpec> schema)
+    : input_(&input), schema_(std::move(schema)) {}
 
 const FieldSpec* KvFields::Spec(std::string_view name) const {
   for (const auto& s : schema_) {

@@ -174,57 +174,44 @@ bool KvV2Engine::Supports(Route route, KvOp op) {
 
 std::unique_ptr<KvFields> KvV2Engine::FieldsFor(Route route, const rapidjson::Value& input) {
   using T = FieldType;
+  std::vector<FieldSpec> schema;  // OpenBao's field schema of the path
   switch (route) {
     case Route::kConfig:
-      return std::make_unique<KvFields>(input,
-                                        std::initializer_list<FieldSpec>{
-                                            {"max_versions", T::kInt},
-                                            {"cas_required", T::kBool},
-                                            {"metadata_cas_required", T::kBool},
-                                            {"delete_version_after", T::kSignedDurationSecond},
-                                        });
+      schema = {{"max_versions", T::kInt},
+                {"cas_required", T::kBool},
+                {"metadata_cas_required", T::kBool},
+                {"delete_version_after", T::kSignedDurationSecond}};
+      break;
     case Route::kData:
-      return std::make_unique<KvFields>(input, std::initializer_list<FieldSpec>{
-                                                   {"path", T::kString},
-                                                   {"version", T::kInt},
-                                                   {"options", T::kMap},
-                                                   {"data", T::kMap},
-                                               });
+      schema = {
+          {"path", T::kString}, {"version", T::kInt}, {"options", T::kMap}, {"data", T::kMap}};
+      break;
     case Route::kMetadata:
-      return std::make_unique<KvFields>(input, std::initializer_list<FieldSpec>{
-                                                   {"path", T::kString},
-                                                   {"cas_required", T::kBool},
-                                                   {"max_versions", T::kInt},
-                                                   {"delete_version_after", T::kDurationSecond},
-                                                   {"custom_metadata", T::kMap},
-                                                   {"metadata_cas_required", T::kBool},
-                                                   {"metadata_cas", T::kInt},
-                                                   {"after", T::kString},
-                                                   {"limit", T::kInt},
-                                               });
+      schema = {{"path", T::kString},
+                {"cas_required", T::kBool},
+                {"max_versions", T::kInt},
+                {"delete_version_after", T::kDurationSecond},
+                {"custom_metadata", T::kMap},
+                {"metadata_cas_required", T::kBool},
+                {"metadata_cas", T::kInt},
+                {"after", T::kString},
+                {"limit", T::kInt}};
+      break;
     case Route::kDetailedMetadata:
-      return std::make_unique<KvFields>(input, std::initializer_list<FieldSpec>{
-                                                   {"path", T::kString},
-                                                   {"after", T::kString},
-                                                   {"limit", T::kInt},
-                                               });
+      schema = {{"path", T::kString}, {"after", T::kString}, {"limit", T::kInt}};
+      break;
     case Route::kDestroy:
     case Route::kDelete:
     case Route::kUndelete:
-      return std::make_unique<KvFields>(input, std::initializer_list<FieldSpec>{
-                                                   {"path", T::kString},
-                                                   {"versions", T::kCommaIntSlice},
-                                               });
+      schema = {{"path", T::kString}, {"versions", T::kCommaIntSlice}};
+      break;
     case Route::kSubkeys:
-      return std::make_unique<KvFields>(input, std::initializer_list<FieldSpec>{
-                                                   {"path", T::kString},
-                                                   {"depth", T::kInt},
-                                                   {"version", T::kInt},
-                                               });
+      schema = {{"path", T::kString}, {"depth", T::kInt}, {"version", T::kInt}};
+      break;
     case Route::kInvalid:
       break;
   }
-  return std::make_unique<KvFields>(input, std::initializer_list<FieldSpec>{});
+  return std::make_unique<KvFields>(input, std::move(schema));
 }
 
 void KvV2Engine::Handle(const KvRequest& req, DoneFn done) {
