@@ -33,7 +33,7 @@ LIBS := -levent_pthreads -levent_openssl -levent -lhttp_parser -llmdb -lhiredis 
         -lssl -lcrypto -lcares
 
 # Every .cc under these folders except the daemons' main.cc goes into one static library.
-LIB_DIRS := common storage lock node router
+LIB_DIRS := common storage kv lock node router
 LIB_SRCS := $(filter-out node/main.cc router/main.cc,$(shell find $(LIB_DIRS) -name '*.cc' 2>/dev/null))
 TEST_SRCS := $(shell find test -name '*.cc' -not -path 'test/fuzz/*' 2>/dev/null)
 FUZZ_TARGETS := $(basename $(notdir $(wildcard test/fuzz/*_fuzz.cc)))

@@ -3,14 +3,15 @@
 #include <benchmark/benchmark.h>
 
 #include <future>
+#include <memory>
 #include <string>
 
+#include "kv/json.h"
+#include "kv/record.h"
+#include "kv/v2.h"
 #include "storage/inmem_backend.h"
-#include "storage/kv_json.h"
-#include "storage/kv_record.h"
-#include "storage/kv_v2.h"
 
-namespace halo::storage {
+namespace halo::kv {
 namespace {
 
 std::string SecretJson(int bytes) {
@@ -64,33 +65,42 @@ void BM_ParseAndSortBody(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseAndSortBody)->Arg(64)->Arg(1024);
 
-KvResponse Call(SecretsEngine& engine, const KvRequest& req) {
-  std::promise<KvResponse> p;
-  std::future<KvResponse> f = p.get_future();
-  engine.Handle(req, [&p](KvResponse r) { p.set_value(std::move(r)); });
+http::Response Call(SecretsEngine& engine, const KvRequest& req) {
+  std::promise<http::Response> p;
+  std::future<http::Response> f = p.get_future();
+  engine.Handle(req, [&p](http::Response r) { p.set_value(std::move(r)); });
   return f.get();
 }
 
+// A KV v2 engine over an in-memory backend, and the POST data/app/db both benchmarks send.
+struct EngineFixture {
+  storage::InmemBackend backend;
+  std::unique_ptr<SecretsEngine> engine;
+  KvRequest put;
+
+  EngineFixture() {
+    KvEngineOptions o;
+    o.backend = &backend;
+    o.storage_prefix = "kv2/secret/";
+    engine = NewKvV2Engine(o);
+    put.op = KvOp::kWrite;
+    put.path = "data/app/db";
+    put.body = R"({"data":)" + SecretJson(64) + "}";
+    put.epoch = 1;
+  }
+};
+
 // GET data/<path>: one backend Get, record decode, response envelope (synchronous path).
 void BM_EngineReadData(benchmark::State& state) {
-  InmemBackend backend;
-  KvEngineOptions o;
-  o.backend = &backend;
-  o.storage_prefix = "kv2/secret/";
-  std::unique_ptr<SecretsEngine> engine = NewKvV2Engine(o);
-  KvRequest put;
-  put.op = KvOp::kWrite;
-  put.path = "data/app/db";
-  put.body = R"({"data":)" + SecretJson(64) + "}";
-  put.epoch = 1;
+  EngineFixture f;
   for (int i = 0; i < state.range(0); ++i) {
-    if (Call(*engine, put).status != 200) state.SkipWithError("write failed");
+    if (Call(*f.engine, f.put).status != 200) state.SkipWithError("write failed");
   }
   KvRequest get;
   get.op = KvOp::kRead;
   get.path = "data/app/db";
   for (auto _ : state) {
-    KvResponse r = Call(*engine, get);
+    http::Response r = Call(*f.engine, get);
     benchmark::DoNotOptimize(r);
   }
 }
@@ -98,22 +108,13 @@ BENCHMARK(BM_EngineReadData)->Arg(1)->Arg(10);
 
 // POST data/<path> end to end through UpdateAsync (includes the backend thread hand-off).
 void BM_EngineWriteData(benchmark::State& state) {
-  InmemBackend backend;
-  KvEngineOptions o;
-  o.backend = &backend;
-  o.storage_prefix = "kv2/secret/";
-  std::unique_ptr<SecretsEngine> engine = NewKvV2Engine(o);
-  KvRequest put;
-  put.op = KvOp::kWrite;
-  put.path = "data/app/db";
-  put.body = R"({"data":)" + SecretJson(64) + "}";
-  put.epoch = 1;
+  EngineFixture f;
   for (auto _ : state) {
-    KvResponse r = Call(*engine, put);
+    http::Response r = Call(*f.engine, f.put);
     if (r.status != 200) state.SkipWithError("write failed");
   }
 }
 BENCHMARK(BM_EngineWriteData);
 
 }  // namespace
-}  // namespace halo::storage
+}  // namespace halo::kv

@@ -1,8 +1,8 @@
 #include "node/api_route.h"
 
-namespace halo::node {
+#include "node/api_response.h"
 
-bool IsWriteOp(KvOp op) { return op == KvOp::kWrite || op == KvOp::kPatch || op == KvOp::kDelete; }
+namespace halo::node {
 
 Route RoutePath(std::string_view path, bool is_list, const std::vector<MountConfig>& mounts) {
   Route route;
@@ -42,8 +42,8 @@ Route RoutePath(std::string_view path, bool is_list, const std::vector<MountConf
   return route;
 }
 
-bool ClassifyOperation(std::string_view method, const QueryParams& query, KvOp* op,
-                       ApiReply* error) {
+bool ClassifyOperation(std::string_view method, const http::QueryParams& query, KvOp* op,
+                       http::Response* error) {
   if (method == "GET") {
     Result<bool> list = query.GetBool("list", false);
     Result<bool> scan = query.GetBool("scan", false);

@@ -1,5 +1,6 @@
 // Request routing for the node API: which handler a URL path belongs to (a sys/* endpoint,
 // a secrets-engine mount, or nothing), and which logical operation an HTTP method means.
+// Whether that operation writes is the engine's decision (kv::SecretsEngine::Writes).
 // Pure functions; the mount list comes from NodeConfig.
 #pragma once
 
@@ -7,14 +8,14 @@
 #include <string_view>
 #include <vector>
 
-#include "node/api_reply.h"
+#include "common/http/message.h"
+#include "common/http/url.h"
+#include "kv/request.h"
 #include "node/node_config.h"
-#include "node/query_params.h"
-#include "storage/kv_request.h"
 
 namespace halo::node {
 
-using storage::KvOp;
+using kv::KvOp;
 
 enum class RouteKind {
   kHealth,      // sys/health
@@ -42,10 +43,7 @@ Route RoutePath(std::string_view path, bool is_list, const std::vector<MountConf
 // with ?list=true, scan with ?scan=true), LIST, SCAN, POST/PUT, PATCH, DELETE. On failure
 // fills `error` (405 another method, 400 bad list/scan parameter or both) and returns false.
 // The engine itself checks PATCH's Content-Type.
-bool ClassifyOperation(std::string_view method, const QueryParams& query, KvOp* op,
-                       ApiReply* error);
-
-// True for operations that change storage (write, patch, delete): a standby forwards them.
-bool IsWriteOp(KvOp op);
+bool ClassifyOperation(std::string_view method, const http::QueryParams& query, KvOp* op,
+                       http::Response* error);
 
 }  // namespace halo::node

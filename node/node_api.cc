@@ -1,13 +1,14 @@
 #include "node/node_api.h"
 
-#include <cstdio>
-
+#include "common/ids.h"
 #include "common/logging.h"
+#include "kv/json.h"
+#include "kv/v1.h"
+#include "kv/v2.h"
+#include "node/api_response.h"
 #include "node/auth.h"
 #include "node/sys_handlers.h"
 #include "node/sys_mounts.h"
-#include "storage/kv_v1.h"
-#include "storage/kv_v2.h"
 
 namespace halo::node {
 
@@ -45,38 +46,11 @@ bool HasDotSegment(std::string_view path) {
   return false;
 }
 
-uint64_t Fnv1a(std::string_view text, uint64_t seed) {
-  uint64_t h = seed;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
 }  // namespace
 
 std::string ClusterIdFor(std::string_view cluster_name) {
-  uint64_t a = Fnv1a(cluster_name, 14695981039346656037ULL);
-  uint64_t b = Fnv1a(cluster_name, a ^ 0x9e3779b97f4a7c15ULL);
-  char out[40];
-  std::snprintf(out, sizeof(out), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
-                static_cast<unsigned>(b >> 48),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return out;
-}
-
-http::Response ToHttpResponse(const ApiReply& reply) {
-  http::Response response;
-  response.status = reply.status;
-  response.headers.Add("Cache-Control", "no-store");
-  for (const auto& [name, value] : reply.headers) response.headers.Add(name, value);
-  if (!reply.body.empty()) {
-    response.headers.Add("Content-Type", "application/json");
-    response.body = reply.body;
-  }
-  return response;
+  uint64_t a = Fnv1a(cluster_name);
+  return UuidText(a, Fnv1a(cluster_name, a ^ 0x9e3779b97f4a7c15ULL));
 }
 
 NodeApi::NodeApi(const NodeConfig& config, storage::Backend* backend, Forwarder* forwarder,
@@ -91,12 +65,12 @@ NodeApi::NodeApi(const NodeConfig& config, storage::Backend* backend, Forwarder*
       cluster_id_(ClusterIdFor(config.cluster_name)),
       alive_(std::make_shared<bool>(true)) {
   for (const MountConfig& mount : config_.mounts) {
-    storage::KvEngineOptions options;
+    kv::KvEngineOptions options;
     options.backend = backend_;
     options.storage_prefix = "logical/" + mount.path;
     options.clock = clock_;
     engines_[mount.path] =
-        mount.kv_version == 2 ? storage::NewKvV2Engine(options) : storage::NewKvV1Engine(options);
+        mount.kv_version == 2 ? kv::NewKvV2Engine(options) : kv::NewKvV1Engine(options);
   }
 }
 
@@ -169,7 +143,7 @@ void NodeApi::Handle(http::Request request, ReplyFn reply) {
     reply(std::move(response));
   };
   if (shutting_down_) {
-    http::Response response = ToHttpResponse(ErrorReply(503, "node is shutting down"));
+    http::Response response = ErrorReply(503, "node is shutting down");
     response.headers.Set("Connection", "close");
     done(std::move(response));
     return;
@@ -180,14 +154,15 @@ void NodeApi::Handle(http::Request request, ReplyFn reply) {
 void NodeApi::Dispatch(http::Request& request, const ReplyFn& reply) {
   if (HasDotSegment(request.path)) {
     // Go's ServeMux (in front of OpenBao's handlers) never lets "." or ".." through either.
-    reply(ToHttpResponse(ErrorReply(400,
-                                    "invalid request path: \".\" and \"..\" segments "
-                                    "are not allowed")));
+    reply(ErrorReply(400,
+                     "invalid request path: \".\" and \"..\" segments "
+                     "are not allowed"));
     return;
   }
-  Result<QueryParams> query = QueryParams::Parse(request.query);
+  // The one parse of this request's query string; everything below gets the result.
+  Result<http::QueryParams> query = http::QueryParams::Parse(request.query);
   if (!query.ok()) {
-    reply(ToHttpResponse(ErrorReply(400, query.status().message())));
+    reply(ErrorReply(400, query.status().message()));
     return;
   }
   const std::string& method = request.method;
@@ -196,10 +171,10 @@ void NodeApi::Dispatch(http::Request& request, const ReplyFn& reply) {
   Route route = RoutePath(request.path, is_list, config_.mounts);
   switch (route.kind) {
     case RouteKind::kHealth:
-      reply(ToHttpResponse(HandleHealth(method, *query, Snapshot())));
+      reply(HandleHealth(method, *query, Snapshot()));
       return;
     case RouteKind::kSealStatus:
-      reply(ToHttpResponse(method == "GET" ? HandleSealStatus(Snapshot()) : MethodNotAllowed()));
+      reply(method == "GET" ? HandleSealStatus(Snapshot()) : MethodNotAllowed());
       return;
     case RouteKind::kLeader:
       HandleLeaderQuery(request, *query, reply);
@@ -208,33 +183,33 @@ void NodeApi::Dispatch(http::Request& request, const ReplyFn& reply) {
       break;
   }
   if (!Authorized(request)) {
-    reply(ToHttpResponse(PermissionDenied()));
+    reply(PermissionDenied());
     return;
   }
   if (route.kind == RouteKind::kSysMounts || route.kind == RouteKind::kUiMounts) {
     if (method != "GET") {
-      reply(ToHttpResponse(MethodNotAllowed()));
+      reply(MethodNotAllowed());
     } else if (route.kind == RouteKind::kSysMounts) {
-      reply(ToHttpResponse(HandleSysMounts(config_.mounts, config_.cluster_name)));
+      reply(HandleSysMounts(config_.mounts, config_.cluster_name));
     } else {
-      reply(ToHttpResponse(HandleUiMounts(config_.mounts, config_.cluster_name, route.rel_path)));
+      reply(HandleUiMounts(config_.mounts, config_.cluster_name, route.rel_path));
     }
   } else if (route.kind == RouteKind::kStepDown) {
     HandleStepDown(request, reply);
   } else if (route.kind == RouteKind::kMount) {
     HandleMount(route, request, *query, reply);
   } else {
-    reply(ToHttpResponse(NoHandler(route.api_path)));
+    reply(NoHandler(route.api_path));
   }
 }
 
 void NodeApi::HandleStepDown(http::Request& request, const ReplyFn& reply) {
   if (request.method != "PUT" && request.method != "POST") {
-    reply(ToHttpResponse(MethodNotAllowed()));
+    reply(MethodNotAllowed());
     return;
   }
   if (!ha_enabled_) {  // OpenBao: nothing to do on a non-HA node
-    reply(ToHttpResponse(ApiReply{204, {}, ""}));
+    reply(JsonReply(204, ""));
     return;
   }
   if (write_epoch_ != 0) {
@@ -242,60 +217,48 @@ void NodeApi::HandleStepDown(http::Request& request, const ReplyFn& reply) {
              static_cast<unsigned long long>(write_epoch_));
     hooks_.step_down();
     SetStandby();
-    reply(ToHttpResponse(ApiReply{204, {}, ""}));
+    reply(JsonReply(204, ""));
     return;
   }
   SendToActive(request, reply);
 }
 
-void NodeApi::HandleMount(const Route& route, http::Request& request, const QueryParams& query,
-                          const ReplyFn& reply) {
-  storage::KvOp op;
-  ApiReply error;
-  if (!ClassifyOperation(request.method, query, &op, &error)) {
-    reply(ToHttpResponse(error));
+void NodeApi::HandleMount(const Route& route, http::Request& request,
+                          const http::QueryParams& query, const ReplyFn& reply) {
+  kv::KvRequest kv;
+  http::Response error;
+  if (!ClassifyOperation(request.method, query, &kv.op, &error)) {
+    reply(std::move(error));
     return;
   }
-  bool write = IsWriteOp(op);
+  kv.path = route.rel_path;
+  kv.query = query.Without({"list", "scan"});
+  kv.content_type = std::string(request.headers.Get("Content-Type").value_or(""));
+  kv::SecretsEngine& engine = *engines_.at(route.mount->path);
+  bool writes = engine.Writes(kv);
   uint64_t epoch = CurrentWriteEpoch();
-  if (epoch != 0) {
-    RunEngine(route, op, request, write ? epoch : 0, reply);
-  } else if (!write && !config_.disable_standby_reads) {
-    RunEngine(route, op, request, 0, reply);
-  } else {
+  if (epoch == 0 && (writes || config_.disable_standby_reads)) {
     SendToActive(request, reply);
+    return;
   }
+  kv.epoch = writes ? epoch : 0;
+  kv.body = std::move(request.body);
+  RunEngine(engine, kv, writes, reply);
 }
 
-void NodeApi::RunEngine(const Route& route, storage::KvOp op, http::Request& request,
-                        uint64_t epoch, const ReplyFn& reply) {
-  storage::SecretsEngine* engine = engines_.at(route.mount->path).get();
-  storage::KvRequest kv;
-  kv.op = op;
-  kv.path = route.rel_path;
-  Result<QueryParams> query = QueryParams::Parse(request.query);
-  if (query.ok()) {
-    for (const auto& [name, value] : query->pairs()) {
-      if (name == "list" || name == "scan") continue;
-      kv.query.emplace_back(name, value);
-    }
-  }
-  kv.body = std::move(request.body);
-  kv.content_type = std::string(request.headers.Get("Content-Type").value_or(""));
-  kv.epoch = epoch;
-  if (!engine->IsWrite(kv)) {
-    engine->Handle(kv, [reply](storage::KvResponse response) {
-      reply(ToHttpResponse(ApiReply{response.status, {}, std::move(response.body)}));
-    });
+void NodeApi::RunEngine(kv::SecretsEngine& engine, const kv::KvRequest& kv, bool writes,
+                        const ReplyFn& reply) {
+  if (!writes) {
+    engine.Handle(kv, reply);
     return;
   }
   std::shared_ptr<LoopTaskQueue> poster = poster_;
-  engine->Handle(kv, [poster, reply](storage::KvResponse response) {
+  engine.Handle(kv, [poster, reply](http::Response response) {
     poster->Post([reply, response = std::move(response)]() mutable {
-      if (response.not_active) {
+      if (kv::IsNotActive(response)) {
         LOG_WARN("a write was refused for a stale fencing epoch; not acknowledged");
       }
-      reply(ToHttpResponse(ApiReply{response.status, {}, std::move(response.body)}));
+      reply(std::move(response));
     });
   });
 }
@@ -303,16 +266,16 @@ void NodeApi::RunEngine(const Route& route, storage::KvOp op, http::Request& req
 void NodeApi::SendToActive(http::Request& request, const ReplyFn& reply) {
   if (request.headers.Has(kForwardedHeader)) {
     // Already forwarded once: never again (no loops).
-    reply(ToHttpResponse(ErrorReply(503, storage::kNotActiveMessage)));
+    reply(ErrorReply(503, kv::kNotActiveMessage));
     return;
   }
   if (!leader_.known || leader_.api_addr.empty() || leader_.api_addr == config_.api_addr) {
-    reply(ToHttpResponse(NoActiveNode()));
+    reply(NoActiveNode());
     return;
   }
   std::optional<std::string_view> no_forward = request.headers.Get(kNoForwardHeader);
   if (config_.disable_request_forwarding || (no_forward && !no_forward->empty())) {
-    reply(ToHttpResponse(Redirect(leader_.api_addr + OriginTarget(request))));
+    reply(Redirect(leader_.api_addr + OriginTarget(request)));
     return;
   }
   request.headers.Set(kForwardedHeader, "1");
@@ -322,29 +285,29 @@ void NodeApi::SendToActive(http::Request& request, const ReplyFn& reply) {
         reply(std::move(outcome.response));
         return;
       case ForwardOutcome::Kind::kNotSent:
-        reply(ToHttpResponse(ErrorReply(503, "active node unreachable: " + outcome.error)));
+        reply(ErrorReply(503, "active node unreachable: " + outcome.error));
         return;
       case ForwardOutcome::Kind::kUnknown:
-        reply(ToHttpResponse(ErrorReply(
-            502, "error forwarding to the active node (outcome unknown): " + outcome.error)));
+        reply(ErrorReply(
+            502, "error forwarding to the active node (outcome unknown): " + outcome.error));
         return;
     }
   });
 }
 
-void NodeApi::HandleLeaderQuery(const http::Request& request, const QueryParams& query,
+void NodeApi::HandleLeaderQuery(const http::Request& request, const http::QueryParams& query,
                                 const ReplyFn& reply) {
   if (request.method != "GET") {
-    reply(ToHttpResponse(MethodNotAllowed()));
+    reply(MethodNotAllowed());
     return;
   }
   Result<LeaderWait> wait = ParseLeaderWait(query);
   if (!wait.ok()) {
-    reply(ToHttpResponse(ErrorReply(400, wait.status().message())));
+    reply(ErrorReply(400, wait.status().message()));
     return;
   }
   if (!wait->blocking || wait->index != leader_.epoch || wait->wait_ms == 0) {
-    reply(ToHttpResponse(HandleLeader(Snapshot())));
+    reply(HandleLeader(Snapshot()));
     return;
   }
   waiters_.emplace_back();
@@ -371,7 +334,7 @@ void NodeApi::FinishWaiter(std::list<Waiter>::iterator it) {
   ReplyFn reply = std::move(it->reply);
   if (it->timer != nullptr) event_free(it->timer);
   waiters_.erase(it);
-  reply(ToHttpResponse(HandleLeader(Snapshot())));
+  reply(HandleLeader(Snapshot()));
 }
 
 void NodeApi::WakeWaiters() {

@@ -31,23 +31,19 @@
 
 #include "common/clock.h"
 #include "common/http/message.h"
+#include "common/http/url.h"
 #include "common/loop_task_queue.h"
-#include "node/api_reply.h"
+#include "kv/request.h"
 #include "node/api_route.h"
 #include "node/forwarder.h"
 #include "node/node_config.h"
 #include "node/node_snapshot.h"
 #include "storage/backend.h"
-#include "storage/kv_request.h"
 
 namespace halo::node {
 
 // The client header that asks a standby for a 307 instead of forwarding.
 inline constexpr const char kNoForwardHeader[] = "X-Vault-No-Request-Forwarding";
-
-// An ApiReply as an HTTP response (Content-Type: application/json when there is a body,
-// Cache-Control: no-store).
-http::Response ToHttpResponse(const ApiReply& reply);
 
 class NodeApi {
  public:
@@ -89,13 +85,15 @@ class NodeApi {
   struct Waiter;
 
   void Dispatch(http::Request& request, const ReplyFn& reply);
-  void HandleLeaderQuery(const http::Request& request, const QueryParams& query,
+  void HandleLeaderQuery(const http::Request& request, const http::QueryParams& query,
                          const ReplyFn& reply);
   void HandleStepDown(http::Request& request, const ReplyFn& reply);
-  void HandleMount(const Route& route, http::Request& request, const QueryParams& query,
+  // Builds the engine request once, asks the engine whether it writes, and runs it here or
+  // sends it to the active node.
+  void HandleMount(const Route& route, http::Request& request, const http::QueryParams& query,
                    const ReplyFn& reply);
-  // Runs the engine for `route`. `epoch` is the write epoch (0 for reads).
-  void RunEngine(const Route& route, storage::KvOp op, http::Request& request, uint64_t epoch,
+  // Runs `kv` on `engine`; a write's answer comes back through `poster_`.
+  void RunEngine(kv::SecretsEngine& engine, const kv::KvRequest& kv, bool writes,
                  const ReplyFn& reply);
   // A request this standby must not answer itself: forward, 307 or 503.
   void SendToActive(http::Request& request, const ReplyFn& reply);
@@ -113,7 +111,7 @@ class NodeApi {
   event_base* const base_;
   const Hooks hooks_;
   Clock* const clock_;
-  std::map<std::string, std::unique_ptr<storage::SecretsEngine>> engines_;  // by mount path
+  std::map<std::string, std::unique_ptr<kv::SecretsEngine>> engines_;  // by mount path
   std::string cluster_id_;
 
   bool ha_enabled_ = true;

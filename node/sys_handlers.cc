@@ -6,9 +6,12 @@
 #include <ctime>
 
 #include "common/json_config.h"
+#include "node/api_response.h"
 #include "node/version.h"
 
 namespace halo::node {
+
+using http::QueryParams;
 namespace {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
@@ -88,8 +91,8 @@ std::string FormatRfc3339(int64_t wall_micros) {
   return out;
 }
 
-ApiReply HandleHealth(std::string_view method, const QueryParams& query,
-                      const NodeSnapshot& snapshot) {
+http::Response HandleHealth(std::string_view method, const QueryParams& query,
+                            const NodeSnapshot& snapshot) {
   if (method != "GET" && method != "HEAD") return MethodNotAllowed();
   int active_code = 200, standby_code = 429, sealed_code = 503, uninit_code = 501;
   Status st = ReadCode(query, "activecode", &active_code);
@@ -108,13 +111,10 @@ ApiReply HandleHealth(std::string_view method, const QueryParams& query,
   } else if (!snapshot.active && !*standby_ok) {
     code = standby_code;
   }
-  ApiReply reply;
-  reply.status = code;
-  if (method == "GET") reply.body = HealthBody(snapshot);
-  return reply;
+  return JsonReply(code, method == "GET" ? HealthBody(snapshot) : std::string());
 }
 
-ApiReply HandleLeader(const NodeSnapshot& s) {
+http::Response HandleLeader(const NodeSnapshot& s) {
   if (s.sealed) return ErrorReply(503, "Vault is sealed");
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
@@ -136,7 +136,7 @@ ApiReply HandleLeader(const NodeSnapshot& s) {
   return JsonReply(200, Finish(buf));
 }
 
-ApiReply HandleSealStatus(const NodeSnapshot& s) {
+http::Response HandleSealStatus(const NodeSnapshot& s) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();

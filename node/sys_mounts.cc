@@ -1,34 +1,20 @@
 #include "node/sys_mounts.h"
 
-#include <cstdio>
 #include <string>
 
-#include "storage/kv_json.h"
+#include "common/ids.h"
+#include "kv/json.h"
+#include "node/api_response.h"
 
 namespace halo::node {
 namespace {
 
-using storage::JsonWriter;
-
-uint64_t Fnv1a(std::string_view text) {
-  uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
+using kv::JsonWriter;
 
 // A stable per-mount identifier (the same on every node of the cluster).
 std::string MountUuid(std::string_view cluster_name, std::string_view path) {
-  uint64_t a = Fnv1a(std::string(cluster_name) + "/" + std::string(path));
-  uint64_t b = Fnv1a(std::string(path) + "#" + std::string(cluster_name));
-  char out[40];
-  std::snprintf(out, sizeof(out), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
-                static_cast<unsigned>(b >> 48),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return out;
+  return UuidText(Fnv1a(std::string(cluster_name) + "/" + std::string(path)),
+                  Fnv1a(std::string(path) + "#" + std::string(cluster_name)));
 }
 
 void WriteMount(JsonWriter& w, const MountConfig& m, std::string_view cluster_name,
@@ -72,7 +58,8 @@ void WriteMount(JsonWriter& w, const MountConfig& m, std::string_view cluster_na
 
 }  // namespace
 
-ApiReply HandleSysMounts(const std::vector<MountConfig>& mounts, std::string_view cluster_name) {
+http::Response HandleSysMounts(const std::vector<MountConfig>& mounts,
+                               std::string_view cluster_name) {
   // OpenBao answers the table both at the top level and under "data".
   auto table = [&](JsonWriter& w) {
     w.StartObject();
@@ -82,7 +69,7 @@ ApiReply HandleSysMounts(const std::vector<MountConfig>& mounts, std::string_vie
     }
     w.EndObject();
   };
-  std::string body = storage::EnvelopeJson(table, {});
+  std::string body = kv::EnvelopeJson(table, {});
   // Splice the same table in at the top level: {"secret/":{..},...,"request_id":..}.
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
@@ -94,11 +81,11 @@ ApiReply HandleSysMounts(const std::vector<MountConfig>& mounts, std::string_vie
   return JsonReply(200, std::move(body));
 }
 
-ApiReply HandleUiMounts(const std::vector<MountConfig>& mounts, std::string_view cluster_name,
-                        std::string_view path) {
+http::Response HandleUiMounts(const std::vector<MountConfig>& mounts, std::string_view cluster_name,
+                              std::string_view path) {
   while (!path.empty() && path.front() == '/') path.remove_prefix(1);
   if (path.empty()) {
-    return JsonReply(200, storage::EnvelopeJson(
+    return JsonReply(200, kv::EnvelopeJson(
                               [&](JsonWriter& w) {
                                 w.StartObject();
                                 w.Key("auth");
@@ -119,8 +106,8 @@ ApiReply HandleUiMounts(const std::vector<MountConfig>& mounts, std::string_view
   if (with_slash.back() != '/') with_slash.push_back('/');
   for (const MountConfig& m : mounts) {
     if (with_slash.compare(0, m.path.size(), m.path) == 0) {
-      return JsonReply(200, storage::EnvelopeJson(
-                                [&](JsonWriter& w) { WriteMount(w, m, cluster_name, true); }, {}));
+      return JsonReply(
+          200, kv::EnvelopeJson([&](JsonWriter& w) { WriteMount(w, m, cluster_name, true); }, {}));
     }
   }
   return ErrorReply(400,

@@ -10,15 +10,16 @@
 #include <string_view>
 #include <vector>
 
-#include "node/api_reply.h"
+#include "common/http/message.h"
 #include "node/node_config.h"
 
 namespace halo::node {
 
-ApiReply HandleSysMounts(const std::vector<MountConfig>& mounts, std::string_view cluster_name);
+http::Response HandleSysMounts(const std::vector<MountConfig>& mounts,
+                               std::string_view cluster_name);
 // `path` is what follows "sys/internal/ui/mounts" ("" or "/secret/foo"). 400 when no mount
 // holds the path (as OpenBao's preflight check answers for an unknown path).
-ApiReply HandleUiMounts(const std::vector<MountConfig>& mounts, std::string_view cluster_name,
-                        std::string_view path);
+http::Response HandleUiMounts(const std::vector<MountConfig>& mounts, std::string_view cluster_name,
+                              std::string_view path);
 
 }  // namespace halo::node

@@ -2,6 +2,8 @@
 
 #include <http_parser.h>
 
+#include <charconv>
+
 namespace halo::http {
 namespace {
 
@@ -80,8 +82,8 @@ Status SplitTarget(std::string_view method, std::string_view target, std::string
   return Status::Ok();
 }
 
-std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view query) {
-  std::vector<std::pair<std::string, std::string>> out;
+Result<QueryParams> QueryParams::ParseImpl(std::string_view query, bool strict) {
+  QueryParams params;
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
@@ -93,22 +95,86 @@ std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view que
         eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
     std::optional<std::string> n = PercentDecode(name, true);
     std::optional<std::string> v = PercentDecode(value, true);
-    out.emplace_back(n ? std::move(*n) : std::string(name), v ? std::move(*v) : std::string(value));
+    if (strict && (!n || !v)) {
+      return Status::InvalidArgument("bad percent-escape in \"" + std::string(!n ? name : value) +
+                                     "\"");
+    }
+    params.pairs_.emplace_back(n ? std::move(*n) : std::string(name),
+                               v ? std::move(*v) : std::string(value));
   }
-  return out;
+  return params;
 }
 
-std::optional<std::string> QueryParam(std::string_view query, std::string_view name) {
-  for (auto& [n, v] : ParseQuery(query)) {
-    if (n == name) return std::move(v);
+Result<QueryParams> QueryParams::Parse(std::string_view query) { return ParseImpl(query, true); }
+
+QueryParams QueryParams::ParseLenient(std::string_view query) {
+  return std::move(ParseImpl(query, false)).value();
+}
+
+bool QueryParams::Has(std::string_view key) const { return Get(key).has_value(); }
+
+std::optional<std::string> QueryParams::Get(std::string_view key) const {
+  for (const auto& [k, v] : pairs_) {
+    if (k == key) return v;
   }
   return std::nullopt;
 }
 
+Result<bool> QueryParams::GetBool(std::string_view key, bool fallback) const {
+  std::optional<std::string> value = Get(key);
+  if (!value) return fallback;
+  if (value->empty()) return true;
+  std::optional<bool> parsed = ParseGoBool(*value);
+  if (!parsed) {
+    return Status::InvalidArgument("bad value for " + std::string(key) + " parameter: \"" + *value +
+                                   "\"");
+  }
+  return *parsed;
+}
+
+Result<int64_t> QueryParams::GetInt(std::string_view key, int64_t fallback) const {
+  std::optional<std::string> value = Get(key);
+  if (!value) return fallback;
+  int64_t n = 0;
+  const char* begin = value->data();
+  const char* end = begin + value->size();
+  auto [ptr, ec] = std::from_chars(begin, end, n);
+  if (value->empty() || ec != std::errc() || ptr != end) {
+    return Status::InvalidArgument("unable to parse " + std::string(key) + " parameter: \"" +
+                                   *value + "\"");
+  }
+  return n;
+}
+
+QueryParams QueryParams::Without(std::initializer_list<std::string_view> keys) const {
+  QueryParams out;
+  for (const auto& pair : pairs_) {
+    bool drop = false;
+    for (std::string_view k : keys) drop = drop || pair.first == k;
+    if (!drop) out.pairs_.push_back(pair);
+  }
+  return out;
+}
+
+std::optional<bool> ParseGoBool(std::string_view text) {
+  if (text == "1" || text == "t" || text == "T" || text == "TRUE" || text == "true" ||
+      text == "True") {
+    return true;
+  }
+  if (text == "0" || text == "f" || text == "F" || text == "FALSE" || text == "false" ||
+      text == "False") {
+    return false;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> QueryParam(std::string_view query, std::string_view name) {
+  return QueryParams::ParseLenient(query).Get(name);
+}
+
 bool QueryFlag(std::string_view query, std::string_view name) {
   std::optional<std::string> v = QueryParam(query, name);
-  if (!v) return false;
-  return *v == "1" || *v == "t" || *v == "T" || *v == "TRUE" || *v == "true" || *v == "True";
+  return v && ParseGoBool(*v) == true;
 }
 
 }  // namespace halo::http

@@ -1,14 +1,19 @@
 // Request-target and query-string helpers: percent-decoding, splitting a request-target into
-// a decoded path and a raw query, and reading query parameters (OpenBao's ?list=true,
-// ?version=3, ?cas=...). Pure functions.
+// a decoded path and a raw query, and the one query-string parser (QueryParams) with the typed
+// getters OpenBao's parameters need (?list=true, ?version=3, ?index=N&wait=30s). Booleans
+// follow Go's strconv.ParseBool, as OpenBao does. Pure functions and a plain value type;
+// errors are Status/Result values.
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "common/result.h"
 #include "common/status.h"
 
 namespace halo::http {
@@ -24,15 +29,48 @@ std::optional<std::string> PercentDecode(std::string_view in, bool plus_is_space
 Status SplitTarget(std::string_view method, std::string_view target, std::string* path,
                    std::string* query);
 
-// All name=value pairs of a query string, decoded ('+' is SP), in order. A pair without '='
-// has an empty value; pairs with malformed escapes are kept undecoded.
-std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view query);
+// The decoded parameters of one query string ("a=1&b=x%20y"), parsed once per request and
+// passed down as they are. A name given twice keeps both pairs, in order.
+class QueryParams {
+ public:
+  QueryParams() = default;
+  explicit QueryParams(std::vector<std::pair<std::string, std::string>> pairs)
+      : pairs_(std::move(pairs)) {}
 
-// The decoded value of the first parameter named `name`, or nullopt.
+  // Every name=value pair, decoded ('+' is SP), in order; empty pairs ("a&&b") are skipped and
+  // a pair without '=' has an empty value. kInvalidArgument on a malformed percent-escape.
+  static Result<QueryParams> Parse(std::string_view query);
+  // As Parse, but a name or value with a malformed escape is kept undecoded.
+  static QueryParams ParseLenient(std::string_view query);
+
+  bool Has(std::string_view key) const;
+  // The first value of `key`, or nullopt.
+  std::optional<std::string> Get(std::string_view key) const;
+  // `fallback` when absent; a key without a value is true; kInvalidArgument naming the key
+  // when not a Go boolean.
+  Result<bool> GetBool(std::string_view key, bool fallback) const;
+  // `fallback` when absent; kInvalidArgument naming the key when not a decimal integer.
+  Result<int64_t> GetInt(std::string_view key, int64_t fallback) const;
+  // A copy without any pair named one of `keys`.
+  QueryParams Without(std::initializer_list<std::string_view> keys) const;
+
+  const std::vector<std::pair<std::string, std::string>>& pairs() const { return pairs_; }
+
+ private:
+  static Result<QueryParams> ParseImpl(std::string_view query, bool strict);
+
+  std::vector<std::pair<std::string, std::string>> pairs_;
+};
+
+// Go's strconv.ParseBool: 1, t, T, TRUE, true, True / 0, f, F, FALSE, false, False; anything
+// else is nullopt.
+std::optional<bool> ParseGoBool(std::string_view text);
+
+// The decoded value of the first parameter named `name` (lenient parsing), or nullopt.
 std::optional<std::string> QueryParam(std::string_view query, std::string_view name);
 
-// Go strconv.ParseBool semantics as OpenBao uses them for flags such as ?list=true:
-// "1", "t", "T", "TRUE", "true", "True" are true. Absent or anything else is false.
+// OpenBao's reading of flags such as ?list=true: true when the first value of `name` is a
+// Go "true" (ParseGoBool). Absent, empty or anything else is false.
 bool QueryFlag(std::string_view query, std::string_view name);
 
 }  // namespace halo::http

@@ -1,8 +1,8 @@
 // Fuzz target: the KV engines end to end on untrusted requests. A node with two mounts
 // (secret/ KV v2, kv/ KV v1) over a fresh InmemBackend answers a sequence of requests the
-// way NodeApi does (QueryParams::Parse -> RoutePath -> ClassifyOperation -> engine), waiting
-// for each write's done callback. Checked after every request:
-//  - done runs exactly once, with a status in 200..599, never not_active (one epoch only);
+// way NodeApi does (http::QueryParams::Parse -> RoutePath -> ClassifyOperation -> engine),
+// waiting for each write's done callback. Checked after every request:
+//  - done runs exactly once, with a status in 200..599, never NotActive (one epoch only);
 //  - a response body is empty or valid JSON, and valid UTF-8 as long as every path and
 //    decoded query parameter sent so far was (the engines echo parameter names and paths in
 //    warnings and listings without repairing them; Go would print U+FFFD);
@@ -36,21 +36,21 @@
 #include <string_view>
 #include <vector>
 
+#include "common/http/url.h"
+#include "kv/json.h"
+#include "kv/record.h"
+#include "kv/request.h"
+#include "kv/v1.h"
+#include "kv/v2.h"
 #include "node/api_route.h"
 #include "node/node_config.h"
-#include "node/query_params.h"
 #include "storage/inmem_backend.h"
-#include "storage/kv_json.h"
-#include "storage/kv_record.h"
-#include "storage/kv_request.h"
-#include "storage/kv_v1.h"
-#include "storage/kv_v2.h"
 #include "test/fakes/fake_clock.h"
 
 namespace {
 
-using halo::storage::KvRequest;
-using halo::storage::KvResponse;
+using halo::http::QueryParams;
+using halo::kv::KvRequest;
 
 constexpr std::string_view kV2Prefix = "kv2/secret/";
 constexpr std::string_view kV1Prefix = "kv1/kv/";
@@ -74,7 +74,7 @@ bool Trace() {
 bool ValidJson(std::string_view text, bool check_utf8) {
   rapidjson::Document doc;
   if (check_utf8) {
-    doc.Parse<halo::storage::kJsonParseFlags>(text.data(), text.size());
+    doc.Parse<halo::kv::kJsonParseFlags>(text.data(), text.size());
   } else {
     doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
   }
@@ -115,20 +115,20 @@ bool ValidUtf8(std::string_view s) {
 // True when `text` is a JSON object printed the way the engines store it.
 bool CanonicalObject(std::string_view text) {
   rapidjson::Document doc;
-  if (!halo::storage::ParseStoredJson(text, &doc).ok() || !doc.IsObject()) return false;
-  return halo::storage::SortedJson(doc) == text;
+  if (!halo::kv::ParseStoredJson(text, &doc).ok() || !doc.IsObject()) return false;
+  return halo::kv::SortedJson(doc) == text;
 }
 
 void CheckBodyParser(std::string_view body) {
-  halo::Result<rapidjson::Document> doc = halo::storage::ParseJsonBody(body);
+  halo::Result<rapidjson::Document> doc = halo::kv::ParseJsonBody(body);
   if (!doc.ok()) {
     Check(doc.status().code() == halo::Status::Code::kInvalidArgument,
           "ParseJsonBody fails with kInvalidArgument");
     return;
   }
   Check(doc->IsObject(), "an accepted body is an object");
-  Check(halo::storage::JsonDepth(*doc) <= halo::storage::kMaxJsonDepth, "depth limit");
-  std::string sorted = halo::storage::SortedJson(*doc);
+  Check(halo::kv::JsonDepth(*doc) <= halo::kv::kMaxJsonDepth, "depth limit");
+  std::string sorted = halo::kv::SortedJson(*doc);
   Check(CanonicalObject(sorted), "SortedJson is idempotent");
 }
 
@@ -150,12 +150,12 @@ void CheckStorage(const Snapshot& s) {
   for (const auto& [key, value] : s) {
     std::string_view k = key;
     if (k == std::string(kV2Prefix) + "config") {
-      halo::storage::KvConfig config;
-      Check(halo::storage::DecodeConfig(value, &config).ok(), "stored config decodes");
+      halo::kv::KvConfig config;
+      Check(halo::kv::DecodeConfig(value, &config).ok(), "stored config decodes");
     } else if (k.substr(0, kV2Prefix.size() + 2) == std::string(kV2Prefix) + "s/") {
-      halo::storage::KvSecretRecord rec;
-      Check(halo::storage::DecodeSecretRecord(value, &rec).ok(), "stored secret decodes");
-      for (const halo::storage::KvVersion& v : rec.versions) {
+      halo::kv::KvSecretRecord rec;
+      Check(halo::kv::DecodeSecretRecord(value, &rec).ok(), "stored secret decodes");
+      for (const halo::kv::KvVersion& v : rec.versions) {
         if (v.destroyed) {
           Check(v.data.empty(), "destroyed versions hold no data");
         } else {
@@ -174,20 +174,20 @@ void CheckStorage(const Snapshot& s) {
 // Calls `done` exactly once or aborts; the response arrives through the future.
 struct Waiter {
   std::atomic<int> calls{0};
-  std::promise<KvResponse> promise;
+  std::promise<halo::http::Response> promise;
 };
 
 class Node {
  public:
   Node() {
-    halo::storage::KvEngineOptions o2;
+    halo::kv::KvEngineOptions o2;
     o2.backend = &backend_;
     o2.storage_prefix = std::string(kV2Prefix);
     o2.clock = &clock_;
-    v2_ = halo::storage::NewKvV2Engine(o2);
-    halo::storage::KvEngineOptions o1 = o2;
+    v2_ = halo::kv::NewKvV2Engine(o2);
+    halo::kv::KvEngineOptions o1 = o2;
     o1.storage_prefix = std::string(kV1Prefix);
-    v1_ = halo::storage::NewKvV1Engine(o1);
+    v1_ = halo::kv::NewKvV1Engine(o1);
     mounts_.push_back({"secret/", 2});
     mounts_.push_back({"kv/", 1});
   }
@@ -196,17 +196,18 @@ class Node {
   halo::FakeClock& clock() { return clock_; }
 
   // What NodeApi::Dispatch does for a mount request; false when it never reaches an engine.
+  // *writes_out: the engine's answer to whether the request writes.
   bool Handle(std::string_view method, std::string_view path, std::string_view query,
-              std::string body, std::string_view content_type, KvResponse* out,
-              halo::storage::KvOp* op_out) {
-    halo::Result<halo::node::QueryParams> params = halo::node::QueryParams::Parse(query);
+              std::string body, std::string_view content_type, halo::http::Response* out,
+              halo::kv::KvOp* op_out, bool* writes_out) {
+    halo::Result<QueryParams> params = QueryParams::Parse(query);
     if (!params.ok()) return false;
     bool is_list =
         method == "LIST" || (method == "GET" && params->GetBool("list", false).value_or(false));
     halo::node::Route route = halo::node::RoutePath(path, is_list, mounts_);
     if (route.kind != halo::node::RouteKind::kMount) return false;
-    halo::node::ApiReply error;
-    halo::storage::KvOp op;
+    halo::http::Response error;
+    halo::kv::KvOp op;
     if (!halo::node::ClassifyOperation(method, *params, &op, &error)) {
       Check(error.status >= 400 && error.status < 500, "classification error is 4xx");
       return false;
@@ -214,23 +215,21 @@ class Node {
     KvRequest kv;
     kv.op = op;
     kv.path = route.rel_path;
-    for (const auto& [name, value] : params->pairs()) {
-      if (name == "list" || name == "scan") continue;
-      kv.query.emplace_back(name, value);
-    }
+    kv.query = params->Without({"list", "scan"});
     kv.body = std::move(body);
     kv.content_type = std::string(content_type);
     kv.epoch = 1;
-    halo::storage::SecretsEngine* engine = route.mount->kv_version == 2 ? v2_.get() : v1_.get();
-    Check(engine->IsWrite(kv) == halo::node::IsWriteOp(op), "IsWrite agrees with the node");
+    halo::kv::SecretsEngine* engine = route.mount->kv_version == 2 ? v2_.get() : v1_.get();
+    bool writes = engine->Writes(kv);
     auto waiter = std::make_shared<Waiter>();
-    std::future<KvResponse> result = waiter->promise.get_future();
-    engine->Handle(kv, [waiter](KvResponse r) {
+    std::future<halo::http::Response> result = waiter->promise.get_future();
+    engine->Handle(kv, [waiter](halo::http::Response r) {
       Check(waiter->calls.fetch_add(1) == 0, "done runs once");
       waiter->promise.set_value(std::move(r));
     });
     *out = result.get();
     *op_out = op;
+    *writes_out = writes;
     return true;
   }
 
@@ -239,8 +238,8 @@ class Node {
   halo::storage::InmemBackend backend_;
   halo::FakeClock clock_;
   std::vector<halo::node::MountConfig> mounts_;
-  std::unique_ptr<halo::storage::SecretsEngine> v2_;
-  std::unique_ptr<halo::storage::SecretsEngine> v1_;
+  std::unique_ptr<halo::kv::SecretsEngine> v2_;
+  std::unique_ptr<halo::kv::SecretsEngine> v1_;
 };
 
 std::string Unescape(std::string_view in) {
@@ -294,19 +293,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
 
     utf8_inputs = utf8_inputs && ValidUtf8(path);
-    if (halo::Result<halo::node::QueryParams> q = halo::node::QueryParams::Parse(query); q.ok()) {
+    if (halo::Result<QueryParams> q = QueryParams::Parse(query); q.ok()) {
       for (const auto& [name, value] : q->pairs()) {
         utf8_inputs = utf8_inputs && ValidUtf8(name) && ValidUtf8(value);
       }
     }
     CheckBodyParser(body);
-    bool body_ok = halo::storage::ParseJsonBody(body).ok();
+    bool body_ok = halo::kv::ParseJsonBody(body).ok();
     std::string_view content_type = (h & 8) ? "application/merge-patch+json" : "application/json";
     Snapshot before = Dump(node.backend());
-    KvResponse r;
-    halo::storage::KvOp op = halo::storage::KvOp::kRead;
-    if (!node.Handle(kMethods[h & 7], "/v1/" + path, query, std::move(body), content_type, &r,
-                     &op)) {
+    halo::http::Response r;
+    halo::kv::KvOp op = halo::kv::KvOp::kRead;
+    bool writes = false;
+    if (!node.Handle(kMethods[h & 7], "/v1/" + path, query, std::move(body), content_type, &r, &op,
+                     &writes)) {
       continue;
     }
     if (Trace()) {
@@ -314,13 +314,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                    static_cast<int>(query.size()), query.data(), r.status, r.body.c_str());
     }
     Check(r.status >= 200 && r.status <= 599, "status in range");
-    Check(!r.not_active, "never not_active with a single epoch");
-    if (r.status >= 200 && r.status < 300 && !halo::node::IsWriteOp(op)) {
+    Check(!halo::kv::IsNotActive(r), "never NotActive with a single epoch");
+    if (r.status >= 200 && r.status < 300 && !writes) {
       Check(!r.body.empty() || r.status == 204, "a successful read has a body");
     }
-    bool write = op == halo::storage::KvOp::kWrite || op == halo::storage::KvOp::kPatch;
+    bool write = op == halo::kv::KvOp::kWrite || op == halo::kv::KvOp::kPatch;
     if (write && !body_ok) Check(r.status >= 400, "an unparsable body is never acknowledged");
-    if (!halo::node::IsWriteOp(op)) Check(Dump(node.backend()) == before, "reads do not write");
+    if (!writes) Check(Dump(node.backend()) == before, "reads do not write");
     if (!injected) {
       if (!r.body.empty() && !ValidJson(r.body, utf8_inputs)) {
         std::fprintf(stderr, "kv_body_fuzz: status %d body %s\n", r.status, r.body.c_str());

@@ -1,4 +1,4 @@
-// Fuzz target: the KV v2 stored-record decoders (storage/kv_record.h) on arbitrary bytes.
+// Fuzz target: the KV v2 stored-record decoders (kv/record.h) on arbitrary bytes.
 // Storage is not trusted to be well-formed (a torn file, another writer, a bug elsewhere):
 // DecodeSecretRecord and DecodeConfig must never crash, fail only with kCorruption, and
 // whatever they accept must survive a round trip:
@@ -13,13 +13,13 @@
 #include <string>
 #include <string_view>
 
-#include "storage/kv_record.h"
+#include "kv/record.h"
 
 namespace {
 
-using halo::storage::KvConfig;
-using halo::storage::KvSecretRecord;
-using halo::storage::KvVersion;
+using halo::kv::KvConfig;
+using halo::kv::KvSecretRecord;
+using halo::kv::KvVersion;
 
 void Check(bool ok, const char* what) {
   if (!ok) {
@@ -86,7 +86,7 @@ void FuzzSecret(std::string_view in) {
   // where it would.
   if (rec.current_version == UINT64_MAX) return;
   const std::string data = R"({"k":"v"})";
-  KvVersion& added = AddVersion(rec, 1'700'000'000'000'000'000, halo::storage::kNoTime, data,
+  KvVersion& added = AddVersion(rec, 1'700'000'000'000'000'000, halo::kv::kNoTime, data,
                                 static_cast<uint32_t>(in.size() % 4));
   Check(added.number == rec.current_version, "the added version is the current one");
   Check(!rec.versions.empty() && &rec.versions.back() == &added, "added version is last");

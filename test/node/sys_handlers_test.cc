@@ -25,13 +25,13 @@ NodeSnapshot Standby() {
   return s;
 }
 
-QueryParams Q(std::string_view text) {
-  Result<QueryParams> q = QueryParams::Parse(text);
+http::QueryParams Q(std::string_view text) {
+  Result<http::QueryParams> q = http::QueryParams::Parse(text);
   REQUIRE(q.ok());
   return *q;
 }
 
-rapidjson::Document Json(const ApiReply& r) {
+rapidjson::Document Json(const http::Response& r) {
   rapidjson::Document d;
   d.Parse(r.body.c_str());
   REQUIRE_FALSE(d.HasParseError());
@@ -63,14 +63,14 @@ TEST_CASE("sys/health rejects bad parameters and methods") {
   CHECK(HandleHealth("GET", Q("activecode=abc"), Active()).status == 400);
   CHECK(HandleHealth("GET", Q("activecode=42"), Active()).status == 400);
   CHECK(HandleHealth("GET", Q("sealedcode=1000"), Active()).status == 400);
-  ApiReply bad = HandleHealth("GET", Q("standbycode="), Active());
+  http::Response bad = HandleHealth("GET", Q("standbycode="), Active());
   CHECK(bad.status == 400);
   CHECK(bad.body.find("\"errors\"") != std::string::npos);
   CHECK(HandleHealth("POST", Q(""), Active()).status == 405);
 }
 
 TEST_CASE("sys/health body and HEAD") {
-  ApiReply r = HandleHealth("GET", Q(""), Standby());
+  http::Response r = HandleHealth("GET", Q(""), Standby());
   rapidjson::Document d = Json(r);
   CHECK(d["initialized"].GetBool());
   CHECK_FALSE(d["sealed"].GetBool());
@@ -81,7 +81,7 @@ TEST_CASE("sys/health body and HEAD") {
   CHECK(std::string(d["cluster_name"].GetString()) == "c1");
   CHECK(std::string(d["cluster_id"].GetString()) == "id1");
   CHECK(d.HasMember("version"));
-  ApiReply head = HandleHealth("HEAD", Q(""), Standby());
+  http::Response head = HandleHealth("HEAD", Q(""), Standby());
   CHECK(head.status == 429);
   CHECK(head.body.empty());
 }

@@ -1,4 +1,4 @@
-#include "storage/kv_record.h"
+#include "kv/record.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <limits>
 
-namespace halo::storage {
+namespace halo::kv {
 namespace {
 
 constexpr std::string_view kMagic = "HKV2";
@@ -259,4 +259,4 @@ int64_t ScheduledDeletion(int64_t created_ns, int64_t mount_dva_s, int64_t key_d
   return created_ns + add;
 }
 
-}  // namespace halo::storage
+}  // namespace halo::kv

@@ -1,15 +1,16 @@
-#include "storage/kv_fields.h"
+#include "kv/fields.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <utility>
 
-#include "storage/kv_json.h"
-#include "storage/kv_time.h"
+#include "kv/json.h"
+#include "kv/time.h"
 
-namespace halo::storage {
+namespace halo::kv {
 namespace {
 
 std::string_view Str(const rapidjson::Value& v) {
@@ -195,8 +196,8 @@ Result<int64_t> WeakDurationSecond(const rapidjson::Value& v, bool allow_negativ
   return secs;
 }
 
-KvFields::KvFields(const rapidjson::Value& input, std::initializer_list<FieldSpec> schema)
-    : input_(&input), schema_(schema) {}
+KvFields::KvFields(const rapidjson::Value& input, std::vector<FieldSpec> schema)
+    : input_(&input), schema_(std::move(schema)) {}
 
 const FieldSpec* KvFields::Spec(std::string_view name) const {
   for (const auto& s : schema_) {
@@ -290,4 +291,4 @@ int64_t KvFields::DurationSeconds(std::string_view name) const {
   return v ? WeakDurationSecond(*v, true).value_or(0) : 0;
 }
 
-}  // namespace halo::storage
+}  // namespace halo::kv

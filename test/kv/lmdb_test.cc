@@ -4,11 +4,14 @@
 
 #include <thread>
 
+#include "test/kv/test_util.h"
 #include "test/storage/backend_fixtures.h"
-#include "test/storage/kv_test_util.h"
 
-namespace halo::storage::testing {
+namespace halo::kv::testing {
 namespace {
+
+using storage::testing::LmdbFixture;
+using storage::testing::MustOpen;
 
 TEST_SUITE("kv_lmdb") {
   TEST_CASE("KV v2 over lmdb: versions, delete, list, fencing, reopen") {
@@ -44,12 +47,12 @@ TEST_SUITE("kv_lmdb") {
 
       // A newer active takes over; the old epoch can no longer write.
       REQUIRE(h.backend().RecordEpoch(4).ok());
-      KvResponse r = h.Put("data/c", R"({"data":{"v":4}})");
+      http::Response r = h.Put("data/c", R"({"data":{"v":4}})");
       CHECK(r.status == 503);
-      CHECK(r.not_active);
+      CHECK(IsNotActive(r));
     }
     KvHarness h(2, MustOpen(fixture), "kv2/secret/");
-    KvResponse r = h.Get("data/a/b");
+    http::Response r = h.Get("data/a/b");
     REQUIRE(r.status == 200);
     CHECK(Js(Body(r)["data"]["data"]) == R"({"v":2})");
     CHECK(h.Get("data/a/b", {{"version", "1"}}).status == 404);
@@ -60,4 +63,4 @@ TEST_SUITE("kv_lmdb") {
 }
 
 }  // namespace
-}  // namespace halo::storage::testing
+}  // namespace halo::kv::testing

@@ -1,16 +1,16 @@
-#include "storage/kv_common.h"
+#include "kv/common.h"
 
 #include <algorithm>
 #include <cctype>
 #include <memory>
 
-#include "storage/kv_json.h"
+#include "kv/json.h"
 
-namespace halo::storage {
+namespace halo::kv {
 
 void RunKvWrite(Backend& backend, uint64_t epoch, KvTxnFn fn, SecretsEngine::DoneFn done) {
   struct State {
-    KvResponse response;
+    http::Response response;
     bool decided = false;  // fn ran to a decision (commit or refusal)
     bool refused = false;
   };
@@ -68,7 +68,7 @@ void PageEntries(std::vector<std::string>& entries, std::string_view after, int6
   if (limit > 0 && static_cast<uint64_t>(limit) < entries.size()) entries.resize(limit);
 }
 
-bool CheckPatchContentType(std::string_view content_type, KvResponse* error) {
+bool CheckPatchContentType(std::string_view content_type, http::Response* error) {
   std::string_view media = content_type.substr(0, content_type.find(';'));
   while (!media.empty() && std::isspace(static_cast<unsigned char>(media.front()))) {
     media.remove_prefix(1);
@@ -110,4 +110,4 @@ std::string ReplacedWarning() {
 
 int64_t WallNanos(const Clock& clock) { return clock.WallMicros() * 1000; }
 
-}  // namespace halo::storage
+}  // namespace halo::kv

@@ -1,11 +1,11 @@
-#include "storage/kv_v2.h"
+#include "kv/v2.h"
 
 #include <algorithm>
 
-#include "storage/kv_time.h"
-#include "storage/kv_v2_engine.h"
+#include "kv/time.h"
+#include "kv/v2_engine.h"
 
-namespace halo::storage {
+namespace halo::kv {
 namespace {
 
 void Key(JsonWriter& w, std::string_view k) {
@@ -174,62 +174,49 @@ bool KvV2Engine::Supports(Route route, KvOp op) {
 
 std::unique_ptr<KvFields> KvV2Engine::FieldsFor(Route route, const rapidjson::Value& input) {
   using T = FieldType;
+  std::vector<FieldSpec> schema;  // OpenBao's field schema of the path
   switch (route) {
     case Route::kConfig:
-      return std::make_unique<KvFields>(input,
-                                        std::initializer_list<FieldSpec>{
-                                            {"max_versions", T::kInt},
-                                            {"cas_required", T::kBool},
-                                            {"metadata_cas_required", T::kBool},
-                                            {"delete_version_after", T::kSignedDurationSecond},
-                                        });
+      schema = {{"max_versions", T::kInt},
+                {"cas_required", T::kBool},
+                {"metadata_cas_required", T::kBool},
+                {"delete_version_after", T::kSignedDurationSecond}};
+      break;
     case Route::kData:
-      return std::make_unique<KvFields>(input, std::initializer_list<FieldSpec>{
-                                                   {"path", T::kString},
-                                                   {"version", T::kInt},
-                                                   {"options", T::kMap},
-                                                   {"data", T::kMap},
-                                               });
+      schema = {
+          {"path", T::kString}, {"version", T::kInt}, {"options", T::kMap}, {"data", T::kMap}};
+      break;
     case Route::kMetadata:
-      return std::make_unique<KvFields>(input, std::initializer_list<FieldSpec>{
-                                                   {"path", T::kString},
-                                                   {"cas_required", T::kBool},
-                                                   {"max_versions", T::kInt},
-                                                   {"delete_version_after", T::kDurationSecond},
-                                                   {"custom_metadata", T::kMap},
-                                                   {"metadata_cas_required", T::kBool},
-                                                   {"metadata_cas", T::kInt},
-                                                   {"after", T::kString},
-                                                   {"limit", T::kInt},
-                                               });
+      schema = {{"path", T::kString},
+                {"cas_required", T::kBool},
+                {"max_versions", T::kInt},
+                {"delete_version_after", T::kDurationSecond},
+                {"custom_metadata", T::kMap},
+                {"metadata_cas_required", T::kBool},
+                {"metadata_cas", T::kInt},
+                {"after", T::kString},
+                {"limit", T::kInt}};
+      break;
     case Route::kDetailedMetadata:
-      return std::make_unique<KvFields>(input, std::initializer_list<FieldSpec>{
-                                                   {"path", T::kString},
-                                                   {"after", T::kString},
-                                                   {"limit", T::kInt},
-                                               });
+      schema = {{"path", T::kString}, {"after", T::kString}, {"limit", T::kInt}};
+      break;
     case Route::kDestroy:
     case Route::kDelete:
     case Route::kUndelete:
-      return std::make_unique<KvFields>(input, std::initializer_list<FieldSpec>{
-                                                   {"path", T::kString},
-                                                   {"versions", T::kCommaIntSlice},
-                                               });
+      schema = {{"path", T::kString}, {"versions", T::kCommaIntSlice}};
+      break;
     case Route::kSubkeys:
-      return std::make_unique<KvFields>(input, std::initializer_list<FieldSpec>{
-                                                   {"path", T::kString},
-                                                   {"depth", T::kInt},
-                                                   {"version", T::kInt},
-                                               });
+      schema = {{"path", T::kString}, {"depth", T::kInt}, {"version", T::kInt}};
+      break;
     case Route::kInvalid:
       break;
   }
-  return std::make_unique<KvFields>(input, std::initializer_list<FieldSpec>{});
+  return std::make_unique<KvFields>(input, std::move(schema));
 }
 
 void KvV2Engine::Handle(const KvRequest& req, DoneFn done) {
   if (req.op == KvOp::kPatch) {
-    KvResponse refusal;
+    http::Response refusal;
     if (!CheckPatchContentType(req.content_type, &refusal)) return done(std::move(refusal));
   }
   auto c = std::make_shared<Call>();
@@ -259,7 +246,7 @@ void KvV2Engine::Handle(const KvRequest& req, DoneFn done) {
     c->warnings.push_back(ReplacedWarning());
   }
 
-  if (IsWrite(req)) return Write(c, std::move(done));
+  if (Writes(req)) return Write(c, std::move(done));
   switch (c->route) {
     case Route::kConfig:
       return done(ReadConfig(*c));
@@ -276,33 +263,15 @@ void KvV2Engine::Handle(const KvRequest& req, DoneFn done) {
   }
 }
 
-KvResponse KvV2Engine::InvalidPath(const Call& c) const {
+http::Response KvV2Engine::InvalidPath(const Call& c) const {
   std::string warning;
   if (c.path == "metadata" || c.path == "data" || c.path == "delete" || c.path == "undelete" ||
       c.path == "destroy") {
     warning = "Non-listing operations on the root of a K/V v2 mount are not supported.";
   } else {
-    const char* sub = "get";
-    switch (c.op) {
-      case KvOp::kWrite:
-        sub = "put";
-        break;
-      case KvOp::kPatch:
-        sub = "patch";
-        break;
-      case KvOp::kRead:
-        sub = "get";
-        break;
-      case KvOp::kList:
-        sub = "list";
-        break;
-      case KvOp::kScan:
-        sub = "scan";
-        break;
-      case KvOp::kDelete:
-        sub = "delete";
-        break;
-    }
+    // The CLI's verb for the operation: "put" for a write, "get" for a read, else the
+    // operation's name.
+    const char* sub = c.op == KvOp::kWrite ? "put" : c.op == KvOp::kRead ? "get" : KvOpName(c.op);
     warning = std::string(
                   "Invalid path for a versioned K/V secrets engine. See the API docs for the "
                   "appropriate API endpoints to use. If using the OpenBao CLI, use 'bao kv ") +
@@ -328,43 +297,57 @@ Status KvV2Engine::LoadCommitted(std::string_view key, std::string* raw, KvSecre
   return Status::Ok();
 }
 
-KvResponse KvV2Engine::ReadData(const Call& c) const {
-  std::string raw;
-  KvSecretRecord rec;
+bool KvV2Engine::LoadForRead(const Call& c, std::string* raw, KvSecretRecord* rec,
+                             http::Response* answer) const {
   bool found = false;
-  if (Status st = LoadCommitted(c.key, &raw, &rec, &found); !st.ok()) {
-    return InternalError(st.ToString());
+  if (Status st = LoadCommitted(c.key, raw, rec, &found); !st.ok()) {
+    *answer = InternalError(st.ToString());
+    return false;
   }
-  if (!found) return NotFound();
-  int64_t want = c.fields->Int("version");
-  const KvVersion* v = rec.Find(want > 0 ? static_cast<uint64_t>(want) : rec.current_version);
-  if (v == nullptr) return NotFound();
-  bool gone = v->destroyed || v->DeletedAt(env_->Now());
-  std::string body = EnvelopeJson(
-      [&](JsonWriter& w) {
-        w.StartObject();
-        Key(w, "data");
-        RawObject(w, gone ? std::string_view() : v->data);
-        Key(w, "metadata");
-        WriteVersionInfo(w, rec, *v);
-        w.EndObject();
-      },
-      gone ? std::vector<std::string>{} : c.warnings);
-  return JsonResponse(gone ? 404 : 200, std::move(body));
+  if (!found) *answer = NotFound();
+  return found;
 }
 
-KvResponse KvV2Engine::ReadSubkeys(const Call& c) const {
-  std::string raw;
-  KvSecretRecord rec;
-  bool found = false;
-  if (Status st = LoadCommitted(c.key, &raw, &rec, &found); !st.ok()) {
-    return InternalError(st.ToString());
-  }
-  if (!found) return NotFound();
+const KvVersion* KvV2Engine::ReadVersion(const Call& c, const KvSecretRecord& rec,
+                                         bool* gone) const {
   int64_t want = c.fields->Int("version");
   const KvVersion* v = rec.Find(want > 0 ? static_cast<uint64_t>(want) : rec.current_version);
+  if (v != nullptr) *gone = v->destroyed || v->DeletedAt(env_->Now());
+  return v;
+}
+
+http::Response KvV2Engine::ReadAnswer(const Call& c, bool gone,
+                                      const std::function<void(JsonWriter&)>& write_data) {
+  return JsonResponse(gone ? 404 : 200,
+                      EnvelopeJson(write_data, gone ? std::vector<std::string>{} : c.warnings));
+}
+
+http::Response KvV2Engine::ReadData(const Call& c) const {
+  std::string raw;  // rec's version data points into it
+  KvSecretRecord rec;
+  http::Response answer;
+  if (!LoadForRead(c, &raw, &rec, &answer)) return answer;
+  bool gone = false;
+  const KvVersion* v = ReadVersion(c, rec, &gone);
   if (v == nullptr) return NotFound();
-  bool gone = v->destroyed || v->DeletedAt(env_->Now());
+  return ReadAnswer(c, gone, [&](JsonWriter& w) {
+    w.StartObject();
+    Key(w, "data");
+    RawObject(w, gone ? std::string_view() : v->data);
+    Key(w, "metadata");
+    WriteVersionInfo(w, rec, *v);
+    w.EndObject();
+  });
+}
+
+http::Response KvV2Engine::ReadSubkeys(const Call& c) const {
+  std::string raw;  // rec's version data points into it
+  KvSecretRecord rec;
+  http::Response answer;
+  if (!LoadForRead(c, &raw, &rec, &answer)) return answer;
+  bool gone = false;
+  const KvVersion* v = ReadVersion(c, rec, &gone);
+  if (v == nullptr) return NotFound();
   rapidjson::Document data;
   if (!gone) {
     if (!ParseStoredJson(v->data, &data).ok() || !data.IsObject()) {
@@ -372,36 +355,30 @@ KvResponse KvV2Engine::ReadSubkeys(const Call& c) const {
     }
   }
   int64_t depth = c.fields->Int("depth");
-  std::string body = EnvelopeJson(
-      [&](JsonWriter& w) {
-        w.StartObject();
-        Key(w, "metadata");
-        WriteVersionInfo(w, rec, *v);
-        Key(w, "subkeys");
-        if (gone) {
-          w.Null();
-        } else {
-          WriteSubkeys(w, data, 1, depth < 0 ? 0 : depth);
-        }
-        w.EndObject();
-      },
-      gone ? std::vector<std::string>{} : c.warnings);
-  return JsonResponse(gone ? 404 : 200, std::move(body));
+  return ReadAnswer(c, gone, [&](JsonWriter& w) {
+    w.StartObject();
+    Key(w, "metadata");
+    WriteVersionInfo(w, rec, *v);
+    Key(w, "subkeys");
+    if (gone) {
+      w.Null();
+    } else {
+      WriteSubkeys(w, data, 1, depth < 0 ? 0 : depth);
+    }
+    w.EndObject();
+  });
 }
 
-KvResponse KvV2Engine::ReadMetadata(const Call& c) const {
-  std::string raw;
+http::Response KvV2Engine::ReadMetadata(const Call& c) const {
+  std::string raw;  // rec's version data points into it
   KvSecretRecord rec;
-  bool found = false;
-  if (Status st = LoadCommitted(c.key, &raw, &rec, &found); !st.ok()) {
-    return InternalError(st.ToString());
-  }
-  if (!found) return NotFound();
+  http::Response answer;
+  if (!LoadForRead(c, &raw, &rec, &answer)) return answer;
   return JsonResponse(200,
                       EnvelopeJson([&](JsonWriter& w) { WriteKeyMetadata(w, rec); }, c.warnings));
 }
 
-KvResponse KvV2Engine::ListMetadata(const Call& c) const {
+http::Response KvV2Engine::ListMetadata(const Call& c) const {
   std::string prefix = env_->SecretKey(c.key);
   Result<std::vector<std::string>> keys = backend_->List(prefix);
   if (!keys.ok()) {
@@ -453,7 +430,7 @@ KvResponse KvV2Engine::ListMetadata(const Call& c) const {
   return JsonResponse(200, std::move(body));
 }
 
-KvResponse KvV2Engine::ReadConfig(const Call& c) const {
+http::Response KvV2Engine::ReadConfig(const Call& c) const {
   KvConfig config;
   Result<std::string> raw = backend_->Get(env_->ConfigKey());
   if (raw.ok()) {
@@ -478,4 +455,4 @@ KvResponse KvV2Engine::ReadConfig(const Call& c) const {
   return JsonResponse(200, std::move(body));
 }
 
-}  // namespace halo::storage
+}  // namespace halo::kv

@@ -1,12 +1,13 @@
-#include "storage/kv_json.h"
+#include "kv/json.h"
 
 #include <rapidjson/error/en.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <random>
 
-namespace halo::storage {
+#include "common/ids.h"
+
+namespace halo::kv {
 
 int JsonDepth(const rapidjson::Value& value) {
   // Iterative, so that it is safe on any input.
@@ -55,11 +56,11 @@ Result<rapidjson::Document> ParseJsonBody(std::string_view body) {
   return doc;
 }
 
-rapidjson::Document QueryToJson(const std::vector<std::pair<std::string, std::string>>& query) {
+rapidjson::Document QueryToJson(const http::QueryParams& query) {
   rapidjson::Document doc;
   doc.SetObject();
   auto& alloc = doc.GetAllocator();
-  for (const auto& [name, value] : query) {
+  for (const auto& [name, value] : query.pairs()) {
     rapidjson::Value v(value.data(), static_cast<rapidjson::SizeType>(value.size()), alloc);
     auto it = doc.FindMember(rapidjson::StringRef(name.data(), name.size()));
     if (it == doc.MemberEnd()) {
@@ -151,12 +152,7 @@ std::string NewRequestId() {
   uint64_t hi = rng(), lo = rng();
   hi = (hi & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;  // version 4
   lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;  // RFC 4122 variant
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
-                static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
-  return buf;
+  return UuidText(hi, lo);
 }
 
 std::string MultiErrorText(const std::vector<std::string>& errors) {
@@ -199,14 +195,18 @@ std::string EnvelopeJson(const std::function<void(JsonWriter&)>& write_data,
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-KvResponse JsonResponse(int status, std::string body) {
-  KvResponse r;
+http::Response JsonResponse(int status, std::string body) {
+  http::Response r;
   r.status = status;
-  r.body = std::move(body);
+  r.headers.Add("Cache-Control", "no-store");
+  if (!body.empty()) {
+    r.headers.Add("Content-Type", "application/json");
+    r.body = std::move(body);
+  }
   return r;
 }
 
-KvResponse ErrorResponse(int status, const std::vector<std::string>& errors) {
+http::Response ErrorResponse(int status, const std::vector<std::string>& errors) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -218,24 +218,20 @@ KvResponse ErrorResponse(int status, const std::vector<std::string>& errors) {
   return JsonResponse(status, std::string(buf.GetString(), buf.GetSize()));
 }
 
-KvResponse UnsupportedOperation() {
+http::Response UnsupportedOperation() {
   return ErrorResponse(405, {MultiErrorText({"unsupported operation"})});
 }
 
-KvResponse InternalError(std::string_view message) {
+http::Response InternalError(std::string_view message) {
   return ErrorResponse(500, {MultiErrorText({std::string(message)})});
 }
 
-KvResponse NotActive() {
-  KvResponse r = ErrorResponse(503, {std::string(kNotActiveMessage)});
-  r.not_active = true;
-  return r;
+http::Response NotActive() { return ErrorResponse(503, {std::string(kNotActiveMessage)}); }
+
+bool IsNotActive(const http::Response& response) {
+  return response.status == 503 && response.body == NotActive().body;
 }
 
-KvResponse NoBody(int status) {
-  KvResponse r;
-  r.status = status;
-  return r;
-}
+http::Response NoBody(int status) { return JsonResponse(status, ""); }
 
-}  // namespace halo::storage
+}  // namespace halo::kv

@@ -3,10 +3,10 @@
 // path_data.go, path_delete.go, path_destroy.go, path_metadata.go and path_config.go.
 #include <map>
 
-#include "storage/kv_v2.h"
-#include "storage/kv_v2_engine.h"
+#include "kv/v2.h"
+#include "kv/v2_engine.h"
 
-namespace halo::storage {
+namespace halo::kv {
 namespace {
 
 constexpr size_t kMaxCustomMetadataKeys = 64;
@@ -20,11 +20,11 @@ constexpr std::string_view kMetadataCasWarning =
     "\"metadata_cas_required\" set to false, but is mandated by backend config. This value "
     "will be ignored.";
 
-KvTxnResult Reply(KvResponse r) { return KvTxnResult{std::move(r), true}; }
-KvTxnResult Refuse(KvResponse r) { return KvTxnResult{std::move(r), false}; }
+KvTxnResult Reply(http::Response r) { return KvTxnResult{std::move(r), true}; }
+KvTxnResult Refuse(http::Response r) { return KvTxnResult{std::move(r), false}; }
 
 // 204, or 200 with only warnings when there are some (OpenBao answers a non-nil response).
-KvResponse NoContentOrWarnings(const std::vector<std::string>& warnings) {
+http::Response NoContentOrWarnings(const std::vector<std::string>& warnings) {
   if (warnings.empty()) return NoBody(204);
   return JsonResponse(200, EnvelopeJson([](JsonWriter& w) { w.Null(); }, warnings));
 }
@@ -138,8 +138,8 @@ bool ParseCustomMetadata(const rapidjson::Value& obj, bool skip_nulls,
   return false;
 }
 
-KvResponse VersionResponse(const KvSecretRecord& rec, const KvVersion& v,
-                           const std::vector<std::string>& warnings) {
+http::Response VersionResponse(const KvSecretRecord& rec, const KvVersion& v,
+                               const std::vector<std::string>& warnings) {
   return JsonResponse(200,
                       EnvelopeJson([&](JsonWriter& w) { WriteVersionInfo(w, rec, v); }, warnings));
 }
@@ -160,7 +160,7 @@ Result<KvTxnResult> AppendVersion(Txn& txn, const std::string& key, const KvConf
 
 }  // namespace
 
-bool KvV2Engine::Precheck(const Call& c, KvResponse* refusal) const {
+bool KvV2Engine::Precheck(const Call& c, http::Response* refusal) const {
   const KvFields& f = *c.fields;
   switch (c.route) {
     case Route::kData:
@@ -207,7 +207,7 @@ bool KvV2Engine::Precheck(const Call& c, KvResponse* refusal) const {
 }
 
 void KvV2Engine::Write(const CallPtr& c, DoneFn done) {
-  KvResponse refusal;
+  http::Response refusal;
   if (!Precheck(*c, &refusal)) return done(std::move(refusal));
   using Fn = Result<KvTxnResult> (*)(const Env&, const Call&, Txn&);
   Fn fn = nullptr;
@@ -417,4 +417,4 @@ Result<KvTxnResult> KvV2Engine::WriteConfig(const Env& env, const Call& c, Txn& 
   return Reply(NoBody(204));
 }
 
-}  // namespace halo::storage
+}  // namespace halo::kv

@@ -15,17 +15,17 @@
 //
 // Anything else answers 404 with OpenBao's "Invalid path for a versioned K/V secrets engine"
 // warning; an operation a path does not have answers 405. The storage layout is in
-// storage/KV_FORMAT.md. See storage/kv_request.h for the request/response contract.
+// kv/FORMAT.md. See kv/request.h for the request/response contract.
 #pragma once
 
 #include <memory>
 
-#include "storage/kv_common.h"
-#include "storage/kv_request.h"
+#include "kv/common.h"
+#include "kv/request.h"
 
-namespace halo::storage {
+namespace halo::kv {
 
 // REQUIRES: options.backend is set.
 std::unique_ptr<SecretsEngine> NewKvV2Engine(KvEngineOptions options);
 
-}  // namespace halo::storage
+}  // namespace halo::kv

@@ -1,4 +1,4 @@
-// The stored form of a KV v2 secret and of a KV v2 mount's config. See storage/KV_FORMAT.md.
+// The stored form of a KV v2 secret and of a KV v2 mount's config. See kv/FORMAT.md.
 //
 // One secret (its key metadata and every retained version's data) is one record under one
 // storage key, so every KV v2 write is a read-modify-write of a single key inside one
@@ -14,7 +14,7 @@
 
 #include "common/status.h"
 
-namespace halo::storage {
+namespace halo::kv {
 
 inline constexpr int64_t kNoTime = INT64_MIN;  // an unset timestamp
 
@@ -88,4 +88,4 @@ Status DecodeConfig(std::string_view in, KvConfig* out);
 // delete_version_after, or kNoTime when both are zero.
 int64_t ScheduledDeletion(int64_t created_ns, int64_t mount_dva_s, int64_t key_dva_s);
 
-}  // namespace halo::storage
+}  // namespace halo::kv

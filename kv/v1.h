@@ -9,15 +9,15 @@
 //   SCAN <dir>/         every key below dir, recursively
 //
 // PATCH answers 405 (as OpenBao's v1 has no patch). The value stored under
-// <storage_prefix><path> is the body's JSON with keys sorted; see storage/KV_FORMAT.md.
+// <storage_prefix><path> is the body's JSON with keys sorted; see kv/FORMAT.md.
 #pragma once
 
 #include <memory>
 
-#include "storage/kv_common.h"
-#include "storage/kv_request.h"
+#include "kv/common.h"
+#include "kv/request.h"
 
-namespace halo::storage {
+namespace halo::kv {
 
 // OpenBao's default lease TTL (768h), reported as a KV v1 read's lease_duration.
 inline constexpr int64_t kKvV1DefaultLeaseSeconds = 768 * 3600;
@@ -25,4 +25,4 @@ inline constexpr int64_t kKvV1DefaultLeaseSeconds = 768 * 3600;
 // REQUIRES: options.backend is set.
 std::unique_ptr<SecretsEngine> NewKvV1Engine(KvEngineOptions options);
 
-}  // namespace halo::storage
+}  // namespace halo::kv

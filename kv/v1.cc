@@ -1,11 +1,11 @@
-#include "storage/kv_v1.h"
+#include "kv/v1.h"
 
 #include <memory>
 
-#include "storage/kv_fields.h"
-#include "storage/kv_json.h"
+#include "kv/fields.h"
+#include "kv/json.h"
 
-namespace halo::storage {
+namespace halo::kv {
 namespace {
 
 class KvV1Engine final : public SecretsEngine {
@@ -18,9 +18,9 @@ class KvV1Engine final : public SecretsEngine {
   void Handle(const KvRequest& req, DoneFn done) override;
 
  private:
-  KvResponse Read(const std::string& path, const std::vector<std::string>& warnings) const;
-  KvResponse List(const std::string& path, bool recursive,
-                  const std::vector<std::string>& warnings) const;
+  http::Response Read(const std::string& path, const std::vector<std::string>& warnings) const;
+  http::Response List(const std::string& path, bool recursive,
+                      const std::vector<std::string>& warnings) const;
 
   Backend* backend_;
   std::string prefix_;
@@ -39,7 +39,7 @@ int64_t LeaseSeconds(const rapidjson::Value& data) {
 
 void KvV1Engine::Handle(const KvRequest& req, DoneFn done) {
   if (req.op == KvOp::kPatch) {
-    KvResponse refusal;
+    http::Response refusal;
     if (!CheckPatchContentType(req.content_type, &refusal)) return done(std::move(refusal));
     return done(UnsupportedOperation());
   }
@@ -103,8 +103,8 @@ void KvV1Engine::Handle(const KvRequest& req, DoneFn done) {
   done(UnsupportedOperation());
 }
 
-KvResponse KvV1Engine::Read(const std::string& path,
-                            const std::vector<std::string>& warnings) const {
+http::Response KvV1Engine::Read(const std::string& path,
+                                const std::vector<std::string>& warnings) const {
   Result<std::string> raw = backend_->Get(prefix_ + path);
   if (!raw.ok()) {
     if (raw.status().IsNotFound() || raw.status().code() == Status::Code::kInvalidArgument) {
@@ -123,8 +123,8 @@ KvResponse KvV1Engine::Read(const std::string& path,
                warnings, lease));
 }
 
-KvResponse KvV1Engine::List(const std::string& path, bool recursive,
-                            const std::vector<std::string>& warnings) const {
+http::Response KvV1Engine::List(const std::string& path, bool recursive,
+                                const std::vector<std::string>& warnings) const {
   std::string prefix = prefix_ + path;
   Result<std::vector<std::string>> keys = backend_->List(prefix);
   if (!keys.ok()) {
@@ -153,4 +153,4 @@ std::unique_ptr<SecretsEngine> NewKvV1Engine(KvEngineOptions options) {
   return std::make_unique<KvV1Engine>(std::move(options));
 }
 
-}  // namespace halo::storage
+}  // namespace halo::kv

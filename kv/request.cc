@@ -1,6 +1,6 @@
-#include "storage/kv_request.h"
+#include "kv/request.h"
 
-namespace halo::storage {
+namespace halo::kv {
 
 const char* KvOpName(KvOp op) {
   switch (op) {
@@ -20,8 +20,8 @@ const char* KvOpName(KvOp op) {
   return "unknown";
 }
 
-bool SecretsEngine::IsWrite(const KvRequest& req) const {
+bool SecretsEngine::Writes(const KvRequest& req) const {
   return req.op == KvOp::kWrite || req.op == KvOp::kPatch || req.op == KvOp::kDelete;
 }
 
-}  // namespace halo::storage
+}  // namespace halo::kv

@@ -11,7 +11,6 @@
 #include <rapidjson/document.h>
 
 #include <cstdint>
-#include <initializer_list>
 #include <map>
 #include <string>
 #include <string_view>
@@ -19,7 +18,7 @@
 
 #include "common/result.h"
 
-namespace halo::storage {
+namespace halo::kv {
 
 enum class FieldType {
   kString,
@@ -46,7 +45,7 @@ Result<int64_t> WeakDurationSecond(const rapidjson::Value& v, bool allow_negativ
 class KvFields {
  public:
   // REQUIRES: `input` is an object and outlives this.
-  KvFields(const rapidjson::Value& input, std::initializer_list<FieldSpec> schema);
+  KvFields(const rapidjson::Value& input, std::vector<FieldSpec> schema);
 
   // "Field validation failed: error converting input <v> for field "<name>": <why>" for the
   // first bad field.
@@ -73,4 +72,4 @@ class KvFields {
   std::vector<FieldSpec> schema_;
 };
 
-}  // namespace halo::storage
+}  // namespace halo::kv

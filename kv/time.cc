@@ -1,11 +1,11 @@
-#include "storage/kv_time.h"
+#include "kv/time.h"
 
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <limits>
 
-namespace halo::storage {
+namespace halo::kv {
 
 std::string FormatRfc3339Nano(int64_t unix_nanos) {
   int64_t secs = unix_nanos / 1'000'000'000;
@@ -154,4 +154,4 @@ Result<int64_t> ParseDurationSecondString(std::string_view text) {
   return nanos / 1'000'000'000;
 }
 
-}  // namespace halo::storage
+}  // namespace halo::kv

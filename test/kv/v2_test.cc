@@ -7,10 +7,10 @@
 #include <mutex>
 #include <thread>
 
-#include "storage/kv_time.h"
-#include "test/storage/kv_test_util.h"
+#include "kv/time.h"
+#include "test/kv/test_util.h"
 
-namespace halo::storage::testing {
+namespace halo::kv::testing {
 namespace {
 
 const std::string kStart = "2023-11-14T22:13:20Z";  // FakeClock's initial wall time
@@ -18,9 +18,9 @@ const std::string kStart = "2023-11-14T22:13:20Z";  // FakeClock's initial wall 
 TEST_SUITE("kv_v2") {
   TEST_CASE("write then read: status, envelope and shapes") {
     KvHarness h(2);
-    KvResponse w = h.Put("data/app/db", R"({"data":{"user":"u","pass":"p","n":3}})");
+    http::Response w = h.Put("data/app/db", R"({"data":{"user":"u","pass":"p","n":3}})");
     REQUIRE(w.status == 200);
-    CHECK_FALSE(w.not_active);
+    CHECK_FALSE(IsNotActive(w));
     rapidjson::Document wd = Body(w);
     CheckEnvelope(wd);
     CHECK(wd["warnings"].IsNull());
@@ -30,7 +30,7 @@ TEST_SUITE("kv_v2") {
     CHECK(Keys(wd["data"]) == std::vector<std::string>{"created_time", "custom_metadata",
                                                        "deletion_time", "destroyed", "version"});
 
-    KvResponse r = h.Get("data/app/db");
+    http::Response r = h.Get("data/app/db");
     REQUIRE(r.status == 200);
     rapidjson::Document rd = Body(r);
     CheckEnvelope(rd);
@@ -44,33 +44,33 @@ TEST_SUITE("kv_v2") {
   TEST_CASE("nanosecond timestamps come out as RFC 3339 in UTC") {
     KvHarness h(2);
     h.clock().Advance(std::chrono::microseconds(945319));
-    KvResponse w = h.Put("data/t", R"({"data":{"a":1}})");
+    http::Response w = h.Put("data/t", R"({"data":{"a":1}})");
     CHECK(Js(Body(w)["data"]["created_time"]) == "\"2023-11-14T22:13:20.945319Z\"");
   }
 
   TEST_CASE("versions: each write adds one; ?version=N reads it") {
     KvHarness h(2);
     for (int i = 1; i <= 3; ++i) {
-      KvResponse w = h.Put("data/k", R"({"data":{"v":)" + std::to_string(i) + "}}");
+      http::Response w = h.Put("data/k", R"({"data":{"v":)" + std::to_string(i) + "}}");
       REQUIRE(w.status == 200);
       CHECK(Body(w)["data"]["version"].GetInt() == i);
     }
     CHECK(Js(Body(h.Get("data/k"))["data"]["data"]) == R"({"v":3})");
-    KvResponse v1 = h.Get("data/k", {{"version", "1"}});
+    http::Response v1 = h.Get("data/k", {{"version", "1"}});
     REQUIRE(v1.status == 200);
     CHECK(Js(Body(v1)["data"]["data"]) == R"({"v":1})");
     CHECK(Body(v1)["data"]["metadata"]["version"].GetInt() == 1);
     // version=0 (and negative) means the latest, as OpenBao's verParam > 0 check.
     CHECK(V(Body(h.Get("data/k", {{"version", "0"}}))["data"]["metadata"]["version"]) == 3);
     CHECK(V(Body(h.Get("data/k", {{"version", "-2"}}))["data"]["metadata"]["version"]) == 3);
-    KvResponse missing = h.Get("data/k", {{"version", "9"}});
+    http::Response missing = h.Get("data/k", {{"version", "9"}});
     CHECK(missing.status == 404);
     CHECK(missing.body == R"({"errors":[]})");
   }
 
   TEST_CASE("read of a missing secret is 404 with an empty errors list") {
     KvHarness h(2);
-    KvResponse r = h.Get("data/nope");
+    http::Response r = h.Get("data/nope");
     CHECK(r.status == 404);
     CHECK(r.body == R"({"errors":[]})");
     CHECK(h.Get("subkeys/nope").status == 404);
@@ -79,7 +79,7 @@ TEST_SUITE("kv_v2") {
 
   TEST_CASE("bad input: JSON, types, missing fields") {
     KvHarness h(2);
-    KvResponse r = h.Put("data/x", "{not json");
+    http::Response r = h.Put("data/x", "{not json");
     CHECK(r.status == 400);
     CHECK(Errors(r) == R"(["error parsing JSON"])");
     CHECK(h.Put("data/x", "[1,2]").status == 400);
@@ -113,11 +113,11 @@ TEST_SUITE("kv_v2") {
 
   TEST_CASE("unrecognised parameters are ignored with OpenBao's warning") {
     KvHarness h(2);
-    KvResponse w = h.Put("data/x", R"({"data":{"a":1},"zeta":1,"alpha":true})");
+    http::Response w = h.Put("data/x", R"({"data":{"a":1},"zeta":1,"alpha":true})");
     REQUIRE(w.status == 200);
     CHECK(Js(Body(w)["warnings"]) ==
           R"(["Endpoint ignored these unrecognized parameters: [alpha zeta]"])");
-    KvResponse r = h.Get("data/x", {{"foo", "bar"}});
+    http::Response r = h.Get("data/x", {{"foo", "bar"}});
     REQUIRE(r.status == 200);
     CHECK(Js(Body(r)["warnings"]) ==
           R"(["Endpoint ignored these unrecognized parameters: [foo]"])");
@@ -132,7 +132,7 @@ TEST_SUITE("kv_v2") {
     KvHarness h(2);
     // cas=0: only when the key does not exist.
     REQUIRE(h.Put("data/c", R"({"options":{"cas":0},"data":{"a":1}})").status == 200);
-    KvResponse r = h.Put("data/c", R"({"options":{"cas":0},"data":{"a":2}})");
+    http::Response r = h.Put("data/c", R"({"options":{"cas":0},"data":{"a":2}})");
     CHECK(r.status == 400);
     CHECK(Errors(r) == R"(["check-and-set parameter did not match the current version"])");
     CHECK(h.Put("data/c", R"({"options":{"cas":1},"data":{"a":2}})").status == 200);
@@ -200,13 +200,12 @@ TEST_SUITE("kv_v2") {
 
   TEST_CASE("soft delete of the latest version, then undelete") {
     KvHarness h(2);
-    REQUIRE(h.Put("data/s", R"({"data":{"a":1}})").status == 200);
-    REQUIRE(h.Put("data/s", R"({"data":{"a":2}})").status == 200);
-    KvResponse d = h.Delete("data/s");
+    h.PutVersions("data/s", 2);
+    http::Response d = h.Delete("data/s");
     CHECK(d.status == 204);
     CHECK(d.body.empty());
     // Deleted at once, even at the same clock reading.
-    KvResponse r = h.Get("data/s");
+    http::Response r = h.Get("data/s");
     CHECK(r.status == 404);
     rapidjson::Document rd = Body(r);
     CheckEnvelope(rd);
@@ -243,7 +242,7 @@ TEST_SUITE("kv_v2") {
     CHECK(h.Get("data/v", {{"version", "2"}}).status == 200);
 
     CHECK(h.Put("destroy/v", R"({"versions":"1,3"})").status == 204);
-    KvResponse r = h.Get("data/v", {{"version", "1"}});
+    http::Response r = h.Get("data/v", {{"version", "1"}});
     CHECK(r.status == 404);
     CHECK(V(Body(r)["data"]["metadata"]["destroyed"]) == true);
     CHECK(Body(r)["data"]["data"].IsNull());
@@ -268,7 +267,7 @@ TEST_SUITE("kv_v2") {
   TEST_CASE("versions parameter errors") {
     KvHarness h(2);
     REQUIRE(h.Put("data/v", R"({"data":{"a":1}})").status == 200);
-    KvResponse r = h.Put("delete/v", "{}");
+    http::Response r = h.Put("delete/v", "{}");
     CHECK(r.status == 400);
     CHECK(Errors(r) == R"(["No version number provided"])");
     CHECK(Errors(h.Put("undelete/v", R"({"versions":[]})")) == R"(["No version number provided"])");
@@ -284,7 +283,7 @@ TEST_SUITE("kv_v2") {
     REQUIRE(h.Put("data/md", R"({"data":{"a":1}})").status == 200);
     h.clock().Advance(std::chrono::seconds(5));
     REQUIRE(h.Put("data/md", R"({"data":{"a":2}})").status == 200);
-    KvResponse r = h.Get("metadata/md");
+    http::Response r = h.Get("metadata/md");
     REQUIRE(r.status == 200);
     rapidjson::Document d = Body(r);
     CheckEnvelope(d);
@@ -318,9 +317,10 @@ TEST_SUITE("kv_v2") {
 
   TEST_CASE("metadata write: settings and custom_metadata") {
     KvHarness h(2);
-    KvResponse w = h.Put("metadata/cm", R"({"max_versions":5,"cas_required":false,)"
-                                        R"("delete_version_after":"3h25m19s",)"
-                                        R"("custom_metadata":{"owner":"jdoe","n":7,"b":true}})");
+    http::Response w =
+        h.Put("metadata/cm", R"({"max_versions":5,"cas_required":false,)"
+                             R"("delete_version_after":"3h25m19s",)"
+                             R"("custom_metadata":{"owner":"jdoe","n":7,"b":true}})");
     CHECK(w.status == 204);
     CHECK(w.body.empty());
     rapidjson::Document d = Body(h.Get("metadata/cm"));
@@ -334,7 +334,7 @@ TEST_SUITE("kv_v2") {
     // A metadata-only key has no data yet.
     CHECK(h.Get("data/cm").status == 404);
     // Writes carry custom_metadata in their version info, and reads too.
-    KvResponse put = h.Put("data/cm", R"({"options":{"cas":0},"data":{"a":1}})");
+    http::Response put = h.Put("data/cm", R"({"options":{"cas":0},"data":{"a":1}})");
     REQUIRE(put.status == 200);
     CHECK(Js(Body(put)["data"]["custom_metadata"]) == R"({"b":"1","n":"7","owner":"jdoe"})");
     CHECK(Js(Body(h.Get("data/cm"))["data"]["metadata"]["custom_metadata"]) ==
@@ -353,7 +353,7 @@ TEST_SUITE("kv_v2") {
 
   TEST_CASE("metadata write validation") {
     KvHarness h(2);
-    KvResponse r = h.Put("metadata/", R"({"max_versions":1})");
+    http::Response r = h.Put("metadata/", R"({"max_versions":1})");
     CHECK(r.status == 400);
     CHECK(Errors(r) == R"(["missing path"])");
     r = h.Put("metadata/x", R"({"custom_metadata":{"k":""}})");
@@ -388,7 +388,7 @@ TEST_SUITE("kv_v2") {
   TEST_CASE("metadata cas_required=false under a mount that requires cas warns") {
     KvHarness h(2);
     REQUIRE(h.Put("config", R"({"cas_required":true})").status == 204);
-    KvResponse r = h.Put("metadata/w", R"({"cas_required":false})");
+    http::Response r = h.Put("metadata/w", R"({"cas_required":false})");
     REQUIRE(r.status == 200);
     rapidjson::Document d = Body(r);
     CheckEnvelope(d);
@@ -403,7 +403,7 @@ TEST_SUITE("kv_v2") {
     REQUIRE(
         h.Put("metadata/p", R"({"max_versions":5,"custom_metadata":{"a":"1","b":"2"}})").status ==
         204);
-    KvResponse r =
+    http::Response r =
         h.Patch("metadata/p", R"({"max_versions":7,"custom_metadata":{"a":null,"c":3}})");
     CHECK(r.status == 204);
     rapidjson::Document d = Body(h.Get("metadata/p"));
@@ -437,7 +437,7 @@ TEST_SUITE("kv_v2") {
     // Without a requirement metadata_cas is optional; each metadata write bumps the counter.
     REQUIRE(h.Put("metadata/m", R"({"max_versions":3})").status == 204);
     CHECK(V(Body(h.Get("metadata/m"))["data"]["current_metadata_version"]) == 1);
-    KvResponse r = h.Put("metadata/m", R"({"max_versions":4,"metadata_cas":0})");
+    http::Response r = h.Put("metadata/m", R"({"max_versions":4,"metadata_cas":0})");
     CHECK(r.status == 400);
     CHECK(Errors(r) ==
           R"(["metadata check-and-set parameter does not match the current version"])");
@@ -477,9 +477,8 @@ TEST_SUITE("kv_v2") {
 
   TEST_CASE("metadata delete removes every version") {
     KvHarness h(2);
-    REQUIRE(h.Put("data/gone", R"({"data":{"a":1}})").status == 200);
-    REQUIRE(h.Put("data/gone", R"({"data":{"a":2}})").status == 200);
-    KvResponse r = h.Delete("metadata/gone");
+    h.PutVersions("data/gone", 2);
+    http::Response r = h.Delete("metadata/gone");
     CHECK(r.status == 204);
     CHECK(h.Get("data/gone").status == 404);
     CHECK(h.Get("data/gone", {{"version", "1"}}).status == 404);
@@ -498,7 +497,7 @@ TEST_SUITE("kv_v2") {
     for (const char* p : {"a", "b/c", "b/d", "b/e/f", "a.b", "c"}) {
       REQUIRE(h.Put(std::string("data/") + p, R"({"data":{"x":1}})").status == 200);
     }
-    KvResponse r = h.List("metadata/");
+    http::Response r = h.List("metadata/");
     REQUIRE(r.status == 200);
     rapidjson::Document d = Body(r);
     CheckEnvelope(d);
@@ -525,7 +524,7 @@ TEST_SUITE("kv_v2") {
     KvHarness h(2);
     REQUIRE(h.Put("data/d/one", R"({"data":{"x":1}})").status == 200);
     REQUIRE(h.Put("data/d/sub/two", R"({"data":{"x":1}})").status == 200);
-    KvResponse r = h.List("detailed-metadata/d");
+    http::Response r = h.List("detailed-metadata/d");
     REQUIRE(r.status == 200);
     rapidjson::Document d = Body(r);
     CHECK(Keys(d["data"]) == std::vector<std::string>{"key_info", "keys"});
@@ -539,7 +538,7 @@ TEST_SUITE("kv_v2") {
     KvHarness h(2);
     REQUIRE(h.Put("data/sk", R"({"data":{"foo":"abc","bar":{"baz":"def","q":{"r":1}},"quux":{}}})")
                 .status == 200);
-    KvResponse r = h.Get("subkeys/sk");
+    http::Response r = h.Get("subkeys/sk");
     REQUIRE(r.status == 200);
     rapidjson::Document d = Body(r);
     CheckEnvelope(d);
@@ -560,7 +559,7 @@ TEST_SUITE("kv_v2") {
 
   TEST_CASE("config read and write") {
     KvHarness h(2);
-    KvResponse r = h.Get("config");
+    http::Response r = h.Get("config");
     REQUIRE(r.status == 200);
     rapidjson::Document d = Body(r);
     CheckEnvelope(d);
@@ -589,12 +588,12 @@ TEST_SUITE("kv_v2") {
   TEST_CASE("delete_version_after schedules deletion") {
     KvHarness h(2);
     REQUIRE(h.Put("metadata/t", R"({"delete_version_after":"10s"})").status == 204);
-    KvResponse w = h.Put("data/t", R"({"data":{"a":1}})");
+    http::Response w = h.Put("data/t", R"({"data":{"a":1}})");
     REQUIRE(w.status == 200);
     CHECK(V(Body(w)["data"]["deletion_time"]) == "2023-11-14T22:13:30Z");
     CHECK(h.Get("data/t").status == 200);  // scheduled, not yet passed
     h.clock().Advance(std::chrono::seconds(11));
-    KvResponse r = h.Get("data/t");
+    http::Response r = h.Get("data/t");
     CHECK(r.status == 404);
     CHECK(V(Body(r)["data"]["metadata"]["deletion_time"]) == "2023-11-14T22:13:30Z");
     // Undelete restarts the schedule from now.
@@ -615,7 +614,7 @@ TEST_SUITE("kv_v2") {
 
   TEST_CASE("data patch") {
     KvHarness h(2);
-    KvResponse r = h.Patch("data/p", R"({"data":{"a":1}})");
+    http::Response r = h.Patch("data/p", R"({"data":{"a":1}})");
     CHECK(r.status == 404);
     CHECK(r.body.empty());
     REQUIRE(h.Put("data/p", R"({"data":{"a":1,"b":{"c":2,"d":3},"e":[1,2]}})").status == 200);
@@ -650,7 +649,7 @@ TEST_SUITE("kv_v2") {
 
   TEST_CASE("invalid paths answer 404 with OpenBao's warnings") {
     KvHarness h(2);
-    KvResponse r = h.Get("foo");
+    http::Response r = h.Get("foo");
     CHECK(r.status == 404);
     rapidjson::Document d = Body(r);
     CheckEnvelope(d);
@@ -674,7 +673,7 @@ TEST_SUITE("kv_v2") {
   TEST_CASE("operations a path does not support answer 405") {
     KvHarness h(2);
     const std::string kBody = R"({"errors":["1 error occurred:\n\t* unsupported operation\n\n"]})";
-    KvResponse r = h.Get("delete/x");
+    http::Response r = h.Get("delete/x");
     CHECK(r.status == 405);
     CHECK(r.body == kBody);
     CHECK(h.Get("destroy/x").status == 405);
@@ -694,44 +693,47 @@ TEST_SUITE("kv_v2") {
     REQUIRE(h.backend().RecordEpoch(7).ok());
 
     h.epoch = 6;  // a former active
-    KvResponse r = h.Put("data/f", R"({"data":{"a":2}})");
+    http::Response r = h.Put("data/f", R"({"data":{"a":2}})");
     CHECK(r.status == 503);
-    CHECK(r.not_active);
+    CHECK(IsNotActive(r));
     CHECK(Errors(r) == R"(["node is not active"])");
     // Every kind of write, including ones that would change nothing.
-    CHECK(h.Delete("data/f").not_active);
-    CHECK(h.Delete("data/never").not_active);
-    CHECK(h.Patch("data/f", R"({"data":{"a":3}})").not_active);
-    CHECK(h.Put("metadata/f", R"({"max_versions":1})").not_active);
-    CHECK(h.Put("metadata/f", "{}").not_active);
-    CHECK(h.Delete("metadata/f").not_active);
-    CHECK(h.Put("destroy/f", R"({"versions":[1]})").not_active);
-    CHECK(h.Put("config", R"({"max_versions":1})").not_active);
+    CHECK(IsNotActive(h.Delete("data/f")));
+    CHECK(IsNotActive(h.Delete("data/never")));
+    CHECK(IsNotActive(h.Patch("data/f", R"({"data":{"a":3}})")));
+    CHECK(IsNotActive(h.Put("metadata/f", R"({"max_versions":1})")));
+    CHECK(IsNotActive(h.Put("metadata/f", "{}")));
+    CHECK(IsNotActive(h.Delete("metadata/f")));
+    CHECK(IsNotActive(h.Put("destroy/f", R"({"versions":[1]})")));
+    CHECK(IsNotActive(h.Put("config", R"({"max_versions":1})")));
     // Reads still work, and nothing changed.
     r = h.Get("data/f");
     REQUIRE(r.status == 200);
-    CHECK_FALSE(r.not_active);
+    CHECK_FALSE(IsNotActive(r));
     CHECK(Js(Body(r)["data"]["data"]) == R"({"a":1})");
     CHECK(V(Body(h.Get("metadata/f"))["data"]["max_versions"]) == 0);
     // The current epoch writes.
     h.epoch = 7;
     r = h.Put("data/f", R"({"data":{"a":4}})");
     CHECK(r.status == 200);
-    CHECK_FALSE(r.not_active);
+    CHECK_FALSE(IsNotActive(r));
   }
 
-  TEST_CASE("IsWrite and engine identity") {
+  TEST_CASE("Writes (the one read/write decision) and engine identity") {
     KvHarness h(2);
     CHECK(h.engine().Type() == "kv");
     CHECK(h.engine().Version() == 2);
-    KvRequest req;
-    for (KvOp op : {KvOp::kRead, KvOp::kList, KvOp::kScan}) {
-      req.op = op;
-      CHECK_FALSE(h.engine().IsWrite(req));
-    }
-    for (KvOp op : {KvOp::kWrite, KvOp::kPatch, KvOp::kDelete}) {
-      req.op = op;
-      CHECK(h.engine().IsWrite(req));
+    for (int version : {1, 2}) {
+      KvHarness e(version);
+      KvRequest req;
+      for (KvOp op : {KvOp::kRead, KvOp::kList, KvOp::kScan}) {
+        req.op = op;
+        CHECK_FALSE(e.engine().Writes(req));
+      }
+      for (KvOp op : {KvOp::kWrite, KvOp::kPatch, KvOp::kDelete}) {
+        req.op = op;
+        CHECK(e.engine().Writes(req));
+      }
     }
   }
 
@@ -747,8 +749,8 @@ TEST_SUITE("kv_v2") {
     KvRequest req;
     req.op = KvOp::kRead;
     req.path = "data/x";
-    std::promise<KvResponse> p;
-    b->Handle(req, [&](KvResponse r) { p.set_value(std::move(r)); });
+    std::promise<http::Response> p;
+    b->Handle(req, [&](http::Response r) { p.set_value(std::move(r)); });
     CHECK(p.get_future().get().status == 404);
     Result<std::vector<std::string>> keys = shared->List("");
     REQUIRE(keys.ok());
@@ -771,11 +773,11 @@ TEST_SUITE("kv_v2") {
           req.path = "data/race";
           req.body = R"({"data":{"t":)" + std::to_string(t) + "}}";
           req.epoch = 1;
-          std::promise<KvResponse> p;
-          std::future<KvResponse> f = p.get_future();
-          h.engine().Handle(req, [&](KvResponse r) { p.set_value(std::move(r)); });
+          std::promise<http::Response> p;
+          std::future<http::Response> f = p.get_future();
+          h.engine().Handle(req, [&](http::Response r) { p.set_value(std::move(r)); });
           if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) return;
-          KvResponse r = f.get();
+          http::Response r = f.get();
           if (r.status != 200) continue;
           ++ok;
           rapidjson::Document d;
@@ -797,7 +799,7 @@ TEST_SUITE("kv_v2") {
   TEST_CASE("a corrupt record is a 500, not a crash") {
     KvHarness h(2);
     REQUIRE(h.backend().Put("kv/secret/s/bad", "garbage", 1).ok());
-    KvResponse r = h.Get("data/bad");
+    http::Response r = h.Get("data/bad");
     CHECK(r.status == 500);
     CHECK(Errors(r).find("kv record") != std::string::npos);
     CHECK(h.Put("data/bad", R"({"data":{"a":1}})").status == 500);
@@ -808,11 +810,11 @@ TEST_SUITE("kv_v2") {
     KvHarness h(2);
     std::string longpath = "data/" + std::string(2000, 'x');
     CHECK(h.Get(longpath).status == 404);
-    KvResponse r = h.Put(longpath, R"({"data":{"a":1}})");
+    http::Response r = h.Put(longpath, R"({"data":{"a":1}})");
     CHECK(r.status == 400);
-    CHECK_FALSE(r.not_active);
+    CHECK_FALSE(IsNotActive(r));
   }
 }
 
 }  // namespace
-}  // namespace halo::storage::testing
+}  // namespace halo::kv::testing

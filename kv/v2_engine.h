@@ -1,20 +1,21 @@
-// KvV2Engine: the implementation behind NewKvV2Engine (storage/kv_v2.h). Internal to the
-// storage module; kv_v2.cc holds routing, reads and config, kv_v2_write.cc the writes.
+// KvV2Engine: the implementation behind NewKvV2Engine (kv/v2.h). Internal to the
+// kv module; kv/v2.cc holds routing, reads and config, kv/v2_write.cc the writes.
 #pragma once
 
 #include <rapidjson/document.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "storage/kv_common.h"
-#include "storage/kv_fields.h"
-#include "storage/kv_json.h"
-#include "storage/kv_record.h"
-#include "storage/kv_request.h"
+#include "kv/common.h"
+#include "kv/fields.h"
+#include "kv/json.h"
+#include "kv/record.h"
+#include "kv/request.h"
 
-namespace halo::storage {
+namespace halo::kv {
 
 class KvV2Engine final : public SecretsEngine {
  public:
@@ -66,20 +67,31 @@ class KvV2Engine final : public SecretsEngine {
   static std::unique_ptr<KvFields> FieldsFor(Route route, const rapidjson::Value& input);
 
   // Reads (synchronous).
-  KvResponse InvalidPath(const Call& c) const;
-  KvResponse ReadData(const Call& c) const;
-  KvResponse ReadSubkeys(const Call& c) const;
-  KvResponse ReadMetadata(const Call& c) const;
-  KvResponse ListMetadata(const Call& c) const;
-  KvResponse ReadConfig(const Call& c) const;
+  http::Response InvalidPath(const Call& c) const;
+  http::Response ReadData(const Call& c) const;
+  http::Response ReadSubkeys(const Call& c) const;
+  http::Response ReadMetadata(const Call& c) const;
+  http::Response ListMetadata(const Call& c) const;
+  http::Response ReadConfig(const Call& c) const;
   // Loads a committed record; false in *found when absent.
   Status LoadCommitted(std::string_view key, std::string* raw, KvSecretRecord* rec,
                        bool* found) const;
+  // Loads the committed record of c.key for a read (its version data points into *raw); false
+  // with *answer set (500, or 404 when absent).
+  bool LoadForRead(const Call& c, std::string* raw, KvSecretRecord* rec,
+                   http::Response* answer) const;
+  // The version a read names (?version=N, else the current one), with *gone set when it is
+  // deleted or destroyed; nullptr when the record has no such version.
+  const KvVersion* ReadVersion(const Call& c, const KvSecretRecord& rec, bool* gone) const;
+  // The answer to a read of one version: 200 with `write_data` and the warnings, or 404 with
+  // no warnings when the version is gone.
+  static http::Response ReadAnswer(const Call& c, bool gone,
+                                   const std::function<void(JsonWriter&)>& write_data);
 
   // Writes: each validates what it can up front (Precheck: false and *refusal set when
   // the request is refused), then runs in a fenced transaction.
   void Write(const CallPtr& c, DoneFn done);
-  bool Precheck(const Call& c, KvResponse* refusal) const;
+  bool Precheck(const Call& c, http::Response* refusal) const;
   static Result<KvTxnResult> WriteData(const Env& env, const Call& c, Txn& txn);
   static Result<KvTxnResult> PatchData(const Env& env, const Call& c, Txn& txn);
   static Result<KvTxnResult> DeleteLatest(const Env& env, const Call& c, Txn& txn);
@@ -103,4 +115,4 @@ void WriteKeyMetadata(JsonWriter& w, const KvSecretRecord& rec);
 // "" for kNoTime, else RFC 3339 with nanoseconds.
 std::string TimeText(int64_t unix_nanos);
 
-}  // namespace halo::storage
+}  // namespace halo::kv

@@ -4,14 +4,14 @@
 
 #include <rapidjson/document.h>
 
-#include "storage/kv_common.h"
-#include "storage/kv_fields.h"
-#include "storage/kv_json.h"
-#include "storage/kv_record.h"
-#include "storage/kv_time.h"
-#include "test/storage/kv_test_util.h"
+#include "kv/common.h"
+#include "kv/fields.h"
+#include "kv/json.h"
+#include "kv/record.h"
+#include "kv/time.h"
+#include "test/kv/test_util.h"
 
-namespace halo::storage {
+namespace halo::kv {
 namespace {
 
 rapidjson::Document J(const char* text) {
@@ -130,7 +130,8 @@ TEST_SUITE("kv_util") {
     // Invalid UTF-8 is refused.
     CHECK_FALSE(ParseJsonBody("{\"a\":\"\xff\"}").ok());
     CHECK(ParseJsonBody("{\"a\":\"\xc3\xa9\"}").ok());
-    rapidjson::Document q = QueryToJson({{"a", "1"}, {"b", "x"}, {"a", "2"}, {"a", "3"}});
+    rapidjson::Document q =
+        QueryToJson(http::QueryParams({{"a", "1"}, {"b", "x"}, {"a", "2"}, {"a", "3"}}));
     CHECK(SortedJson(q) == R"({"a":["1","2","3"],"b":"x"})");
   }
 
@@ -159,9 +160,13 @@ TEST_SUITE("kv_util") {
     CHECK(NewRequestId() != NewRequestId());
     CHECK(ErrorResponse(400, {"a", "b"}).body == R"({"errors":["a","b"]})");
     CHECK(NotFound().body == R"({"errors":[]})");
-    KvResponse na = NotActive();
+    http::Response na = NotActive();
     CHECK(na.status == 503);
-    CHECK(na.not_active);
+    CHECK(IsNotActive(na));
+    CHECK_FALSE(IsNotActive(ErrorResponse(503, {"other"})));
+    CHECK(na.headers.Get("Cache-Control") == "no-store");
+    CHECK(na.headers.Get("Content-Type") == "application/json");
+    CHECK_FALSE(NoBody(204).headers.Has("Content-Type"));
     CHECK(NoBody(204).body.empty());
     CHECK(MultiErrorText({"x", "y"}) == "2 errors occurred:\n\t* x\n\t* y\n\n");
   }
@@ -180,7 +185,7 @@ TEST_SUITE("kv_util") {
   }
 
   TEST_CASE("patch content type") {
-    KvResponse err;
+    http::Response err;
     CHECK(CheckPatchContentType("application/merge-patch+json", &err));
     CHECK(CheckPatchContentType(" application/merge-patch+json ; charset=utf-8", &err));
     CHECK_FALSE(CheckPatchContentType("application/json", &err));
@@ -287,4 +292,4 @@ TEST_SUITE("kv_util") {
 }
 
 }  // namespace
-}  // namespace halo::storage
+}  // namespace halo::kv

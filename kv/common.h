@@ -11,10 +11,15 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "kv/request.h"
 #include "storage/backend.h"
-#include "storage/kv_request.h"
 
-namespace halo::storage {
+namespace halo::kv {
+
+// The storage types the engines are written against.
+using storage::Backend;
+using storage::Txn;
+using storage::UpdateFn;
 
 // Options common to both engines.
 struct KvEngineOptions {
@@ -27,7 +32,7 @@ struct KvEngineOptions {
 
 // What a write's transaction function decided.
 struct KvTxnResult {
-  KvResponse response;
+  http::Response response;
   // false: the request was refused (400, 404, ...); any writes are rolled back and only the
   // response is sent. true: commit, then send the response once the commit is durable.
   bool commit = true;
@@ -35,7 +40,7 @@ struct KvTxnResult {
 using KvTxnFn = std::function<Result<KvTxnResult>(Txn& txn)>;
 
 // Runs `fn` through backend.UpdateAsync fenced by `epoch` and calls `done` with the outcome,
-// on the backend's thread: fn's response after a commit or a refusal; 503 not_active when
+// on the backend's thread: fn's response after a commit or a refusal; NotActive() (503) when
 // the backend refuses the epoch (kConflict); 400 for a key the backend rejects
 // (kInvalidArgument); 500 for any other failure. `fn` may run more than once.
 void RunKvWrite(Backend& backend, uint64_t epoch, KvTxnFn fn, SecretsEngine::DoneFn done);
@@ -51,7 +56,7 @@ void PageEntries(std::vector<std::string>& entries, std::string_view after, int6
 
 // The PATCH Content-Type check of OpenBao's HTTP layer: true when the media type is
 // application/merge-patch+json, else false with *error set to 400 (unparsable) or 415.
-bool CheckPatchContentType(std::string_view content_type, KvResponse* error);
+bool CheckPatchContentType(std::string_view content_type, http::Response* error);
 
 // "Endpoint ignored these unrecognized parameters: [a b]".
 std::string IgnoredWarning(const std::vector<std::string>& names);
@@ -62,4 +67,4 @@ std::string ReplacedWarning();
 // Unix nanoseconds from clock.WallMicros().
 int64_t WallNanos(const Clock& clock);
 
-}  // namespace halo::storage
+}  // namespace halo::kv

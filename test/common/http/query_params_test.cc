@@ -1,8 +1,8 @@
-#include "node/query_params.h"
+#include "common/http/url.h"
 
 #include <doctest/doctest.h>
 
-namespace halo::node {
+namespace halo::http {
 namespace {
 
 TEST_CASE("QueryParams parses and decodes") {
@@ -28,8 +28,19 @@ TEST_CASE("QueryParams rejects bad escapes") {
   CHECK_FALSE(QueryParams::Parse("a=%4").ok());
   CHECK_FALSE(QueryParams::Parse("a=%zz").ok());
   CHECK(QueryParams::Parse("a=%41").ok());
+  CHECK(QueryParams::Parse("a=%zz").status().message() == "bad percent-escape in \"%zz\"");
   CHECK(*PercentDecode("%2F%2f", false) == "//");
   CHECK(*PercentDecode("a+b", false) == "a+b");
+  // The lenient form keeps what it cannot decode.
+  CHECK(QueryParams::ParseLenient("a=%zz&b=1").Get("a") == "%zz");
+}
+
+TEST_CASE("QueryParams::Without drops every pair with those names") {
+  QueryParams q =
+      QueryParams::ParseLenient("list=true&a=1&scan&list=0&b=2").Without({"list", "scan"});
+  REQUIRE(q.pairs().size() == 2);
+  CHECK(q.pairs()[0].first == "a");
+  CHECK(q.pairs()[1].first == "b");
 }
 
 TEST_CASE("ParseGoBool") {
@@ -39,4 +50,4 @@ TEST_CASE("ParseGoBool") {
 }
 
 }  // namespace
-}  // namespace halo::node
+}  // namespace halo::http

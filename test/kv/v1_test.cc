@@ -1,18 +1,18 @@
 // KV v1 engine: OpenBao's passthrough backend behaviour.
 #include <doctest/doctest.h>
 
-#include "test/storage/kv_test_util.h"
+#include "test/kv/test_util.h"
 
-namespace halo::storage::testing {
+namespace halo::kv::testing {
 namespace {
 
 TEST_SUITE("kv_v1") {
   TEST_CASE("put, get, delete") {
     KvHarness h(1);
-    KvResponse w = h.Put("app/db", R"({"user":"u","nested":{"b":2,"a":1},"n":1.5})");
+    http::Response w = h.Put("app/db", R"({"user":"u","nested":{"b":2,"a":1},"n":1.5})");
     CHECK(w.status == 204);
     CHECK(w.body.empty());
-    KvResponse r = h.Get("app/db");
+    http::Response r = h.Get("app/db");
     REQUIRE(r.status == 200);
     rapidjson::Document d = Body(r);
     CheckEnvelope(d, kKvV1DefaultLeaseSeconds);
@@ -43,7 +43,7 @@ TEST_SUITE("kv_v1") {
 
   TEST_CASE("write errors") {
     KvHarness h(1);
-    KvResponse r = h.Put("x", "{}");
+    http::Response r = h.Put("x", "{}");
     CHECK(r.status == 400);
     CHECK(Errors(r) == R"(["missing data fields"])");
     CHECK(Errors(h.Put("x", "")) == R"(["missing data fields"])");
@@ -61,7 +61,7 @@ TEST_SUITE("kv_v1") {
     KvHarness h(1);
     CHECK(h.List("").status == 404);
     for (const char* p : {"a", "b/c", "b/d/e", "c"}) REQUIRE(h.Put(p, R"({"v":1})").status == 204);
-    KvResponse r = h.List("");
+    http::Response r = h.List("");
     REQUIRE(r.status == 200);
     rapidjson::Document d = Body(r);
     CheckEnvelope(d);
@@ -78,7 +78,7 @@ TEST_SUITE("kv_v1") {
   TEST_CASE("patch is not supported; its content type is still checked first") {
     KvHarness h(1);
     REQUIRE(h.Put("x", R"({"a":1})").status == 204);
-    KvResponse r = h.Patch("x", R"({"a":2})");
+    http::Response r = h.Patch("x", R"({"a":2})");
     CHECK(r.status == 405);
     CHECK(r.body == R"({"errors":["1 error occurred:\n\t* unsupported operation\n\n"]})");
     CHECK(h.Patch("x", R"({"a":2})", "text/plain").status == 415);
@@ -87,7 +87,7 @@ TEST_SUITE("kv_v1") {
   TEST_CASE("query parameters on a read are ignored with a warning") {
     KvHarness h(1);
     REQUIRE(h.Put("x", R"({"a":1})").status == 204);
-    KvResponse r = h.Get("x", {{"foo", "1"}, {"bar", "2"}});
+    http::Response r = h.Get("x", {{"foo", "1"}, {"bar", "2"}});
     REQUIRE(r.status == 200);
     CHECK(Js(Body(r)["warnings"]) ==
           R"(["Endpoint ignored these unrecognized parameters: [bar foo]"])");
@@ -98,10 +98,10 @@ TEST_SUITE("kv_v1") {
     h.epoch = 3;
     REQUIRE(h.Put("x", R"({"a":1})").status == 204);
     REQUIRE(h.backend().RecordEpoch(4).ok());
-    KvResponse r = h.Put("x", R"({"a":2})");
+    http::Response r = h.Put("x", R"({"a":2})");
     CHECK(r.status == 503);
-    CHECK(r.not_active);
-    CHECK(h.Delete("x").not_active);
+    CHECK(IsNotActive(r));
+    CHECK(IsNotActive(h.Delete("x")));
     CHECK(Js(Body(h.Get("x"))["data"]) == R"({"a":1})");
     h.epoch = 4;
     CHECK(h.Put("x", R"({"a":2})").status == 204);
@@ -119,4 +119,4 @@ TEST_SUITE("kv_v1") {
 }
 
 }  // namespace
-}  // namespace halo::storage::testing
+}  // namespace halo::kv::testing

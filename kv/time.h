@@ -12,7 +12,7 @@
 
 #include "common/result.h"
 
-namespace halo::storage {
+namespace halo::kv {
 
 // Go's time.RFC3339Nano in UTC: "2018-03-22T02:24:06.945319214Z", trailing zeros of the
 // fraction removed and no fraction at all when it is zero ("2018-03-22T02:24:06Z").
@@ -29,4 +29,4 @@ Result<int64_t> ParseGoDuration(std::string_view text);
 // anything else a Go duration. Returns seconds (truncated toward zero).
 Result<int64_t> ParseDurationSecondString(std::string_view text);
 
-}  // namespace halo::storage
+}  // namespace halo::kv

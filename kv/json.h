@@ -13,10 +13,12 @@
 #include <string_view>
 #include <vector>
 
+#include "common/http/message.h"
+#include "common/http/url.h"
 #include "common/result.h"
-#include "storage/kv_request.h"
+#include "kv/request.h"
 
-namespace halo::storage {
+namespace halo::kv {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
@@ -41,7 +43,7 @@ int JsonDepth(const rapidjson::Value& value);
 
 // Builds the parameter object of a query-string request: each value a string, a name given
 // more than once an array of strings.
-rapidjson::Document QueryToJson(const std::vector<std::pair<std::string, std::string>>& query);
+rapidjson::Document QueryToJson(const http::QueryParams& query);
 
 // Writes `value` compactly with every object's members sorted by name (bytewise); when a
 // name repeats, the last one wins (as Go's decoder keeps the last).
@@ -66,21 +68,25 @@ std::string MultiErrorText(const std::vector<std::string>& errors);
 std::string EnvelopeJson(const std::function<void(JsonWriter&)>& write_data,
                          const std::vector<std::string>& warnings, int64_t lease_duration = 0);
 
-// Responses.
-KvResponse JsonResponse(int status, std::string body);
-KvResponse ErrorResponse(int status, const std::vector<std::string>& errors);
-inline KvResponse BadRequest(std::string_view message) {
+// Responses: every engine answer is built by JsonResponse (or NoBody), the one place that
+// sets its headers (Cache-Control: no-store; Content-Type: application/json with a body).
+http::Response JsonResponse(int status, std::string body);
+http::Response ErrorResponse(int status, const std::vector<std::string>& errors);
+inline http::Response BadRequest(std::string_view message) {
   return ErrorResponse(400, {std::string(message)});
 }
 // 404 {"errors":[]}: what OpenBao answers for a read or list that found nothing.
-inline KvResponse NotFound() { return ErrorResponse(404, {}); }
+inline http::Response NotFound() { return ErrorResponse(404, {}); }
 // 405 for an operation the path does not support.
-KvResponse UnsupportedOperation();
+http::Response UnsupportedOperation();
 // 500 for a storage or decoding failure; the message goes in the body.
-KvResponse InternalError(std::string_view message);
-// 503 with not_active set: a write refused for a stale fencing epoch.
-KvResponse NotActive();
+http::Response InternalError(std::string_view message);
+// 503 {"errors":["node is not active"]}: a write refused for a stale fencing epoch.
+http::Response NotActive();
+// True for the answer NotActive() builds: the write did not happen and must not be
+// acknowledged as done.
+bool IsNotActive(const http::Response& response);
 // A status with no body (204, or 404 the way OpenBao's RespondWithStatusCode(nil) sends it).
-KvResponse NoBody(int status);
+http::Response NoBody(int status);
 
-}  // namespace halo::storage
+}  // namespace halo::kv

@@ -1,9 +1,9 @@
 // SecretsEngine: one mounted secrets engine (KV v1 or KV v2), independent of any transport.
 //
 // The node's HTTP layer turns an OpenBao-style request (/v1/<mount>/<path>) into a KvRequest
-// and sends the KvResponse back as it is: status, and a JSON body when `body` is not empty
-// (Content-Type: application/json). Bodies, status codes and messages follow OpenBao's KV
-// engines (builtin/logical/kv), including the success envelope
+// and sends the engine's http::Response back as it is: status, Cache-Control: no-store, and a
+// JSON body (Content-Type: application/json) when there is one. Bodies, status codes and messages
+// follow OpenBao's KV engines (builtin/logical/kv), including the success envelope
 //   {"request_id":..,"lease_id":"","renewable":false,"lease_duration":0,"data":..,
 //    "wrap_info":null,"warnings":null,"auth":null}
 // and error bodies {"errors":[..]}.
@@ -11,12 +11,15 @@
 // What the HTTP layer does before calling Handle (as OpenBao's internal/http/logical.go):
 //   GET -> kRead, or kList with ?list=true (the "list" parameter removed); LIST -> kList;
 //   SCAN or ?scan=true -> kScan; POST/PUT -> kWrite; PATCH -> kPatch; DELETE -> kDelete;
-//   other methods are answered 405 by the node. Query parameters (URL-decoded, in order)
-//   go into `query`; for kRead/kList/kScan/kDelete they are the request's parameters, for
-//   kWrite/kPatch the JSON body is. The engine itself checks PATCH's Content-Type (415) and
-//   parses the body (400 "error parsing JSON").
+//   other methods are answered 405 by the node. The request's query string, parsed once by
+//   the node (without "list" and "scan"), goes into `query`; for kRead/kList/kScan/kDelete they are
+//   the request's parameters, for kWrite/kPatch the JSON body is. The engine itself checks PATCH's
+//   Content-Type (415) and parses the body (400 "error parsing JSON").
 //
-// Threading: Handle() may be called from any thread, concurrently. Reads (IsWrite() false)
+// Whether a request writes is decided here and only here: Writes(). The node asks it to
+// choose between answering locally and sending the request to the active node.
+//
+// Threading: Handle() may be called from any thread, concurrently. Reads (Writes() false)
 // call `done` before Handle returns, on the caller's thread, after synchronous Backend
 // reads. Writes never block: they run through Backend::UpdateAsync and `done` runs later on
 // a backend thread; the caller marshals it back to its event loop. A write refused before
@@ -24,8 +27,8 @@
 // the caller's thread, like a read. `done` runs exactly once in every case.
 //
 // Fencing: every write carries the caller's fencing epoch. A write refused by the backend
-// because the epoch is stale is never applied and comes back as 503 with `not_active` set,
-// so the node can step down / forward instead of acknowledging it.
+// because the epoch is stale is never applied and comes back as NotActive() (kv/json.h: 503,
+// recognised by IsNotActive()), so the node never acknowledges it.
 #pragma once
 
 #include <cstdint>
@@ -35,7 +38,10 @@
 #include <utility>
 #include <vector>
 
-namespace halo::storage {
+#include "common/http/message.h"
+#include "common/http/url.h"
+
+namespace halo::kv {
 
 enum class KvOp {
   kRead,    // GET
@@ -55,18 +61,10 @@ struct KvRequest {
   // "config". For kList/kScan a missing trailing '/' is added by the engine.
   std::string path;
   // Decoded query parameters in order; a name given twice becomes a list of strings.
-  std::vector<std::pair<std::string, std::string>> query;
+  http::QueryParams query;
   std::string body;          // raw request body (kWrite, kPatch); may be empty
   std::string content_type;  // the Content-Type header, as sent (checked for kPatch)
   uint64_t epoch = 0;        // the writer's fencing epoch (writes only)
-};
-
-struct KvResponse {
-  int status = 200;
-  std::string body;  // JSON; empty means no body (204, and a few bare 404s as OpenBao)
-  // Set only when a write was refused because the fencing epoch is stale (status 503): the
-  // write did not happen and must not be acknowledged as done.
-  bool not_active = false;
 };
 
 // The message in the 503 body of a write refused for a stale fencing epoch.
@@ -74,7 +72,7 @@ inline constexpr std::string_view kNotActiveMessage = "node is not active";
 
 class SecretsEngine {
  public:
-  using DoneFn = std::function<void(KvResponse)>;
+  using DoneFn = std::function<void(http::Response)>;
 
   virtual ~SecretsEngine() = default;
   SecretsEngine(const SecretsEngine&) = delete;
@@ -86,7 +84,7 @@ class SecretsEngine {
 
   // True when Handle would write (kWrite, kPatch, kDelete): such requests belong on the
   // active node and need its current fencing epoch in `epoch`.
-  virtual bool IsWrite(const KvRequest& req) const;
+  virtual bool Writes(const KvRequest& req) const;
 
   // Answers `req` through `done` (see the threading notes above).
   virtual void Handle(const KvRequest& req, DoneFn done) = 0;
@@ -95,4 +93,4 @@ class SecretsEngine {
   SecretsEngine() = default;
 };
 
-}  // namespace halo::storage
+}  // namespace halo::kv

@@ -14,16 +14,17 @@
 #include <utility>
 #include <vector>
 
+#include "kv/json.h"
+#include "kv/v1.h"
+#include "kv/v2.h"
 #include "storage/backend.h"
 #include "storage/inmem_backend.h"
-#include "storage/kv_json.h"
-#include "storage/kv_v1.h"
-#include "storage/kv_v2.h"
 #include "test/fakes/fake_clock.h"
 
-namespace halo::storage::testing {
+namespace halo::kv::testing {
 
 using Query = std::vector<std::pair<std::string, std::string>>;
+using storage::InmemBackend;
 
 inline constexpr const char* kMergePatch = "application/merge-patch+json";
 
@@ -39,39 +40,45 @@ class KvHarness {
     engine_ = version == 1 ? NewKvV1Engine(std::move(o)) : NewKvV2Engine(std::move(o));
   }
 
-  KvResponse Call(KvOp op, std::string path, std::string body = "", Query query = {},
-                  std::string content_type = "application/json") {
+  http::Response Call(KvOp op, std::string path, std::string body = "", Query query = {},
+                      std::string content_type = "application/json") {
     KvRequest req;
     req.op = op;
     req.path = std::move(path);
     req.body = std::move(body);
-    req.query = std::move(query);
+    req.query = http::QueryParams(std::move(query));
     req.content_type = std::move(content_type);
     req.epoch = epoch;
     return Run(req);
   }
 
   // Runs `req`, waiting up to 10 s for `done`; checks it is called exactly once.
-  KvResponse Run(const KvRequest& req) {
-    auto promise = std::make_shared<std::promise<KvResponse>>();
+  http::Response Run(const KvRequest& req) {
+    auto promise = std::make_shared<std::promise<http::Response>>();
     auto calls = std::make_shared<std::atomic<int>>(0);
-    std::future<KvResponse> future = promise->get_future();
-    engine_->Handle(req, [promise, calls](KvResponse r) {
+    std::future<http::Response> future = promise->get_future();
+    engine_->Handle(req, [promise, calls](http::Response r) {
       if (calls->fetch_add(1) == 0) promise->set_value(std::move(r));
     });
     REQUIRE(future.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
-    KvResponse r = future.get();
+    http::Response r = future.get();
     CHECK(calls->load() == 1);
     return r;
   }
 
-  KvResponse Get(std::string path, Query q = {}) { return Call(KvOp::kRead, path, "", q); }
-  KvResponse Put(std::string path, std::string body) { return Call(KvOp::kWrite, path, body); }
-  KvResponse Patch(std::string path, std::string body, std::string ct = kMergePatch) {
+  http::Response Get(std::string path, Query q = {}) { return Call(KvOp::kRead, path, "", q); }
+  http::Response Put(std::string path, std::string body) { return Call(KvOp::kWrite, path, body); }
+  http::Response Patch(std::string path, std::string body, std::string ct = kMergePatch) {
     return Call(KvOp::kPatch, path, body, {}, ct);
   }
-  KvResponse Delete(std::string path) { return Call(KvOp::kDelete, path); }
-  KvResponse List(std::string path, Query q = {}) { return Call(KvOp::kList, path, "", q); }
+  http::Response Delete(std::string path) { return Call(KvOp::kDelete, path); }
+  // KV v2: writes versions {"a":1} .. {"a":n} of the secret at `data_path` ("data/<path>").
+  void PutVersions(const std::string& data_path, int n) {
+    for (int i = 1; i <= n; ++i) {
+      REQUIRE(Put(data_path, R"({"data":{"a":)" + std::to_string(i) + "}}").status == 200);
+    }
+  }
+  http::Response List(std::string path, Query q = {}) { return Call(KvOp::kList, path, "", q); }
 
   SecretsEngine& engine() { return *engine_; }
   Backend& backend() { return *backend_; }
@@ -86,7 +93,7 @@ class KvHarness {
 };
 
 // The response body parsed; fails the test when it is not JSON.
-inline rapidjson::Document Body(const KvResponse& r) {
+inline rapidjson::Document Body(const http::Response& r) {
   rapidjson::Document d;
   d.Parse(r.body.data(), r.body.size());
   REQUIRE_MESSAGE(!d.HasParseError(), "body is not JSON: " << r.body);
@@ -116,7 +123,7 @@ inline JsonVal V(const rapidjson::Value& v) { return JsonVal{&v}; }
 inline std::string Js(const rapidjson::Value& v) { return SortedJson(v); }
 
 // The "errors" array of an error body, as compact JSON.
-inline std::string Errors(const KvResponse& r) {
+inline std::string Errors(const http::Response& r) {
   rapidjson::Document d = Body(r);
   REQUIRE(d.IsObject());
   REQUIRE(d.HasMember("errors"));
@@ -147,4 +154,4 @@ inline void CheckEnvelope(const rapidjson::Document& d, int64_t lease_duration =
   CHECK(d["auth"].IsNull());
 }
 
-}  // namespace halo::storage::testing
+}  // namespace halo::kv::testing
