@@ -37,8 +37,8 @@ Worker::~Worker() {
   if (base_) event_base_free(base_);
 }
 
-Status Worker::Init(const std::string& host, uint16_t port, bool reuse_port,
-                    std::shared_ptr<const RouteSettings> settings,
+Status Worker::Init(const net::NetAddress& listen_addr, const std::string& listen_name,
+                    bool reuse_port, std::shared_ptr<const RouteSettings> settings,
                     std::shared_ptr<const ClusterSnapshot> snapshot) {
   settings_ = std::move(settings);
   snapshot_ = std::move(snapshot);
@@ -50,17 +50,15 @@ Status Worker::Init(const std::string& host, uint16_t port, bool reuse_port,
   ASSIGN_OR_RETURN(queue_, LoopTaskQueue::Create(base_));
   pool_ = std::make_unique<UpstreamPool>(settings_->limits.upstream_idle_per_node);
 
-  Result<net::NetAddress> addr = net::ResolveHostPort(host, port);
-  if (!addr.ok()) return addr.status().Annotate("listener");
-  int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = socket(listen_addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::FromErrno("socket", errno);
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-  if (bind(fd, addr->sa(), addr->len) != 0) {
+  if (bind(fd, listen_addr.sa(), listen_addr.len) != 0) {
     int err = errno;
     close(fd);
-    return Status::FromErrno("bind " + host + ":" + std::to_string(port), err);
+    return Status::FromErrno("bind " + listen_name, err);
   }
   if (listen(fd, 1024) != 0) {
     int err = errno;
