@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/net/getaddrinfo_resolver.h"
 #include "router/router_server.h"
 
 int main(int argc, char** argv) {
@@ -24,7 +25,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s --config FILE\n", argv[0]);
     return 2;
   }
-  auto server = halo::router::RouterServer::Create(config);
+  auto server = halo::router::RouterServer::Create(config, halo::net::NewGetaddrinfoResolver());
   if (!server.ok()) {
     std::fprintf(stderr, "halo-router: %s\n", server.status().ToString().c_str());
     return 1;

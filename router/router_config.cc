@@ -241,9 +241,9 @@ Result<RouterConfig> ParseRouterConfig(std::string_view json, std::string_view w
   return cfg;
 }
 
-Status ResolveNodes(std::vector<NodeConfig>* nodes) {
+Status ResolveNodes(net::Resolver& resolver, std::vector<NodeConfig>* nodes) {
   for (NodeConfig& n : *nodes) {
-    Result<net::NetAddress> a = net::ResolveHostPort(n.host, n.port);
+    Result<net::NetAddress> a = net::ResolveHostPort(resolver, n.host, n.port);
     if (!a.ok()) return a.status().Annotate("node " + n.name);
     n.resolved = *a;
   }

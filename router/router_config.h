@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/net/net_address.h"
+#include "common/net/resolver.h"
 #include "common/result.h"
 #include "router/route_types.h"
 
@@ -79,8 +80,9 @@ Result<RouterConfig> ParseRouterConfig(std::string_view json, std::string_view w
 // Reads `path` and parses it.
 Result<RouterConfig> LoadRouterConfig(const std::string& path);
 
-// Resolves every node's host (see net::ResolveHostPort); fails naming the first that cannot be.
-Status ResolveNodes(std::vector<NodeConfig>* nodes);
+// Blocking (startup only, before the loops run; see net::ResolveBlocking): fills every node's
+// `resolved` with the first address of its host; fails naming the first node that cannot be.
+Status ResolveNodes(net::Resolver& resolver, std::vector<NodeConfig>* nodes);
 
 // Splits "host:port" / "[v6]:port"; false on a bad port or empty host.
 bool SplitHostPort(std::string_view address, std::string* host, uint16_t* port);

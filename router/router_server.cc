@@ -4,24 +4,38 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <string>
+#include <utility>
 
 #include "common/logging.h"
 #include "router/route_settings.h"
 
 namespace halo::router {
 
-Result<std::unique_ptr<RouterServer>> RouterServer::Create(const std::string& config_path) {
+struct RouterServer::PendingReload {
+  RouterConfig cfg;
+  std::vector<std::unique_ptr<net::Resolver::Handle>> lookups;  // one per node
+  std::vector<Status> errors;                                   // per node; OK when resolved
+  size_t remaining = 0;
+};
+
+Result<std::unique_ptr<RouterServer>> RouterServer::Create(
+    const std::string& config_path, std::unique_ptr<net::Resolver> resolver) {
   ASSIGN_OR_RETURN(RouterConfig cfg, LoadRouterConfig(config_path));
-  RETURN_IF_ERROR(ResolveNodes(&cfg.nodes));
-  std::unique_ptr<RouterServer> s(new RouterServer(config_path, std::move(cfg)));
+  RETURN_IF_ERROR(ResolveNodes(*resolver, &cfg.nodes));
+  std::unique_ptr<RouterServer> s(
+      new RouterServer(config_path, std::move(cfg), std::move(resolver)));
   RETURN_IF_ERROR(s->Init());
   return s;
 }
 
-RouterServer::RouterServer(std::string config_path, RouterConfig cfg)
-    : config_path_(std::move(config_path)), cfg_(std::move(cfg)) {}
+RouterServer::RouterServer(std::string config_path, RouterConfig cfg,
+                           std::unique_ptr<net::Resolver> resolver)
+    : config_path_(std::move(config_path)), cfg_(std::move(cfg)), resolver_(std::move(resolver)) {}
 
 RouterServer::~RouterServer() {
+  reload_.reset();    // cancels its lookups: their callbacks never run
+  resolver_.reset();  // joins the lookup threads
   for (auto& w : workers_) {
     w->Stop();
     w->Join();
@@ -50,10 +64,14 @@ Status RouterServer::Init() {
                                                for (auto& w : workers_) w->PublishSnapshot(snap);
                                              });
   auto settings = std::make_shared<const RouteSettings>(cfg_, generation_);
+  Result<net::NetAddress> listen =
+      net::ResolveHostPort(*resolver_, cfg_.listen_host, cfg_.listen_port);
+  if (!listen.ok()) return listen.status().Annotate("listener");
+  std::string listen_name = cfg_.listen_host + ":" + std::to_string(cfg_.listen_port);
   for (int i = 0; i < cfg_.workers; ++i) {
     auto w = std::make_unique<Worker>(i, metrics_.get(), static_cast<ControlSink*>(this));
-    RETURN_IF_ERROR(w->Init(cfg_.listen_host, cfg_.listen_port, cfg_.workers > 1, settings,
-                            controller_->snapshot()));
+    RETURN_IF_ERROR(
+        w->Init(*listen, listen_name, cfg_.workers > 1, settings, controller_->snapshot()));
     workers_.push_back(std::move(w));
   }
   for (int sig : {SIGHUP, SIGTERM, SIGINT}) {
@@ -130,14 +148,59 @@ void RouterServer::OnSignal(int sig, short, void* arg) {
 
 void RouterServer::Reload() {
   Result<RouterConfig> next = LoadRouterConfig(config_path_);
-  Status st = next.ok() ? ResolveNodes(&next->nodes) : next.status();
-  if (!st.ok()) {
-    metrics_->counters().reload_failures.fetch_add(1, std::memory_order_relaxed);
-    LOG_ERROR("reload of %s failed, keeping the running config: %s", config_path_.c_str(),
-              st.ToString().c_str());
+  if (!next.ok()) {
+    ReloadFailed(next.status());
     return;
   }
-  RouterConfig cfg = std::move(next).value();
+  if (reload_) {
+    LOG_INFO("reload: SIGHUP again before the node names were resolved; starting over");
+    reload_.reset();  // cancels the lookups: their callbacks never run
+  }
+  auto pending = std::make_unique<PendingReload>();
+  pending->cfg = std::move(next).value();
+  size_t n = pending->cfg.nodes.size();
+  if (n == 0) {
+    ApplyReload(std::move(pending->cfg));
+    return;
+  }
+  pending->errors.resize(n);
+  pending->remaining = n;
+  reload_ = std::move(pending);
+  for (size_t i = 0; i < n; ++i) {
+    const NodeConfig& node = reload_->cfg.nodes[i];
+    reload_->lookups.push_back(resolver_->Resolve(
+        node.host, node.port, control_queue_,
+        [this, i](Result<std::vector<net::NetAddress>> r) { OnReloadResolved(i, std::move(r)); }));
+  }
+}
+
+void RouterServer::OnReloadResolved(size_t node, Result<std::vector<net::NetAddress>> addrs) {
+  NodeConfig& n = reload_->cfg.nodes[node];
+  if (!addrs.ok()) {
+    reload_->errors[node] = addrs.status().Annotate("node " + n.name);
+  } else if (addrs->empty()) {
+    reload_->errors[node] = Status::Unavailable("node " + n.name + ": no address");
+  } else {
+    n.resolved = addrs->front();
+  }
+  if (--reload_->remaining > 0) return;
+  std::unique_ptr<PendingReload> done = std::move(reload_);
+  for (const Status& st : done->errors) {
+    if (!st.ok()) {
+      ReloadFailed(st);
+      return;
+    }
+  }
+  ApplyReload(std::move(done->cfg));
+}
+
+void RouterServer::ReloadFailed(const Status& st) {
+  metrics_->counters().reload_failures.fetch_add(1, std::memory_order_relaxed);
+  LOG_ERROR("reload of %s failed, keeping the running config: %s", config_path_.c_str(),
+            st.ToString().c_str());
+}
+
+void RouterServer::ApplyReload(RouterConfig cfg) {
   if (cfg.listen_host != cfg_.listen_host || cfg.listen_port != cfg_.listen_port ||
       cfg.workers != cfg_.workers) {
     LOG_WARN("reload: listener address and workers only change on restart; keeping %s:%u x%d",
@@ -180,6 +243,7 @@ void RouterServer::OnDrainTimeout(int, short, void* arg) {
 }
 
 void RouterServer::Finish() {
+  reload_.reset();
   controller_->Stop();
   event_base_loopexit(base_, nullptr);
 }

@@ -3,16 +3,24 @@
 //
 //   SIGHUP  reloads the config file: rules, policy, limits and nodes change for new
 //           requests; open connections are kept (listener address and worker count are
-//           fixed for the life of the process).
+//           fixed for the life of the process). Node names are resolved asynchronously
+//           (the control loop keeps serving); the new config applies when every name has
+//           an answer, or is dropped, naming the node, if one cannot be resolved. A SIGHUP
+//           during that wait replaces the pending reload.
+//
+// Names are resolved through the net::Resolver given to Create() (common/net/resolver.h):
+// blocking at startup (nodes and the listener, before any loop runs), asynchronous on reload.
 //   SIGTERM / SIGINT  stop accepting, finish (or 503) what is in flight, exit 0; after
 //           drain_timeout whatever is left is closed.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common/loop_task_queue.h"
+#include "common/net/resolver.h"
 #include "common/result.h"
 #include "router/controller.h"
 #include "router/metrics.h"
@@ -26,15 +34,19 @@ namespace halo::router {
 
 class RouterServer : private ControlSink {
  public:
-  // Loads and validates the config, binds the listeners. Nothing runs yet.
-  static Result<std::unique_ptr<RouterServer>> Create(const std::string& config_path);
+  // Loads and validates the config, resolves the names, binds the listeners. Nothing runs
+  // yet. REQUIRES: `resolver` is not null.
+  static Result<std::unique_ptr<RouterServer>> Create(const std::string& config_path,
+                                                      std::unique_ptr<net::Resolver> resolver);
   ~RouterServer() override;
 
   // Runs until SIGTERM/SIGINT and the drain; returns the process exit code.
   int Run();
 
  private:
-  RouterServer(std::string config_path, RouterConfig cfg);
+  struct PendingReload;  // a loaded config waiting for its node names (router_server.cc)
+
+  RouterServer(std::string config_path, RouterConfig cfg, std::unique_ptr<net::Resolver> resolver);
   Status Init();
   void PrintBanner() const;
 
@@ -46,11 +58,16 @@ class RouterServer : private ControlSink {
   static void OnSignal(int sig, short what, void* arg);
   static void OnDrainTimeout(int fd, short what, void* arg);
   void Reload();
+  void OnReloadResolved(size_t node, Result<std::vector<net::NetAddress>> addrs);
+  void ApplyReload(RouterConfig cfg);
+  void ReloadFailed(const Status& st);
   void BeginDrain();
   void Finish();
 
   std::string config_path_;
   RouterConfig cfg_;
+  std::unique_ptr<net::Resolver> resolver_;
+  std::unique_ptr<PendingReload> reload_;  // SIGHUP waiting for names; control loop only
   uint64_t generation_ = 1;
   event_base* base_ = nullptr;
   std::shared_ptr<LoopTaskQueue> control_queue_;

@@ -33,8 +33,8 @@ Worker::~Worker() {
   if (base_) event_base_free(base_);
 }
 
-Status Worker::Init(const std::string& host, uint16_t port, bool reuse_port,
-                    std::shared_ptr<const RouteSettings> settings,
+Status Worker::Init(const net::NetAddress& listen_addr, const std::string& listen_name,
+                    bool reuse_port, std::shared_ptr<const RouteSettings> settings,
                     std::shared_ptr<const ClusterSnapshot> snapshot) {
   settings_ = std::move(settings);
   snapshot_ = std::move(snapshot);
@@ -47,11 +47,9 @@ Status Worker::Init(const std::string& host, uint16_t port, bool reuse_port,
   pool_ = std::make_unique<UpstreamPool>(settings_->limits.upstream_idle_per_node);
 
   timers_ = std::make_unique<EventTimerSource>(base_);
-  Result<net::NetAddress> addr = net::ResolveHostPort(host, port);
-  if (!addr.ok()) return addr.status().Annotate("listener");
   ASSIGN_OR_RETURN(listener_,
                    net::TcpListener::Create(
-                       base_, *addr, host + ":" + std::to_string(port), 1024, reuse_port,
+                       base_, listen_addr, listen_name, 1024, reuse_port,
                        [this](evutil_socket_t fd, const sockaddr* peer) { OnAccept(fd, peer); }));
   return Status::Ok();
 }

@@ -22,6 +22,7 @@
 #include "common/http/http1_server_connection.h"
 #include "common/http/server_connection_host.h"
 #include "common/loop_task_queue.h"
+#include "common/net/net_address.h"
 #include "common/net/tcp_listener.h"
 #include "common/result.h"
 #include "router/balancer.h"
@@ -57,8 +58,9 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Creates the loop and binds the listener (errors surface before any thread starts).
-  Status Init(const std::string& host, uint16_t port, bool reuse_port,
+  // Creates the loop and binds the listener to `listen_addr`, already resolved (errors
+  // surface before any thread starts). `listen_name` ("host:port") labels errors.
+  Status Init(const net::NetAddress& listen_addr, const std::string& listen_name, bool reuse_port,
               std::shared_ptr<const RouteSettings> settings,
               std::shared_ptr<const ClusterSnapshot> snapshot);
   void Start();

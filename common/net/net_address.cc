@@ -1,14 +1,13 @@
 #include "common/net/net_address.h"
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 
 #include <cstring>
 
 namespace halo::net {
 
-Result<NetAddress> ResolveHostPort(const std::string& host, uint16_t port) {
+std::optional<NetAddress> ParseNumericAddress(const std::string& host, uint16_t port) {
   NetAddress a;
   sockaddr_in v4{};
   if (inet_pton(AF_INET, host.c_str(), &v4.sin_addr) == 1) {
@@ -26,19 +25,7 @@ Result<NetAddress> ResolveHostPort(const std::string& host, uint16_t port) {
     a.len = sizeof(v6);
     return a;
   }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  std::string port_str = std::to_string(port);
-  int rc = getaddrinfo(host.c_str(), port_str.c_str(), &hints, &res);
-  if (rc != 0 || res == nullptr) {
-    return Status::Unavailable("cannot resolve " + host + ": " + gai_strerror(rc));
-  }
-  std::memcpy(&a.ss, res->ai_addr, res->ai_addrlen);
-  a.len = static_cast<socklen_t>(res->ai_addrlen);
-  freeaddrinfo(res);
-  return a;
+  return std::nullopt;
 }
 
 std::string IpString(const sockaddr* sa) {

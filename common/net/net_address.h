@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -18,9 +19,9 @@ struct NetAddress {
   bool valid() const { return len > 0; }
 };
 
-// Numeric addresses are parsed without a lookup; names go through getaddrinfo (blocking, so
-// only at startup and reload, never on the data path).
-Result<NetAddress> ResolveHostPort(const std::string& host, uint16_t port);
+// `host` as a numeric IPv4 or IPv6 address with `port`; nullopt when it is not numeric (a
+// name: resolve it through net::Resolver, common/net/resolver.h).
+std::optional<NetAddress> ParseNumericAddress(const std::string& host, uint16_t port);
 
 // "ip" of a peer (for X-Forwarded-For); "" for non-IP families.
 std::string IpString(const sockaddr* sa);

@@ -346,6 +346,37 @@ TEST_CASE("router: SIGHUP with a broken file keeps the running config") {
   CHECK(HttpCall(c.router.port(), "GET", "/v1/secret/data/x")->status == 200);
 }
 
+TEST_CASE("router: SIGHUP with an unresolvable node name keeps the running config") {
+  Cluster c;
+  std::vector<std::pair<std::string, std::string>> nodes = c.Nodes();
+  nodes[1].second = "no-such-host.invalid:8200";  // RFC 6761: never resolves
+  c.router.Reload(RouterConfigJson(c.router.port(), nodes, R"("reads":"active")"),
+                  /*wait=*/false);
+  REQUIRE(c.router.WaitStatus(
+      [](const rapidjson::Document& d) { return StatusCounter(d, "reload_failures") == 1; }));
+  CHECK(StatusCounter(c.router.Status(), "reloads") == 0);
+  // Still the old config (reads across the standbys, not "active"), still serving.
+  auto r = HttpCall(c.router.port(), "GET", "/v1/secret/data/x");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(Header(r, "X-Fake-Node") != "n1");
+}
+
+TEST_CASE("router: SIGHUP resolves node names (asynchronously) and applies the config") {
+  Cluster c;
+  std::vector<std::pair<std::string, std::string>> nodes = c.Nodes();
+  for (auto& n : nodes) n.second = "localhost" + n.second.substr(n.second.rfind(':'));
+  REQUIRE(c.router.Reload(RouterConfigJson(c.router.port(), nodes,
+                                           R"("reads":"active","health_check":{"interval":)"
+                                           R"("100ms","timeout":"500ms","rise":1,"fall":1})")));
+  CHECK(StatusCounter(c.router.Status(), "reloads") == 1);
+  REQUIRE(c.router.WaitRoles("n1", 3));
+  auto r = HttpCall(c.router.port(), "GET", "/v1/secret/data/x");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(Header(r, "X-Fake-Node") == "n1");
+}
+
 TEST_CASE("router: request and response bodies stream through") {
   Cluster c;
   std::string big(3 << 20, 'x');
