@@ -285,9 +285,11 @@ void ProxyExchange::StopHolding() {
 
 void ProxyExchange::StartUpstream(int node_index) {
   const NodeView& node = snap_->nodes[node_index];
-  UpstreamConn* conn = worker_->pool().Take(node.slot, node.resolved, cls_ == RequestClass::kWrite);
+  http::UpstreamConn* conn =
+      worker_->pool().Take(node.slot, node.resolved, cls_ == RequestClass::kWrite);
   if (!conn) {
-    conn = new UpstreamConn(worker_->base(), node.slot, node.resolved, settings_->response_parser);
+    conn = new http::UpstreamConn(worker_->base(), node.slot, node.resolved,
+                                  settings_->response_parser);
     if (!conn->Connect(settings_->limits.upstream_connect_timeout_ms)) {
       delete conn;
       worker_->counters().connect_failures[node.slot].fetch_add(1, std::memory_order_relaxed);
@@ -311,7 +313,7 @@ void ProxyExchange::StartUpstream(int node_index) {
 }
 
 void ProxyExchange::ReleaseUpstream(bool reuse) {
-  UpstreamConn* c = upstream_;
+  http::UpstreamConn* c = upstream_;
   upstream_ = nullptr;
   upstream_paused_ = false;
   worker_->counters().inflight[slot_].fetch_sub(1, std::memory_order_relaxed);
@@ -326,14 +328,14 @@ void ProxyExchange::ReleaseUpstream(bool reuse) {
 // ---------------------------------------------------------------------------------------
 // Upstream events
 
-void ProxyExchange::OnUpstreamConnected(UpstreamConn*) {
+void ProxyExchange::OnUpstreamConnected(http::UpstreamConn*) {
   Flush();
   PaceRequestBody();
 }
 
-void ProxyExchange::OnUpstreamDrained(UpstreamConn*) { PaceRequestBody(); }
+void ProxyExchange::OnUpstreamDrained(http::UpstreamConn*) { PaceRequestBody(); }
 
-bool ProxyExchange::OnUpstreamHead(UpstreamConn*, http::Response& resp) {
+bool ProxyExchange::OnUpstreamHead(http::UpstreamConn*, http::Response& resp) {
   const NodeView& node = snap_->nodes[node_index_];
   if (resp.status == 503 && replayable_ && !overflow_moved_ &&
       (cls_ == RequestClass::kWrite || read_retries_ == 0)) {
@@ -351,7 +353,7 @@ bool ProxyExchange::OnUpstreamHead(UpstreamConn*, http::Response& resp) {
   return true;
 }
 
-void ProxyExchange::OnUpstreamBody(UpstreamConn*, std::string_view data) {
+void ProxyExchange::OnUpstreamBody(http::UpstreamConn*, std::string_view data) {
   downstream_->ResponseBody(data);
 }
 
@@ -362,7 +364,7 @@ void ProxyExchange::DownstreamDrained() {
   }
 }
 
-void ProxyExchange::OnUpstreamReadDone(UpstreamConn* c) {
+void ProxyExchange::OnUpstreamReadDone(http::UpstreamConn* c) {
   size_t queued = downstream_->FlushResponse();
   if (!upstream_paused_ && queued > kHighWater) {
     upstream_paused_ = true;  // the client reads slower than the node answers
@@ -370,7 +372,7 @@ void ProxyExchange::OnUpstreamReadDone(UpstreamConn* c) {
   }
 }
 
-void ProxyExchange::OnUpstreamComplete(UpstreamConn* c, http::Response& resp) {
+void ProxyExchange::OnUpstreamComplete(http::UpstreamConn* c, http::Response& resp) {
   bool fully_sent = request_done_ && sent_ == replay_.size() &&
                     (!overflow_ || evbuffer_get_length(overflow_) == 0);
   bool reuse = c->reusable() && fully_sent;
@@ -386,7 +388,7 @@ void ProxyExchange::OnUpstreamComplete(UpstreamConn* c, http::Response& resp) {
   downstream_->FinishResponse(trailers_);  // tail
 }
 
-void ProxyExchange::OnUpstreamRefused(UpstreamConn*) {
+void ProxyExchange::OnUpstreamRefused(http::UpstreamConn*) {
   exclude_slots_ |= uint64_t{1} << slot_;
   exclude_version_ = snap_->version;
   if (cls_ == RequestClass::kRead) ++read_retries_;
@@ -396,17 +398,19 @@ void ProxyExchange::OnUpstreamRefused(UpstreamConn*) {
   Dispatch();
 }
 
-void ProxyExchange::OnUpstreamError(UpstreamConn*, UpstreamFailure why, bool request_sent,
-                                    bool response_started) {
+void ProxyExchange::OnUpstreamError(http::UpstreamConn*, http::UpstreamFailure why,
+                                    http::Reach reach) {
+  const bool request_sent = reach != http::Reach::kNeverWritten;
+  const bool response_started = reach == http::Reach::kResponseStarted;
   const std::string node = snap_->nodes[node_index_].name;
   int slot = slot_;
   ReleaseUpstream(false);
   // Its siblings in the pool most likely died the same way (node crash or restart).
-  if (why == UpstreamFailure::kConnect || why == UpstreamFailure::kClosed ||
-      why == UpstreamFailure::kReset) {
+  if (why == http::UpstreamFailure::kConnect || why == http::UpstreamFailure::kClosed ||
+      why == http::UpstreamFailure::kReset) {
     worker_->pool().DropSlot(slot);
   }
-  if (why == UpstreamFailure::kConnect) {
+  if (why == http::UpstreamFailure::kConnect) {
     worker_->counters().connect_failures[slot].fetch_add(1, std::memory_order_relaxed);
     worker_->ReportConnectFailure(slot, node, "connect failed");
     Dispatch();  // never written: safe anywhere
@@ -428,7 +432,8 @@ void ProxyExchange::OnUpstreamError(UpstreamConn*, UpstreamFailure why, bool req
   //    (kClosed below, outcome unknown). The router never pipelines to a node, so the unread
   //    bytes can only be this request's: the node closed an "idle" keep-alive connection
   //    (graceful shutdown) while the request was on its way.
-  if ((!request_sent || why == UpstreamFailure::kReset) && !response_started && have_all_bytes) {
+  if ((!request_sent || why == http::UpstreamFailure::kReset) && !response_started &&
+      have_all_bytes) {
     exclude_slots_ |= uint64_t{1} << slot;
     exclude_version_ = snap_->version;
     worker_->ReportStale();
@@ -447,16 +452,16 @@ void ProxyExchange::OnUpstreamError(UpstreamConn*, UpstreamFailure why, bool req
   // The node may or may not have acted on it: never replay.
   LOG_WARN("%s %s to node %s: %s after the request was sent (attempt %d); outcome unknown",
            req_->method.c_str(), req_->target.c_str(), node.c_str(),
-           why == UpstreamFailure::kTimeout       ? "no answer in time"
-           : why == UpstreamFailure::kBadResponse ? "bad response"
-           : why == UpstreamFailure::kReset       ? "connection reset"
-                                                  : "connection closed",
+           why == http::UpstreamFailure::kTimeout       ? "no answer in time"
+           : why == http::UpstreamFailure::kBadResponse ? "bad response"
+           : why == http::UpstreamFailure::kReset       ? "connection reset"
+                                                        : "connection closed",
            attempts_);
   worker_->counters().upstream_errors.fetch_add(1, std::memory_order_relaxed);
   worker_->ReportStale();
-  int status = why == UpstreamFailure::kTimeout ? 504 : 502;
+  int status = why == http::UpstreamFailure::kTimeout ? 504 : 502;
   Answer(status, "application/json",
-         ErrorsJson(why == UpstreamFailure::kTimeout
+         ErrorsJson(why == http::UpstreamFailure::kTimeout
                         ? "node " + node + " did not answer in time; outcome unknown"
                         : "connection to node " + node + " failed; outcome unknown"),
          {}, {}, !request_done_);  // tail

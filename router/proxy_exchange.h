@@ -24,11 +24,11 @@
 
 #include "common/http/downstream.h"
 #include "common/http/message.h"
+#include "common/http/upstream_conn.h"
 #include "router/cluster_snapshot.h"
 #include "router/request_target.h"
 #include "router/route_settings.h"
 #include "router/route_types.h"
-#include "router/upstream_conn.h"
 
 struct evbuffer;
 struct event;
@@ -37,7 +37,7 @@ namespace halo::router {
 
 class Worker;
 
-class ProxyExchange : private UpstreamOwner {
+class ProxyExchange : private http::UpstreamOwner {
  public:
   ProxyExchange(Worker* worker, http::Downstream* downstream);
   ~ProxyExchange() override;
@@ -67,15 +67,15 @@ class ProxyExchange : private UpstreamOwner {
 
  private:
   // UpstreamOwner
-  void OnUpstreamConnected(UpstreamConn* c) override;
-  bool OnUpstreamHead(UpstreamConn* c, http::Response& resp) override;
-  void OnUpstreamBody(UpstreamConn* c, std::string_view data) override;
-  void OnUpstreamReadDone(UpstreamConn* c) override;
-  void OnUpstreamComplete(UpstreamConn* c, http::Response& resp) override;
-  void OnUpstreamRefused(UpstreamConn* c) override;
-  void OnUpstreamError(UpstreamConn* c, UpstreamFailure why, bool request_sent,
-                       bool response_started) override;
-  void OnUpstreamDrained(UpstreamConn* c) override;
+  void OnUpstreamConnected(http::UpstreamConn* c) override;
+  bool OnUpstreamHead(http::UpstreamConn* c, http::Response& resp) override;
+  void OnUpstreamBody(http::UpstreamConn* c, std::string_view data) override;
+  void OnUpstreamReadDone(http::UpstreamConn* c) override;
+  void OnUpstreamComplete(http::UpstreamConn* c, http::Response& resp) override;
+  void OnUpstreamRefused(http::UpstreamConn* c) override;
+  void OnUpstreamError(http::UpstreamConn* c, http::UpstreamFailure why,
+                       http::Reach reach) override;
+  void OnUpstreamDrained(http::UpstreamConn* c) override;
 
   static void OnHoldTimer(evutil_socket_t fd, short what, void* arg);
   void Dispatch();
@@ -112,7 +112,7 @@ class ProxyExchange : private UpstreamOwner {
   bool overflow_moved_ = false;  // body bytes beyond the replay buffer went to a node
   bool body_paused_ = false;
   int64_t hold_deadline_ms_ = 0;
-  UpstreamConn* upstream_ = nullptr;
+  http::UpstreamConn* upstream_ = nullptr;
   bool upstream_paused_ = false;
   int node_index_ = -1;
   int slot_ = -1;

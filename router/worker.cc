@@ -48,7 +48,7 @@ Status Worker::Init(const std::string& host, uint16_t port, bool reuse_port,
   event_config_free(cfg);
   if (!base_) return Status::Internal("event_base_new failed");
   ASSIGN_OR_RETURN(queue_, LoopTaskQueue::Create(base_));
-  pool_ = std::make_unique<UpstreamPool>(settings_->limits.upstream_idle_per_node);
+  pool_ = std::make_unique<http::UpstreamPool>(kMaxSlots, settings_->limits.upstream_idle_per_node);
 
   Result<net::NetAddress> addr = net::ResolveHostPort(host, port);
   if (!addr.ok()) return addr.status().Annotate("listener");

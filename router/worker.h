@@ -18,13 +18,13 @@
 #include <thread>
 #include <unordered_set>
 
+#include "common/http/upstream_pool.h"
 #include "common/loop_task_queue.h"
 #include "common/result.h"
 #include "router/balancer.h"
 #include "router/cluster_snapshot.h"
 #include "router/metrics.h"
 #include "router/route_settings.h"
-#include "router/upstream_pool.h"
 
 struct event_base;
 struct evconnlistener;
@@ -74,7 +74,7 @@ class Worker {
   int id() const { return id_; }
   const std::shared_ptr<const ClusterSnapshot>& snapshot() const { return snapshot_; }
   const std::shared_ptr<const RouteSettings>& settings() const { return settings_; }
-  UpstreamPool& pool() { return *pool_; }
+  http::UpstreamPool& pool() { return *pool_; }
   Metrics& metrics() { return *metrics_; }
   WorkerMetrics& worker_metrics() { return *metrics_->worker(id_); }
   RouterCounters& counters() { return metrics_->counters(); }
@@ -100,7 +100,7 @@ class Worker {
   event_base* base_ = nullptr;
   evconnlistener* listener_ = nullptr;
   std::shared_ptr<LoopTaskQueue> queue_;
-  std::unique_ptr<UpstreamPool> pool_;
+  std::unique_ptr<http::UpstreamPool> pool_;
   std::shared_ptr<const ClusterSnapshot> snapshot_;
   std::shared_ptr<const RouteSettings> settings_;
   std::unordered_set<Http1Connection*> conns_;
