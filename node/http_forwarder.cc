@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <vector>
 
-#include "common/http/http_client_pool.h"
 #include "node/node_config.h"
 
 namespace halo::node {
@@ -62,42 +61,52 @@ std::string OriginForm(const std::string& target) {
 
 }  // namespace
 
-struct HttpForwarder::Pools {
-  std::map<std::string, std::unique_ptr<http::HttpClientPool>> by_addr;
-};
+http::HttpClientOptions HttpForwarder::ClientOptions(Duration timeout) {
+  http::HttpClientOptions o;
+  o.connect_timeout_ms = ToMillis(std::min<Duration>(timeout, seconds(2)));
+  return o;
+}
 
 HttpForwarder::HttpForwarder(event_base* base, Duration timeout)
-    : base_(base), timeout_(timeout), pools_(std::make_unique<Pools>()) {}
+    : base_(base),
+      timeout_(timeout),
+      client_(std::make_unique<http::HttpClient>(base, ClientOptions(timeout))) {}
 
 HttpForwarder::~HttpForwarder() = default;
 
 void HttpForwarder::Forward(const std::string& api_addr, http::Request request, DoneFn done) {
-  auto it = pools_->by_addr.find(api_addr);
-  if (it == pools_->by_addr.end()) {
-    Status st;
-    http::HttpClientOptions options;
+  auto it = peers_.find(api_addr);
+  if (it == peers_.end()) {
+    Peer peer;
+    std::string host;
+    int port = 0;
     constexpr std::string_view kHttp = "http://";
     if (api_addr.compare(0, kHttp.size(), kHttp) != 0) {
-      st = Status::InvalidArgument("only http:// api_addr can be forwarded to");
+      peer.status = Status::InvalidArgument("only http:// api_addr can be forwarded to");
     } else {
-      st = ParseHostPort(std::string_view(api_addr).substr(kHttp.size()), &options.host,
-                         &options.port);
+      peer.status = ParseHostPort(std::string_view(api_addr).substr(kHttp.size()), &host, &port);
     }
-    Result<std::unique_ptr<http::HttpClientPool>> pool =
-        st.ok() ? Result<std::unique_ptr<http::HttpClientPool>>(Status::Internal("unset")) : st;
-    if (st.ok()) {
-      options.request_timeout = timeout_;
-      options.connect_timeout = std::min<Duration>(timeout_, seconds(2));
-      pool = http::HttpClientPool::Create(base_, options);
+    if (peer.status.ok() && (port <= 0 || port > 65535)) {
+      peer.status = Status::InvalidArgument("bad port");
     }
-    if (!pool.ok()) {
-      ForwardOutcome outcome;
-      outcome.kind = ForwardOutcome::Kind::kNotSent;
-      outcome.error = api_addr + ": " + pool.status().message();
-      done(std::move(outcome));
-      return;
+    if (peer.status.ok()) {
+      Result<net::NetAddress> addr = net::ResolveHostPort(host, static_cast<uint16_t>(port));
+      if (addr.ok()) {
+        peer.addr = *addr;
+        bool v6_literal = host.find(':') != std::string::npos;
+        peer.host_header = (v6_literal ? "[" + host + "]" : host) + ":" + std::to_string(port);
+      } else {
+        peer.status = addr.status();
+      }
     }
-    it = pools_->by_addr.emplace(api_addr, std::move(pool).value()).first;
+    it = peers_.emplace(api_addr, std::move(peer)).first;
+  }
+  if (!it->second.status.ok()) {
+    ForwardOutcome outcome;
+    outcome.kind = ForwardOutcome::Kind::kNotSent;
+    outcome.error = api_addr + ": " + it->second.status.message();
+    done(std::move(outcome));
+    return;
   }
 
   http::ClientRequest out;
@@ -105,23 +114,28 @@ void HttpForwarder::Forward(const std::string& api_addr, http::Request request, 
   out.target = OriginForm(request.target);
   out.headers = EndToEnd(request.headers);
   out.body = std::move(request.body);
-  it->second->Send(std::move(out), [done = std::move(done)](Result<http::Response> result) {
-    ForwardOutcome outcome;
-    if (result.ok()) {
-      outcome.kind = ForwardOutcome::Kind::kResponse;
-      outcome.response.status = result->status;
-      outcome.response.headers = EndToEnd(result->headers);
-      outcome.response.body = std::move(result->body);
-    } else {
-      outcome.kind = http::HttpClientPool::NeverSent(result.status())
-                         ? ForwardOutcome::Kind::kNotSent
-                         : ForwardOutcome::Kind::kUnknown;
-      outcome.error = result.status().message();
-    }
-    done(std::move(outcome));
-  });
+  client_->Send(it->second.addr, it->second.host_header, std::move(out), ToMillis(timeout_),
+                [done = std::move(done)](http::ClientResult result) {
+                  ForwardOutcome outcome;
+                  if (result.ok()) {
+                    outcome.kind = ForwardOutcome::Kind::kResponse;
+                    outcome.response.status = result.response.status;
+                    outcome.response.headers = EndToEnd(result.response.headers);
+                    outcome.response.body = std::move(result.response.body);
+                  } else {
+                    // Never written: safe elsewhere. Anything else: the active may have acted.
+                    outcome.kind = result.never_sent() ? ForwardOutcome::Kind::kNotSent
+                                                       : ForwardOutcome::Kind::kUnknown;
+                    outcome.error = result.status.message();
+                  }
+                  done(std::move(outcome));
+                });
 }
 
-void HttpForwarder::Shutdown() { pools_->by_addr.clear(); }
+// Drops idle connections and the requests in flight (their callbacks are not called, as
+// before); later Forward calls get a fresh client.
+void HttpForwarder::Shutdown() {
+  client_ = std::make_unique<http::HttpClient>(base_, ClientOptions(timeout_));
+}
 
 }  // namespace halo::node
