@@ -8,6 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <future>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -220,6 +221,53 @@ TEST_CASE("HttpClient: concurrent requests each get their own answer") {
   }
   CHECK(up.requests() == 20);
   CHECK(f.Stats().connections_opened <= 20);
+}
+
+// The router's blocking leader query waits on one connection; health probes to the same
+// node must not queue behind it.
+TEST_CASE("HttpClient: a request the peer holds does not delay another to the same peer") {
+  LoopThread server_loop;
+  std::mutex mu;
+  HttpResponder held;
+  std::atomic<bool> have_held{false};
+  FunctionHandler handler([&](Request r, HttpResponder resp) {
+    if (r.target == "/wait") {
+      std::lock_guard<std::mutex> lock(mu);
+      held = std::move(resp);
+      have_held = true;
+      return;
+    }
+    Response out;
+    out.body = "now";
+    resp.Send(std::move(out));
+  });
+  std::unique_ptr<HttpServer> server;
+  server_loop.RunSync(
+      [&] { server = std::move(*HttpServer::Create(server_loop.base(), {}, &handler)); });
+  {
+    ClientFixture f(server->port());
+    REQUIRE(f.Send(Req("GET", "/warm")).ok());  // one idle connection, taken by /wait
+    auto slow = f.Start(Req("GET", "/wait"));
+    REQUIRE(halo::testing::PollUntil([&] { return have_held.load(); }, milliseconds(5000)));
+    auto fast = f.Send(Req("GET", "/now"));
+    REQUIRE(fast.ok());
+    CHECK(fast.response.body == "now");
+    CHECK(slow.wait_for(std::chrono::seconds(0)) == std::future_status::timeout);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      Response out;
+      out.body = "waited";
+      held.Send(std::move(out));
+    }
+    auto s = ClientFixture::Wait(std::move(slow));
+    REQUIRE(s.ok());
+    CHECK(s.response.body == "waited");
+    CHECK(f.Stats().connections_opened == 2);
+  }
+  server_loop.RunSync([&] {
+    held = HttpResponder();
+    server.reset();
+  });
 }
 
 TEST_CASE("HttpClient: Connection: close is honoured") {
