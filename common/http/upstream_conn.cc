@@ -69,7 +69,6 @@ void UpstreamConn::Attach(UpstreamOwner* owner, std::string_view method,
   refused_ = false;
   complete_ = false;
   response_started_ = false;
-  ++exchanges_;
   response_timeout_ms_ = response_timeout_ms;
   parser_.SetRequestMethod(method);
   if (sock_.connected()) {

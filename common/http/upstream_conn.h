@@ -9,6 +9,8 @@
 // the object's lifetime simple: OnUpstreamHead/Body/ReadDone run inside reading and must not
 // destroy this connection; OnUpstreamComplete, Refused and Error are tail calls (this object
 // touches nothing after making them), so the owner may release or destroy it there.
+// Failures come back only through OnUpstreamError, as an UpstreamFailure plus the Reach of
+// the request (whether the peer can have seen it), or OnUpstreamRefused.
 #pragma once
 
 #include <cstdint>
@@ -83,8 +85,6 @@ class UpstreamConn : private net::StreamSocket::Handler {
   bool request_sent() const;
   // How far the current exchange got (see Reach).
   Reach reach() const;
-  // The connection has completed an exchange before this one (it came from the pool).
-  bool reused() const { return exchanges_ > 1; }
   size_t output_length() const;
 
  private:
@@ -124,7 +124,6 @@ class UpstreamConn : private net::StreamSocket::Handler {
   bool refused_ = false;
   bool complete_ = false;
   bool response_started_ = false;  // a response byte arrived in this exchange
-  uint64_t exchanges_ = 0;         // Attach() calls
   size_t added_ = 0;               // bytes appended to output in this exchange
 };
 
