@@ -1,127 +1,138 @@
 #include "node/http_forwarder.h"
 
-#include <strings.h>
-
 #include <algorithm>
 #include <vector>
 
-#include "common/http/http_client_pool.h"
+#include "common/http/framing.h"
+#include "common/http/url.h"
 #include "node/node_config.h"
 
 namespace halo::node {
 namespace {
 
-// Hop-by-hop fields (RFC 9110 §7.6.1) and the framing the pool and the server set themselves.
-constexpr std::string_view kHopByHop[] = {
-    "Connection",         "Keep-Alive", "Proxy-Connection", "TE",   "Trailer",
-    "Transfer-Encoding",  "Upgrade",    "Content-Length",   "Host", "Proxy-Authenticate",
-    "Proxy-Authorization"};
-
-bool IsHopByHop(std::string_view name, const std::vector<std::string>& listed) {
-  for (std::string_view h : kHopByHop) {
-    if (name.size() == h.size() && strncasecmp(name.data(), h.data(), h.size()) == 0) return true;
-  }
-  for (const std::string& l : listed) {
-    if (name.size() == l.size() && strncasecmp(name.data(), l.data(), l.size()) == 0) return true;
-  }
-  return false;
-}
-
-// The field names listed in Connection headers ("Connection: keep-alive, X-Foo").
-std::vector<std::string> ConnectionListed(const http::Headers& headers) {
-  std::vector<std::string> out;
-  for (std::string_view value : headers.GetAll("Connection")) {
-    while (!value.empty()) {
-      size_t comma = value.find(',');
-      std::string_view item = value.substr(0, comma);
-      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-      if (!item.empty()) out.emplace_back(item);
-      value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
-    }
-  }
-  return out;
-}
-
+// End-to-end fields only; Host is set from the active's address, and the Proxy-* fields were
+// meant for this hop.
 http::Headers EndToEnd(const http::Headers& in) {
-  std::vector<std::string> listed = ConnectionListed(in);
-  http::Headers out;
-  for (http::Headers::Field f : in) {
-    if (!IsHopByHop(f.name, listed)) out.Add(f.name, f.value);
-  }
+  http::Headers out = http::EndToEndHeaders(in);
+  out.Remove("host");
+  out.Remove("proxy-authenticate");
+  out.Remove("proxy-authorization");
   return out;
-}
-
-// The origin-form target ("/v1/...?q") of a request-target in origin or absolute form.
-std::string OriginForm(const std::string& target) {
-  if (!target.empty() && target[0] == '/') return target;
-  size_t scheme = target.find("://");
-  size_t slash = scheme == std::string::npos ? std::string::npos : target.find('/', scheme + 3);
-  return slash == std::string::npos ? "/" : target.substr(slash);
 }
 
 }  // namespace
 
-struct HttpForwarder::Pools {
-  std::map<std::string, std::unique_ptr<http::HttpClientPool>> by_addr;
-};
-
-HttpForwarder::HttpForwarder(event_base* base, Duration timeout)
-    : base_(base), timeout_(timeout), pools_(std::make_unique<Pools>()) {}
-
-HttpForwarder::~HttpForwarder() = default;
-
-void HttpForwarder::Forward(const std::string& api_addr, http::Request request, DoneFn done) {
-  auto it = pools_->by_addr.find(api_addr);
-  if (it == pools_->by_addr.end()) {
-    Status st;
-    http::HttpClientOptions options;
-    constexpr std::string_view kHttp = "http://";
-    if (api_addr.compare(0, kHttp.size(), kHttp) != 0) {
-      st = Status::InvalidArgument("only http:// api_addr can be forwarded to");
-    } else {
-      st = ParseHostPort(std::string_view(api_addr).substr(kHttp.size()), &options.host,
-                         &options.port);
-    }
-    Result<std::unique_ptr<http::HttpClientPool>> pool =
-        st.ok() ? Result<std::unique_ptr<http::HttpClientPool>>(Status::Internal("unset")) : st;
-    if (st.ok()) {
-      options.request_timeout = timeout_;
-      options.connect_timeout = std::min<Duration>(timeout_, seconds(2));
-      pool = http::HttpClientPool::Create(base_, options);
-    }
-    if (!pool.ok()) {
-      ForwardOutcome outcome;
-      outcome.kind = ForwardOutcome::Kind::kNotSent;
-      outcome.error = api_addr + ": " + pool.status().message();
-      done(std::move(outcome));
-      return;
-    }
-    it = pools_->by_addr.emplace(api_addr, std::move(pool).value()).first;
-  }
-
-  http::ClientRequest out;
-  out.method = std::move(request.method);
-  out.target = OriginForm(request.target);
-  out.headers = EndToEnd(request.headers);
-  out.body = std::move(request.body);
-  it->second->Send(std::move(out), [done = std::move(done)](Result<http::Response> result) {
-    ForwardOutcome outcome;
-    if (result.ok()) {
-      outcome.kind = ForwardOutcome::Kind::kResponse;
-      outcome.response.status = result->status;
-      outcome.response.headers = EndToEnd(result->headers);
-      outcome.response.body = std::move(result->body);
-    } else {
-      outcome.kind = http::HttpClientPool::NeverSent(result.status())
-                         ? ForwardOutcome::Kind::kNotSent
-                         : ForwardOutcome::Kind::kUnknown;
-      outcome.error = result.status().message();
-    }
-    done(std::move(outcome));
-  });
+http::HttpClientOptions HttpForwarder::ClientOptions(Duration timeout) {
+  http::HttpClientOptions o;
+  o.connect_timeout_ms = ToMillis(std::min<Duration>(timeout, seconds(2)));
+  return o;
 }
 
-void HttpForwarder::Shutdown() { pools_->by_addr.clear(); }
+HttpForwarder::HttpForwarder(event_base* base, Duration timeout, net::Resolver* resolver)
+    : base_(base),
+      timeout_(timeout),
+      resolver_(resolver),
+      client_(std::make_unique<http::HttpClient>(base, ClientOptions(timeout))) {
+  Result<std::shared_ptr<LoopTaskQueue>> q = LoopTaskQueue::Create(base);
+  if (q.ok()) replies_ = std::move(q).value();
+}
+
+HttpForwarder::~HttpForwarder() {
+  peers_.clear();  // cancels lookups in progress
+  if (replies_) replies_->Close();
+}
+
+HttpForwarder::Peer& HttpForwarder::PeerFor(const std::string& api_addr) {
+  auto it = peers_.find(api_addr);
+  if (it != peers_.end()) return it->second;
+  Peer& peer = peers_[api_addr];
+  std::string host;
+  int port = 0;
+  constexpr std::string_view kHttp = "http://";
+  if (api_addr.compare(0, kHttp.size(), kHttp) != 0) {
+    peer.status = Status::InvalidArgument("only http:// api_addr can be forwarded to");
+  } else {
+    peer.status = ParseHostPort(std::string_view(api_addr).substr(kHttp.size()), &host, &port);
+  }
+  if (peer.status.ok() && (port <= 0 || port > 65535)) {
+    peer.status = Status::InvalidArgument("bad port");
+  }
+  if (!peer.status.ok()) return peer;
+  bool v6_literal = host.find(':') != std::string::npos;
+  peer.host_header = (v6_literal ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  if (std::optional<net::NetAddress> a =
+          net::ParseNumericAddress(host, static_cast<uint16_t>(port))) {
+    peer.addr = *a;
+    return peer;
+  }
+  if (!replies_) {
+    peer.status = Status::Internal("no reply queue for name lookups");
+    return peer;
+  }
+  peer.resolving = resolver_->Resolve(
+      host, port, replies_, [this, api_addr](Result<std::vector<net::NetAddress>> r) {
+        auto found = peers_.find(api_addr);
+        if (found == peers_.end()) return;
+        Peer& p = found->second;
+        p.resolving.reset();
+        if (r.ok() && !r->empty()) {
+          p.addr = r->front();
+        } else {
+          p.status = r.ok() ? Status::Unavailable("no address") : r.status();
+        }
+        std::vector<Waiting> waiting = std::move(p.waiting);
+        // A failed name is looked up again by the next request.
+        if (!p.status.ok()) peers_.erase(found);
+        for (Waiting& w : waiting) Forward(api_addr, std::move(w.request), std::move(w.done));
+      });
+  return peer;
+}
+
+void HttpForwarder::Forward(const std::string& api_addr, http::Request request, DoneFn done) {
+  Peer& peer = PeerFor(api_addr);
+  if (peer.resolving) {
+    peer.waiting.push_back(Waiting{std::move(request), std::move(done)});
+    return;
+  }
+  Send(peer, api_addr, std::move(request), std::move(done));
+}
+
+void HttpForwarder::Send(Peer& peer, const std::string& api_addr, http::Request request,
+                         DoneFn done) {
+  if (!peer.status.ok()) {
+    ForwardOutcome outcome;
+    outcome.kind = ForwardOutcome::Kind::kNotSent;
+    outcome.error = api_addr + ": " + peer.status.message();
+    done(std::move(outcome));
+    return;
+  }
+  http::ClientRequest out;
+  out.method = std::move(request.method);
+  out.target = http::OriginForm(request.target);
+  out.headers = EndToEnd(request.headers);
+  out.body = std::move(request.body);
+  client_->Send(peer.addr, peer.host_header, std::move(out), ToMillis(timeout_),
+                [done = std::move(done)](http::ClientResult result) {
+                  ForwardOutcome outcome;
+                  if (result.ok()) {
+                    outcome.kind = ForwardOutcome::Kind::kResponse;
+                    outcome.response.status = result.response.status;
+                    outcome.response.headers = EndToEnd(result.response.headers);
+                    outcome.response.body = std::move(result.response.body);
+                  } else {
+                    // Never written: safe elsewhere. Anything else: the active may have acted.
+                    outcome.kind = result.never_sent() ? ForwardOutcome::Kind::kNotSent
+                                                       : ForwardOutcome::Kind::kUnknown;
+                    outcome.error = result.status.message();
+                  }
+                  done(std::move(outcome));
+                });
+}
+
+// Drops idle connections and the requests in flight (their callbacks are not called, as
+// before); later Forward calls get a fresh client.
+void HttpForwarder::Shutdown() {
+  client_ = std::make_unique<http::HttpClient>(base_, ClientOptions(timeout_));
+}
 
 }  // namespace halo::node

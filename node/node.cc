@@ -4,6 +4,7 @@
 
 #include "common/http/http_server.h"
 #include "common/logging.h"
+#include "common/net/getaddrinfo_resolver.h"
 #include "lock/lock_config.h"
 #include "lock/lock_value.h"
 #include "node/banner.h"
@@ -44,8 +45,9 @@ Status Node::Init() {
     lock_backend_ = std::move(lock).value();
   }
 
+  resolver_ = net::NewGetaddrinfoResolver();
   forwarder_ = std::make_unique<HttpForwarder>(
-      base_, milliseconds(config_.listener.max_request_duration_ms));
+      base_, milliseconds(config_.listener.max_request_duration_ms), resolver_.get());
   NodeApi::Hooks hooks;
   hooks.may_write = [this](uint64_t epoch) {
     return elector_ == nullptr ? lock_backend_ == nullptr : elector_->MayWrite(epoch);
@@ -63,6 +65,7 @@ Status Node::Init() {
   http::HttpServerOptions options;
   options.host = config_.listener.host;
   options.port = config_.listener.port;
+  options.resolver = resolver_.get();
   options.parser.max_body_bytes = static_cast<uint64_t>(config_.listener.max_request_size);
   Result<std::unique_ptr<http::HttpServer>> server =
       http::HttpServer::Create(base_, options, handler_.get());

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "common/loop_task_queue.h"
+#include "common/net/resolver.h"
 #include "common/result.h"
 #include "lock/elector.h"
 #include "lock/lock_backend.h"
@@ -67,6 +68,7 @@ class Node {
   NodeConfig config_;
   event_base* base_ = nullptr;
   std::shared_ptr<LoopTaskQueue> poster_;
+  std::unique_ptr<net::Resolver> resolver_;  // names: the listener, api_addr of the active
   std::unique_ptr<storage::Backend> backend_;
   lock::LockBackendPtr lock_backend_;
   std::unique_ptr<lock::Elector> elector_;

@@ -17,6 +17,19 @@ std::string WaitParam(int64_t ms) {
   return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
 }
 
+http::HttpClientOptions ProbeClientOptions() {
+  http::HttpClientOptions o;
+  o.parser.max_header_bytes = 64 * 1024;
+  o.parser.max_body_bytes = 1 << 20;
+  o.max_idle_per_peer = 4;
+  return o;
+}
+
+Result<http::Response> ToResult(http::ClientResult r) {
+  if (!r.ok()) return r.status;
+  return std::move(r.response);
+}
+
 }  // namespace
 
 Controller::Controller(event_base* base, const RouterConfig& cfg, Metrics* metrics, Publish publish)
@@ -25,33 +38,46 @@ Controller::Controller(event_base* base, const RouterConfig& cfg, Metrics* metri
       publish_(std::move(publish)),
       hc_(cfg.health),
       nodes_(cfg.nodes),
-      view_(cfg.nodes, cfg.health) {
+      view_(cfg.nodes, cfg.health),
+      client_(std::make_unique<http::HttpClient>(base, ProbeClientOptions())) {
   BuildProbes();
 }
 
 Controller::~Controller() { FreeProbes(); }
 
+std::unique_ptr<Controller::NodeProbe> Controller::NewProbe(const NodeConfig& n) {
+  auto p = std::make_unique<NodeProbe>();
+  p->owner = this;
+  p->serial = next_serial_++;
+  p->name = n.name;
+  p->addr = n.resolved;
+  p->host_header = n.address;
+  p->health_timer = evtimer_new(base_, &Controller::OnHealthTimer, p.get());
+  p->leader_timer = evtimer_new(base_, &Controller::OnLeaderTimer, p.get());
+  return p;
+}
+
 void Controller::BuildProbes() {
-  for (const NodeConfig& n : nodes_) {
-    auto p = std::make_unique<NodeProbe>();
-    p->owner = this;
-    p->name = n.name;
-    p->addr = n.resolved;
-    p->host_header = n.address;
-    p->health_timer = evtimer_new(base_, &Controller::OnHealthTimer, p.get());
-    p->leader_timer = evtimer_new(base_, &Controller::OnLeaderTimer, p.get());
-    probes_.push_back(std::move(p));
-  }
+  for (const NodeConfig& n : nodes_) probes_.push_back(NewProbe(n));
+}
+
+void Controller::FreeProbe(NodeProbe* p) {
+  p->health = p->leader = 0;  // results still in flight are dropped
+  if (p->health_timer) event_free(p->health_timer);
+  if (p->leader_timer) event_free(p->leader_timer);
+  p->health_timer = p->leader_timer = nullptr;
 }
 
 void Controller::FreeProbes() {
-  for (auto& p : probes_) {
-    p->health.reset();
-    p->leader.reset();
-    if (p->health_timer) event_free(p->health_timer);
-    if (p->leader_timer) event_free(p->leader_timer);
-  }
+  for (auto& p : probes_) FreeProbe(p.get());
   probes_.clear();
+}
+
+Controller::NodeProbe* Controller::FindProbe(uint64_t serial) const {
+  for (const auto& p : probes_) {
+    if (p->serial == serial) return p.get();
+  }
+  return nullptr;
 }
 
 void Controller::Start() {
@@ -65,6 +91,7 @@ void Controller::Start() {
 void Controller::Stop() {
   stopped_ = true;
   FreeProbes();
+  client_.reset();  // closes every probe connection; pending results are dropped
 }
 
 void Controller::Reconfigure(const RouterConfig& cfg) {
@@ -81,23 +108,12 @@ void Controller::Reconfigure(const RouterConfig& cfg) {
         break;
       }
     }
-    if (!kept) {
-      kept = std::make_unique<NodeProbe>();
-      kept->owner = this;
-      kept->name = n.name;
-      kept->host_header = n.address;
-      kept->health_timer = evtimer_new(base_, &Controller::OnHealthTimer, kept.get());
-      kept->leader_timer = evtimer_new(base_, &Controller::OnLeaderTimer, kept.get());
-    }
+    if (!kept) kept = NewProbe(n);
     kept->addr = n.resolved;
     probes_.push_back(std::move(kept));
   }
   for (auto& o : old) {
-    if (!o) continue;
-    o->health.reset();
-    o->leader.reset();
-    event_free(o->health_timer);
-    event_free(o->leader_timer);
+    if (o) FreeProbe(o.get());
   }
   Apply(view_.Reconfigure(nodes_, hc_));
   if (!started_) return;
@@ -105,7 +121,7 @@ void Controller::Reconfigure(const RouterConfig& cfg) {
     if (!p->health) StartHealth(p.get());
     if (hc_.leader_watch && !p->leader) StartLeader(p.get());
     if (!hc_.leader_watch) {
-      p->leader.reset();
+      p->leader = 0;  // cancelled: its result will be dropped
       evtimer_del(p->leader_timer);
     }
   }
@@ -146,13 +162,31 @@ void Controller::StartHealth(NodeProbe* p) {
   }
   evtimer_del(p->health_timer);
   p->probe_again = false;
-  p->health =
-      ProbeRequest::Get(base_, p->addr, p->host_header, "/v1/sys/health", hc_.timeout_ms,
-                        [this, p](Result<http::Response> r) { OnHealthResult(p, std::move(r)); });
+  SendProbe(p, "/v1/sys/health", hc_.timeout_ms, false);
+}
+
+void Controller::SendProbe(NodeProbe* p, const std::string& path, int64_t timeout_ms, bool leader) {
+  if (!client_) return;
+  uint64_t seq = next_seq_++;
+  (leader ? p->leader : p->health) = seq;
+  http::ClientRequest req;
+  req.target = path;
+  req.headers.Add("User-Agent", "halo-router");
+  uint64_t serial = p->serial;
+  client_->Send(p->addr, p->host_header, std::move(req), timeout_ms,
+                [this, serial, seq, leader](http::ClientResult r) {
+                  NodeProbe* q = FindProbe(serial);
+                  if (q == nullptr || (leader ? q->leader : q->health) != seq) return;  // stale
+                  (leader ? q->leader : q->health) = 0;
+                  if (leader) {
+                    OnLeaderResult(q, ToResult(std::move(r)));
+                  } else {
+                    OnHealthResult(q, ToResult(std::move(r)));
+                  }
+                });
 }
 
 void Controller::OnHealthResult(NodeProbe* p, Result<http::Response> r) {
-  std::unique_ptr<ProbeRequest> done = std::move(p->health);  // freed when this returns
   int i = IndexOf(p);
   if (i < 0) return;
   Result<HealthInfo> h =
@@ -175,13 +209,10 @@ void Controller::StartLeader(NodeProbe* p) {
     path += "?index=" + std::to_string(p->leader_index) + "&wait=" + WaitParam(hc_.leader_wait_ms);
     timeout += hc_.leader_wait_ms + 1000;
   }
-  p->leader =
-      ProbeRequest::Get(base_, p->addr, p->host_header, path, timeout,
-                        [this, p](Result<http::Response> r) { OnLeaderResult(p, std::move(r)); });
+  SendProbe(p, path, timeout, true);
 }
 
 void Controller::OnLeaderResult(NodeProbe* p, Result<http::Response> r) {
-  std::unique_ptr<ProbeRequest> done = std::move(p->leader);
   int i = IndexOf(p);
   if (i < 0) return;
   Result<LeaderInfo> l =

@@ -5,6 +5,12 @@
 // within milliseconds, and passive signals from the workers (connect failures, a write
 // answered by a standby's 307/503), which re-probe at once. Every snapshot change is
 // published to the workers through `publish`.
+//
+// Probes and leader queries go through one http::HttpClient (keep-alive connections per
+// node, common/http/http_client.h); a leader query that blocks for leader_wait occupies one
+// connection and never delays the health probes, which take another. A probe that fails
+// (connect, timeout, bad answer) is a failed health check for the ClusterView. Loop thread
+// only.
 #pragma once
 
 #include <functional>
@@ -12,9 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "common/http/http_client.h"
 #include "router/cluster_view.h"
 #include "router/metrics.h"
-#include "router/probe_client.h"
 #include "router/router_config.h"
 
 struct event;
@@ -46,23 +52,30 @@ class Controller {
  private:
   struct NodeProbe {
     Controller* owner = nullptr;
+    uint64_t serial = 0;  // unique per NodeProbe: results find their probe by it
     std::string name;
     net::NetAddress addr;
     std::string host_header;
     event* health_timer = nullptr;
     event* leader_timer = nullptr;
-    std::unique_ptr<ProbeRequest> health;
-    std::unique_ptr<ProbeRequest> leader;
+    // The request in flight, by sequence number (0: none). A result whose number does not
+    // match is stale (its probe was cancelled) and is dropped.
+    uint64_t health = 0;
+    uint64_t leader = 0;
     int64_t leader_index = -1;
     bool probe_again = false;  // a probe was asked for while one was in flight
   };
 
   static void OnHealthTimer(int fd, short what, void* arg);
   static void OnLeaderTimer(int fd, short what, void* arg);
+  std::unique_ptr<NodeProbe> NewProbe(const NodeConfig& n);
+  NodeProbe* FindProbe(uint64_t serial) const;
+  void SendProbe(NodeProbe* p, const std::string& path, int64_t timeout_ms, bool leader);
   void StartHealth(NodeProbe* p);
   void StartLeader(NodeProbe* p);
   void OnHealthResult(NodeProbe* p, Result<http::Response> r);
   void OnLeaderResult(NodeProbe* p, Result<http::Response> r);
+  void FreeProbe(NodeProbe* p);
   void ScheduleHealth(NodeProbe* p, int64_t ms);
   void ScheduleLeader(NodeProbe* p, int64_t ms);
   void Apply(const ClusterView::Change& c);
@@ -77,6 +90,9 @@ class Controller {
   std::vector<NodeConfig> nodes_;
   ClusterView view_;
   std::vector<std::unique_ptr<NodeProbe>> probes_;
+  std::unique_ptr<http::HttpClient> client_;
+  uint64_t next_serial_ = 1;
+  uint64_t next_seq_ = 1;
   std::string last_active_;
   bool started_ = false;
   bool stopped_ = false;

@@ -9,12 +9,12 @@
 #include <memory>
 #include <string>
 
+#include "common/http/upstream_pool.h"
 #include "common/timer.h"
 #include "router/balancer.h"
 #include "router/cluster_snapshot.h"
 #include "router/metrics.h"
 #include "router/route_settings.h"
-#include "router/upstream_pool.h"
 
 struct event_base;
 
@@ -34,7 +34,7 @@ class ExchangeContext {
 
   // Where node connections live (the loop they run on, the idle pool).
   virtual event_base* base() = 0;
-  virtual UpstreamPool& pool() = 0;
+  virtual http::UpstreamPool& pool() = 0;
   virtual TimerSource& timers() = 0;
   virtual Rng& rng() = 0;
 

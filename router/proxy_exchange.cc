@@ -5,7 +5,9 @@
 
 #include <chrono>
 
+#include "common/http/retry_policy.h"
 #include "common/http/serializer.h"
+#include "common/http/url.h"
 #include "common/logging.h"
 #include "router/proxy_headers.h"
 #include "router/route_policy.h"
@@ -16,15 +18,6 @@ namespace {
 
 // Flow control: stop reading one side when the other side's unsent bytes pass this.
 constexpr size_t kHighWater = 256 * 1024;
-
-// The origin-form part of a request-target (absolute-form loses scheme and authority).
-std::string_view OriginForm(std::string_view target) {
-  if (!target.empty() && target[0] == '/') return target;
-  size_t scheme = target.find("://");
-  if (scheme == std::string_view::npos) return "/";
-  size_t slash = target.find('/', scheme + 3);
-  return slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-}
 
 }  // namespace
 
@@ -195,7 +188,7 @@ void ProxyExchange::Dispatch() {
       ctx_->counters().redirects.fetch_add(1, std::memory_order_relaxed);
       std::string location = snap.redirect_addr;
       while (!location.empty() && location.back() == '/') location.pop_back();
-      location.append(OriginForm(st_.req->target));
+      location.append(http::OriginForm(st_.req->target));
       Answer(307, {}, {}, "Location", location);  // tail
       return;
     }
@@ -248,9 +241,12 @@ void ProxyExchange::StopHolding() {
 
 void ProxyExchange::StartUpstream(int node_index) {
   const NodeView& node = st_.snap->nodes[node_index];
-  UpstreamConn* conn = ctx_->pool().Take(node.slot, node.resolved, st_.cls == RequestClass::kWrite);
+  http::UpstreamConn* conn =
+      ctx_->pool().Take(node.slot, node.resolved, st_.cls == RequestClass::kWrite);
+  st_.upstream_pooled = conn != nullptr;
   if (!conn) {
-    conn = new UpstreamConn(ctx_->base(), node.slot, node.resolved, st_.settings->response_parser);
+    conn = new http::UpstreamConn(ctx_->base(), node.slot, node.resolved,
+                                  st_.settings->response_parser);
     if (!conn->Connect(st_.settings->limits.upstream_connect_timeout_ms)) {
       delete conn;
       ctx_->counters().connect_failures[node.slot].fetch_add(1, std::memory_order_relaxed);
@@ -274,7 +270,7 @@ void ProxyExchange::StartUpstream(int node_index) {
 }
 
 void ProxyExchange::ReleaseUpstream(bool reuse) {
-  UpstreamConn* c = st_.upstream;
+  http::UpstreamConn* c = st_.upstream;
   st_.upstream = nullptr;
   st_.upstream_paused = false;
   ctx_->counters().inflight[st_.slot].fetch_sub(1, std::memory_order_relaxed);
@@ -289,21 +285,25 @@ void ProxyExchange::ReleaseUpstream(bool reuse) {
 // ---------------------------------------------------------------------------------------
 // Upstream events
 
-void ProxyExchange::OnUpstreamConnected(UpstreamConn*) {
+void ProxyExchange::OnUpstreamConnected(http::UpstreamConn*) {
   Flush();
   PaceRequestBody();
 }
 
-void ProxyExchange::OnUpstreamDrained(UpstreamConn*) { PaceRequestBody(); }
+void ProxyExchange::OnUpstreamDrained(http::UpstreamConn*) { PaceRequestBody(); }
 
-bool ProxyExchange::OnUpstreamHead(UpstreamConn*, http::Response& resp) {
+bool ProxyExchange::OnUpstreamHead(http::UpstreamConn*, http::Response& resp) {
   const NodeView& node = st_.snap->nodes[st_.node_index];
-  if (resp.status == 503 && st_.replayable && !st_.overflow_moved &&
-      (st_.cls == RequestClass::kWrite || st_.read_retries == 0)) {
-    // A sealed or shutting-down node, or a standby that knows no active: the request was
-    // not executed. Try again (writes wait for the next active; reads go elsewhere once).
-    ctx_->ReportStale();
-    return false;
+  if (resp.status == 503) {
+    // A sealed or shutting-down node, or a standby that knows no active: not executed.
+    http::RetryInput in = RetryBase();
+    in.end = http::AttemptEnd::kNotExecuted;
+    http::RetryDecision d = http::DecideRetry(in);
+    if (d.action == http::RetryAction::kResend) {
+      if (d.counts_as_replay) ++st_.replays;
+      ctx_->ReportStale();
+      return false;  // -> OnUpstreamRefused: excluded, dispatched again
+    }
   }
   if (st_.cls == RequestClass::kWrite && resp.status == 307 && node.role == NodeRole::kActive) {
     ctx_->ReportStale();  // the node we believed active redirects: it is not any more
@@ -314,7 +314,7 @@ bool ProxyExchange::OnUpstreamHead(UpstreamConn*, http::Response& resp) {
   return true;
 }
 
-void ProxyExchange::OnUpstreamBody(UpstreamConn*, std::string_view data) {
+void ProxyExchange::OnUpstreamBody(http::UpstreamConn*, std::string_view data) {
   downstream_->ResponseBody(data);
 }
 
@@ -325,7 +325,7 @@ void ProxyExchange::DownstreamDrained() {
   }
 }
 
-void ProxyExchange::OnUpstreamReadDone(UpstreamConn* c) {
+void ProxyExchange::OnUpstreamReadDone(http::UpstreamConn* c) {
   size_t queued = downstream_->FlushResponse();
   if (!st_.upstream_paused && queued > kHighWater) {
     st_.upstream_paused = true;  // the client reads slower than the node answers
@@ -333,7 +333,7 @@ void ProxyExchange::OnUpstreamReadDone(UpstreamConn* c) {
   }
 }
 
-void ProxyExchange::OnUpstreamComplete(UpstreamConn* c, http::Response& resp) {
+void ProxyExchange::OnUpstreamComplete(http::UpstreamConn* c, http::Response& resp) {
   bool fully_sent = st_.request_done && st_.sent == replay_.size() &&
                     (!overflow_ || evbuffer_get_length(overflow_) == 0);
   bool reuse = c->reusable() && fully_sent;
@@ -349,80 +349,79 @@ void ProxyExchange::OnUpstreamComplete(UpstreamConn* c, http::Response& resp) {
   downstream_->FinishResponse(trailers_);  // tail
 }
 
-void ProxyExchange::OnUpstreamRefused(UpstreamConn*) {
-  st_.exclude_slots |= uint64_t{1} << st_.slot;
-  st_.exclude_version = st_.snap->version;
-  if (st_.cls == RequestClass::kRead) ++st_.read_retries;
+void ProxyExchange::OnUpstreamRefused(http::UpstreamConn*) {
+  ExcludeCurrentNode();
   int slot = st_.slot;
   ReleaseUpstream(false);
   ctx_->pool().DropSlot(slot);
   Dispatch();
 }
 
-void ProxyExchange::OnUpstreamError(UpstreamConn*, UpstreamFailure why, bool request_sent,
-                                    bool response_started) {
+http::RetryInput ProxyExchange::RetryBase() const {
+  http::RetryInput in;
+  in.scope = http::RetryScope::kAnyNode;
+  in.kind = st_.cls == RequestClass::kWrite ? http::RequestKind::kWrite : http::RequestKind::kRead;
+  in.pooled = st_.upstream_pooled;
+  // Every byte is still here while none went beyond the replay buffer to a node.
+  in.replayable = !st_.overflow_moved;
+  in.response_forwarded = st_.response_started;
+  in.replays = st_.replays;
+  in.other_peer = true;  // routing decides: another node, the next active, or a 503
+  return in;
+}
+
+void ProxyExchange::ExcludeCurrentNode() {
+  st_.exclude_slots |= uint64_t{1} << st_.slot;
+  st_.exclude_version = st_.snap->version;
+}
+
+void ProxyExchange::OnUpstreamError(http::UpstreamConn*, http::UpstreamFailure why,
+                                    http::Reach reach) {
+  http::RetryInput in = RetryBase();
+  in.failure = why;
+  in.reach = reach;
+  http::RetryDecision d = http::DecideRetry(in);
   const std::string node = st_.snap->nodes[st_.node_index].name;
   int slot = st_.slot;
+  if (d.action == http::RetryAction::kResend && d.exclude_peer) ExcludeCurrentNode();
   ReleaseUpstream(false);
   // Its siblings in the pool most likely died the same way (node crash or restart).
-  if (why == UpstreamFailure::kConnect || why == UpstreamFailure::kClosed ||
-      why == UpstreamFailure::kReset) {
+  if (why == http::UpstreamFailure::kConnect || why == http::UpstreamFailure::kClosed ||
+      why == http::UpstreamFailure::kReset) {
     ctx_->pool().DropSlot(slot);
   }
-  if (why == UpstreamFailure::kConnect) {
-    ctx_->counters().connect_failures[slot].fetch_add(1, std::memory_order_relaxed);
-    ctx_->ReportConnectFailure(slot, node, "connect failed");
-    Dispatch();  // never written: safe anywhere
-    return;
+  switch (d.action) {
+    case http::RetryAction::kResend:
+      if (d.counts_as_replay) ++st_.replays;
+      if (why == http::UpstreamFailure::kConnect) {
+        ctx_->counters().connect_failures[slot].fetch_add(1, std::memory_order_relaxed);
+        ctx_->ReportConnectFailure(slot, node, "connect failed");
+      } else {
+        ctx_->ReportStale();
+      }
+      Dispatch();
+      return;
+    case http::RetryAction::kAbort:  // the client already has part of this response
+      ctx_->counters().upstream_errors.fetch_add(1, std::memory_order_relaxed);
+      CountDone(slot, 502);
+      st_.answered = true;
+      downstream_->AbortResponse();  // tail
+      return;
+    case http::RetryAction::kPassThrough:
+    case http::RetryAction::kFail:
+      break;
   }
-  if (st_.response_started) {  // the client already has part of this response
-    ctx_->counters().upstream_errors.fetch_add(1, std::memory_order_relaxed);
-    CountDone(slot, 502);
-    st_.answered = true;
-    downstream_->AbortResponse();  // tail
-    return;
-  }
-  bool have_all_bytes = !st_.overflow_moved;
-  // Not executed, so safe to send again anywhere:
-  //  - nothing left the router (a pooled connection the node had just closed);
-  //  - the node reset the connection before any response byte. A TCP stack resets a socket
-  //    closed with unread data in it, or data arriving after the close; a node that had
-  //    read the whole request and then stopped (crash, SIGKILL) closes with a FIN instead
-  //    (kClosed below, outcome unknown). The router never pipelines to a node, so the unread
-  //    bytes can only be this request's: the node closed an "idle" keep-alive connection
-  //    (graceful shutdown) while the request was on its way.
-  if ((!request_sent || why == UpstreamFailure::kReset) && !response_started && have_all_bytes) {
-    st_.exclude_slots |= uint64_t{1} << slot;
-    st_.exclude_version = st_.snap->version;
-    ctx_->ReportStale();
-    Dispatch();
-    return;
-  }
-  if (st_.cls == RequestClass::kRead && !response_started && st_.replayable && have_all_bytes &&
-      st_.read_retries == 0) {
-    ++st_.read_retries;
-    st_.exclude_slots |= uint64_t{1} << slot;
-    st_.exclude_version = st_.snap->version;
-    ctx_->ReportStale();
-    Dispatch();
-    return;
-  }
-  // The node may or may not have acted on it: never replay.
-  LOG_WARN("%s %s to node %s: %s after the request was sent (attempt %d); outcome unknown",
-           st_.req->method.c_str(), st_.req->target.c_str(), node.c_str(),
-           why == UpstreamFailure::kTimeout       ? "no answer in time"
-           : why == UpstreamFailure::kBadResponse ? "bad response"
-           : why == UpstreamFailure::kReset       ? "connection reset"
-                                                  : "connection closed",
-           st_.attempts);
+  LOG_WARN("%s %s to node %s: %s, %s (attempt %d): %.*s", st_.req->method.c_str(),
+           st_.req->target.c_str(), node.c_str(), http::UpstreamFailureName(why),
+           http::ReachName(reach), st_.attempts, static_cast<int>(d.reason.size()),
+           d.reason.data());
   ctx_->counters().upstream_errors.fetch_add(1, std::memory_order_relaxed);
   ctx_->ReportStale();
-  int status = why == UpstreamFailure::kTimeout ? 504 : 502;
-  Answer(status, "application/json",
-         ErrorsJson(why == UpstreamFailure::kTimeout
-                        ? "node " + node + " did not answer in time; outcome unknown"
-                        : "connection to node " + node + " failed; outcome unknown"),
-         {}, {}, !st_.request_done);  // tail
+  std::string message = d.status == 504 ? "node " + node + " did not answer in time"
+                                        : "connection to node " + node + " failed";
+  if (d.outcome_unknown) message += "; outcome unknown";
+  Answer(d.status ? d.status : 502, "application/json", ErrorsJson(message), {}, {},
+         !st_.request_done);  // tail
 }
 
 // ---------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // client's protocol (the Downstream it answers through).
 //
 // Begin() normalises the target, classifies the request and routes it: to a node (streamed
-// through a pooled UpstreamConn), a 307, the router's own /_halo/* pages, a 503, or the
+// through a pooled http::UpstreamConn), a 307, the router's own /_halo/* pages, a 503, or the
 // worker's hold queue while no active node is known (failover_hold_ms, then dispatched in
 // arrival order). Request bytes for the node accumulate in a replay buffer while the body is
 // small enough (limits.retry_buffer_bytes), so a request that was never sent, a read that
@@ -25,6 +25,7 @@
 
 #include "common/http/downstream.h"
 #include "common/http/message.h"
+#include "common/http/retry_policy.h"
 #include "common/http/server_exchange.h"
 #include "common/timer.h"
 #include "router/cluster_snapshot.h"
@@ -33,13 +34,12 @@
 #include "router/request_target.h"
 #include "router/route_settings.h"
 #include "router/route_types.h"
-#include "router/upstream_conn.h"
 
 struct evbuffer;
 
 namespace halo::router {
 
-class ProxyExchange final : public http::ServerExchange, private UpstreamOwner {
+class ProxyExchange final : public http::ServerExchange, private http::UpstreamOwner {
  public:
   ProxyExchange(ExchangeContext* ctx, http::Downstream* downstream);
   ~ProxyExchange() override;
@@ -70,22 +70,25 @@ class ProxyExchange final : public http::ServerExchange, private UpstreamOwner {
   std::list<ProxyExchange*>::iterator held_pos;  // the worker's hold-queue position
 
  private:
-  // UpstreamOwner
-  void OnUpstreamConnected(UpstreamConn* c) override;
-  bool OnUpstreamHead(UpstreamConn* c, http::Response& resp) override;
-  void OnUpstreamBody(UpstreamConn* c, std::string_view data) override;
-  void OnUpstreamReadDone(UpstreamConn* c) override;
-  void OnUpstreamComplete(UpstreamConn* c, http::Response& resp) override;
-  void OnUpstreamRefused(UpstreamConn* c) override;
-  void OnUpstreamError(UpstreamConn* c, UpstreamFailure why, bool request_sent,
-                       bool response_started) override;
-  void OnUpstreamDrained(UpstreamConn* c) override;
+  // http::UpstreamOwner
+  void OnUpstreamConnected(http::UpstreamConn* c) override;
+  bool OnUpstreamHead(http::UpstreamConn* c, http::Response& resp) override;
+  void OnUpstreamBody(http::UpstreamConn* c, std::string_view data) override;
+  void OnUpstreamReadDone(http::UpstreamConn* c) override;
+  void OnUpstreamComplete(http::UpstreamConn* c, http::Response& resp) override;
+  void OnUpstreamRefused(http::UpstreamConn* c) override;
+  void OnUpstreamError(http::UpstreamConn* c, http::UpstreamFailure why,
+                       http::Reach reach) override;
+  void OnUpstreamDrained(http::UpstreamConn* c) override;
 
   void OnHoldTimer();
   void Dispatch();
   void StartUpstream(int node_index);
   void ReleaseUpstream(bool reuse);
   void StopHolding();
+  // What DecideRetry needs to know about this request and its current attempt.
+  http::RetryInput RetryBase() const;
+  void ExcludeCurrentNode();
   void AppendOut(const char* data, size_t len);
   void Flush();
   void PaceRequestBody();
@@ -117,11 +120,12 @@ class ProxyExchange final : public http::ServerExchange, private UpstreamOwner {
     bool upstream_paused = false;
     TimePoint start{};
     std::optional<TimePoint> hold_deadline;  // one hold budget per request
-    UpstreamConn* upstream = nullptr;
+    http::UpstreamConn* upstream = nullptr;
+    bool upstream_pooled = false;  // the connection came from the pool
     int node_index = -1;
     int slot = -1;
     int attempts = 0;
-    int read_retries = 0;
+    int replays = 0;             // resends after an attempt the node may have seen (DecideRetry)
     uint64_t exclude_slots = 0;  // nodes that failed this request (bit = slot)
     uint64_t exclude_version = 0;
     int status = 0;

@@ -44,7 +44,7 @@ Status Worker::Init(const net::NetAddress& listen_addr, const std::string& liste
   event_config_free(cfg);
   if (!base_) return Status::Internal("event_base_new failed");
   ASSIGN_OR_RETURN(queue_, LoopTaskQueue::Create(base_));
-  pool_ = std::make_unique<UpstreamPool>(settings_->limits.upstream_idle_per_node);
+  pool_ = std::make_unique<http::UpstreamPool>(kMaxSlots, settings_->limits.upstream_idle_per_node);
 
   timers_ = std::make_unique<EventTimerSource>(base_);
   ASSIGN_OR_RETURN(listener_,

@@ -30,7 +30,6 @@
 #include "router/exchange_context.h"
 #include "router/metrics.h"
 #include "router/route_settings.h"
-#include "router/upstream_pool.h"
 
 struct event_base;
 struct sockaddr;
@@ -82,7 +81,7 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
   uint64_t local_down_slots() const override { return local_down_slots_; }
   bool draining() const override { return draining_; }
   event_base* base() override { return base_; }
-  UpstreamPool& pool() override { return *pool_; }
+  http::UpstreamPool& pool() override { return *pool_; }
   TimerSource& timers() override { return *timers_; }
   Rng& rng() override { return rng_; }
   RouterCounters& counters() override { return metrics_->counters(); }
@@ -113,7 +112,7 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
   std::unique_ptr<EventTimerSource> timers_;
   std::unique_ptr<net::TcpListener> listener_;
   std::shared_ptr<LoopTaskQueue> queue_;
-  std::unique_ptr<UpstreamPool> pool_;
+  std::unique_ptr<http::UpstreamPool> pool_;
   std::shared_ptr<const ClusterSnapshot> snapshot_;
   std::shared_ptr<const RouteSettings> settings_;
   std::unordered_set<http::Http1ServerConnection*> conns_;

@@ -70,6 +70,16 @@ bool IsHopByHop(std::string_view name, std::string_view connection_value) {
   return ListContainsToken(connection_value, name);
 }
 
+Headers EndToEndHeaders(const Headers& in) {
+  std::string joined;
+  std::string_view conn = ConnectionValue(in, &joined);
+  Headers out;
+  for (Headers::Field f : in) {
+    if (!IsHopByHop(f.name, conn)) out.Add(f.name, f.value);
+  }
+  return out;
+}
+
 BodyFraming ClientFraming(const Response& resp, std::string_view request_method, int client_minor) {
   if (request_method == "HEAD" || resp.status == 204 || resp.status == 304 || resp.status < 200) {
     return BodyFraming::kNone;

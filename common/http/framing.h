@@ -32,6 +32,9 @@ bool IsHopByHop(std::string_view name, std::string_view connection_value);
 // Every Connection field of `h` joined with ','; `joined` is scratch space.
 std::string_view ConnectionValue(const Headers& h, std::string* joined);
 
+// `in` without its hop-by-hop fields (for relays that rebuild a message field by field).
+Headers EndToEndHeaders(const Headers& in);
+
 void AppendField(std::string* out, std::string_view name, std::string_view value);
 // "Content-Length: n" or "Transfer-Encoding: chunked" (nothing for the other framings).
 void AppendFraming(std::string* out, BodyFraming framing, int64_t length);

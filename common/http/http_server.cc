@@ -50,7 +50,13 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(event_base* base, HttpSer
   server->done_event_ = evtimer_new(base, &HttpServer::OnShutdownDone, server.get());
   const HttpServerOptions& o = server->options_;
   std::string what = o.host + ":" + std::to_string(o.port);
-  Result<net::NetAddress> addr = net::ResolveHostPort(o.host, static_cast<uint16_t>(o.port));
+  // Before the loop serves anything, so a blocking lookup is allowed here.
+  std::optional<net::NetAddress> numeric =
+      net::ParseNumericAddress(o.host.empty() ? "0.0.0.0" : o.host, static_cast<uint16_t>(o.port));
+  Result<net::NetAddress> addr =
+      numeric      ? Result<net::NetAddress>(*numeric)
+      : o.resolver ? net::ResolveHostPort(*o.resolver, o.host, o.port)
+                   : Result<net::NetAddress>(Status::InvalidArgument("not an IP address"));
   if (!addr.ok()) return Status::IoError("listen " + what + ": " + addr.status().message());
   HttpServer* s = server.get();
   ASSIGN_OR_RETURN(server->listener_,

@@ -25,6 +25,7 @@
 #include "common/http/parser_options.h"
 #include "common/http/server_connection_host.h"
 #include "common/loop_task_queue.h"
+#include "common/net/resolver.h"
 #include "common/net/tcp_listener.h"
 #include "common/result.h"
 
@@ -36,8 +37,9 @@ struct ResponderState;
 class Http1ServerConnection;
 
 struct HttpServerOptions {
-  std::string host = "127.0.0.1";
-  int port = 0;  // 0: any free port
+  std::string host = "127.0.0.1";     // an IP, or a name resolved through `resolver` at Create
+  net::Resolver* resolver = nullptr;  // nullptr: numeric hosts only
+  int port = 0;                       // 0: any free port
   int backlog = 1024;
   size_t max_connections = 4096;
   ParserOptions parser;

@@ -177,4 +177,14 @@ bool QueryFlag(std::string_view query, std::string_view name) {
   return v && ParseGoBool(*v) == true;
 }
 
+std::string OriginForm(std::string_view target) {
+  if (!target.empty() && target[0] == '/') return std::string(target);
+  size_t scheme = target.find("://");
+  if (scheme == std::string_view::npos) return "/";
+  size_t end = target.find_first_of("/?", scheme + 3);
+  if (end == std::string_view::npos) return "/";
+  if (target[end] == '?') return "/" + std::string(target.substr(end));
+  return std::string(target.substr(end));
+}
+
 }  // namespace halo::http

@@ -29,6 +29,12 @@ std::optional<std::string> PercentDecode(std::string_view in, bool plus_is_space
 Status SplitTarget(std::string_view method, std::string_view target, std::string* path,
                    std::string* query);
 
+// The origin-form part ("/v1/x?q") of a request-target in origin or absolute form: an
+// absolute-form target loses its scheme and authority; one without a path gets "/" (its query
+// kept). The one
+// helper for every place that re-targets a request (307 Location, forwarding).
+std::string OriginForm(std::string_view target);
+
 // The decoded parameters of one query string ("a=1&b=x%20y"), parsed once per request and
 // passed down as they are. A name given twice keeps both pairs, in order.
 class QueryParams {

@@ -47,7 +47,7 @@ class RecordingDownstream final : public http::Downstream {
 
 class FakeContext final : public ExchangeContext {
  public:
-  explicit FakeContext(int64_t hold_ms) : metrics_(1), pool_(4) {
+  explicit FakeContext(int64_t hold_ms) : metrics_(1), pool_(kMaxSlots, 4) {
     base_ = event_base_new();
     RouterConfig cfg;
     cfg.failover_hold_ms = hold_ms;
@@ -75,7 +75,7 @@ class FakeContext final : public ExchangeContext {
   uint64_t local_down_slots() const override { return 0; }
   bool draining() const override { return false; }
   event_base* base() override { return base_; }
-  UpstreamPool& pool() override { return pool_; }
+  http::UpstreamPool& pool() override { return pool_; }
   TimerSource& timers() override { return timers_; }
   Rng& rng() override { return rng_; }
   RouterCounters& counters() override { return metrics_.counters(); }
@@ -93,7 +93,7 @@ class FakeContext final : public ExchangeContext {
  private:
   event_base* base_;
   Metrics metrics_;
-  UpstreamPool pool_;
+  http::UpstreamPool pool_;
   Rng rng_{7};
   std::shared_ptr<const RouteSettings> settings_;
   std::shared_ptr<const ClusterSnapshot> snapshot_;

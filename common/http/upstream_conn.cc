@@ -1,4 +1,4 @@
-#include "router/upstream_conn.h"
+#include "common/http/upstream_conn.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-namespace halo::router {
+namespace halo::http {
 namespace {
 
 timeval Tv(int64_t ms) {
@@ -16,8 +16,7 @@ timeval Tv(int64_t ms) {
 
 }  // namespace
 
-void UpstreamConn::ParserCallbacks::OnHead(http::Response& r) {
-  c_->response_started_ = true;
+void UpstreamConn::ParserCallbacks::OnHead(Response& r) {
   if (c_->owner_ && !c_->owner_->OnUpstreamHead(c_, r)) {
     c_->refused_ = true;
     c_->parser_.Reject(502, Status::Unavailable("response refused by the router"));
@@ -28,10 +27,10 @@ void UpstreamConn::ParserCallbacks::OnBody(std::string_view d) {
   if (c_->owner_ && !c_->refused_) c_->owner_->OnUpstreamBody(c_, d);
 }
 
-void UpstreamConn::ParserCallbacks::OnComplete(http::Response&) { c_->complete_ = true; }
+void UpstreamConn::ParserCallbacks::OnComplete(Response&) { c_->complete_ = true; }
 
 UpstreamConn::UpstreamConn(event_base* base, int slot, const net::NetAddress& addr,
-                           const http::ParserOptions& parser_options)
+                           const ParserOptions& parser_options)
     : slot_(slot),
       addr_(addr),
       sock_(base, this),
@@ -95,6 +94,11 @@ size_t UpstreamConn::output_length() const {
 
 bool UpstreamConn::request_sent() const { return sock_.connected() && added_ > output_length(); }
 
+Reach UpstreamConn::reach() const {
+  if (response_started_) return Reach::kResponseStarted;
+  return request_sent() ? Reach::kWrittenNoResponse : Reach::kNeverWritten;
+}
+
 void UpstreamConn::OnConnected() {
   sock_.EnableRead();
   ArmTimer(response_timeout_ms_ > 0 ? response_timeout_ms_ : 0);
@@ -120,21 +124,22 @@ bool UpstreamConn::HandleRead() {
     sock_.DisableRead();
     return false;
   }
+  if (evbuffer_get_length(in) > 0) response_started_ = true;
   while (evbuffer_get_length(in) > 0) {
     evbuffer_iovec vec[8];
     int n = evbuffer_peek(in, -1, nullptr, vec, 8);
     if (n > 8) n = 8;
     size_t consumed = 0;
-    http::ParseState state = http::ParseState::kNeedMore;
+    ParseState state = ParseState::kNeedMore;
     for (int i = 0; i < n; ++i) {
-      http::ParseProgress p =
+      ParseProgress p =
           parser_.Feed(std::string_view(static_cast<const char*>(vec[i].iov_base), vec[i].iov_len));
       consumed += p.consumed;
       state = p.state;
-      if (state != http::ParseState::kNeedMore) break;
+      if (state != ParseState::kNeedMore) break;
     }
     evbuffer_drain(in, consumed);
-    if (state == http::ParseState::kError) {
+    if (state == ParseState::kError) {
       dead_ = true;
       sock_.DisableRead();
       ArmTimer(0);
@@ -142,12 +147,11 @@ bool UpstreamConn::HandleRead() {
       if (refused_) {
         o->OnUpstreamRefused(this);  // tail call
       } else {
-        o->OnUpstreamError(this, UpstreamFailure::kBadResponse, request_sent(),
-                           response_started_);  // tail call
+        o->OnUpstreamError(this, UpstreamFailure::kBadResponse, reach());  // tail call
       }
       return true;
     }
-    if (state == http::ParseState::kMessageComplete) {
+    if (state == ParseState::kMessageComplete) {
       reusable_ = parser_.response().keep_alive && evbuffer_get_length(in) == 0;
       ArmTimer(0);
       UpstreamOwner* o = owner_;
@@ -170,8 +174,8 @@ void UpstreamConn::OnClosed(int err, bool connected) {
   if (err == 0) {
     // Drain what is still buffered first; a close-delimited body ends here.
     if (HandleRead()) return;  // it handed over to the owner: *this may be gone
-    http::ParseProgress p = parser_.FeedEof();
-    if (p.state == http::ParseState::kMessageComplete) {
+    ParseProgress p = parser_.FeedEof();
+    if (p.state == ParseState::kMessageComplete) {
       dead_ = true;
       reusable_ = false;
       ArmTimer(0);
@@ -194,7 +198,7 @@ void UpstreamConn::Fail(UpstreamFailure why) {
   sock_.DisableRead();
   ArmTimer(0);
   UpstreamOwner* o = owner_;
-  o->OnUpstreamError(this, why, request_sent(), response_started_);  // tail call
+  o->OnUpstreamError(this, why, reach());  // tail call
 }
 
-}  // namespace halo::router
+}  // namespace halo::http

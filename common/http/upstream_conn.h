@@ -1,5 +1,7 @@
-// UpstreamConn: one HTTP/1.1 connection from a worker to a node, used for one exchange at a
-// time and kept alive between exchanges in the worker's UpstreamPool.
+// UpstreamConn: one HTTP/1.1 connection to a peer (a router worker to a node, or an
+// HttpClient to any server), used for one exchange at a time and kept alive between
+// exchanges in an UpstreamPool. Owned by whoever holds the pointer (the pool while parked,
+// the exchange while attached); single-threaded (the loop it was created on).
 //
 // The request side is the owner's business: it appends bytes to output() and calls Send()
 // (which writes at once). The response side is parsed here with the streaming
@@ -7,6 +9,8 @@
 // the object's lifetime simple: OnUpstreamHead/Body/ReadDone run inside reading and must not
 // destroy this connection; OnUpstreamComplete, Refused and Error are tail calls (this object
 // touches nothing after making them), so the owner may release or destroy it there.
+// Failures come back only through OnUpstreamError, as an UpstreamFailure plus the Reach of
+// the request (whether the peer can have seen it), or OnUpstreamRefused.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +18,7 @@
 
 #include "common/http/message.h"
 #include "common/http/response_parser.h"
+#include "common/http/upstream_outcome.h"
 #include "common/net/net_address.h"
 #include "common/net/stream_socket.h"
 
@@ -21,15 +26,7 @@ struct event;
 struct event_base;
 struct evbuffer;
 
-namespace halo::router {
-
-enum class UpstreamFailure : uint8_t {
-  kConnect,      // never connected (refused, unreachable, connect timeout)
-  kClosed,       // EOF: the node closed its side
-  kReset,        // reset (ECONNRESET/EPIPE): the node did not read all the request bytes
-  kTimeout,      // no answer within the response timeout
-  kBadResponse,  // unparsable response
-};
+namespace halo::http {
 
 class UpstreamConn;
 
@@ -39,16 +36,15 @@ class UpstreamOwner {
   virtual void OnUpstreamConnected(UpstreamConn* c) = 0;
   // Return false to refuse the response before any byte of it reaches the client; the
   // exchange then ends through OnUpstreamRefused.
-  virtual bool OnUpstreamHead(UpstreamConn* c, http::Response& resp) = 0;
+  virtual bool OnUpstreamHead(UpstreamConn* c, Response& resp) = 0;
   virtual void OnUpstreamBody(UpstreamConn* c, std::string_view data) = 0;
   // End of one batch of response bytes (a good moment to flush towards the client).
   virtual void OnUpstreamReadDone(UpstreamConn* c) = 0;
-  virtual void OnUpstreamComplete(UpstreamConn* c, http::Response& resp) = 0;  // tail call
-  virtual void OnUpstreamRefused(UpstreamConn* c) = 0;                         // tail call
-  // `request_sent`: some request byte left the router. `response_started`: a response byte
-  // arrived. Tail call.
-  virtual void OnUpstreamError(UpstreamConn* c, UpstreamFailure why, bool request_sent,
-                               bool response_started) = 0;
+  virtual void OnUpstreamComplete(UpstreamConn* c, Response& resp) = 0;  // tail call
+  virtual void OnUpstreamRefused(UpstreamConn* c) = 0;                   // tail call
+  // The exchange failed before a complete response: `why` ended it, `reach` says whether
+  // the peer can have seen the request (common/http/upstream_outcome.h). Tail call.
+  virtual void OnUpstreamError(UpstreamConn* c, UpstreamFailure why, Reach reach) = 0;
   // A write that could not finish at once has now finished (flow control).
   virtual void OnUpstreamDrained(UpstreamConn* c) = 0;
 };
@@ -57,7 +53,7 @@ class UpstreamConn : private net::StreamSocket::Handler {
  public:
   // The connection is not opened until Connect().
   UpstreamConn(event_base* base, int slot, const net::NetAddress& addr,
-               const http::ParserOptions& parser_options);
+               const ParserOptions& parser_options);
   ~UpstreamConn() override;
   UpstreamConn(const UpstreamConn&) = delete;
   UpstreamConn& operator=(const UpstreamConn&) = delete;
@@ -87,15 +83,17 @@ class UpstreamConn : private net::StreamSocket::Handler {
   // A completed exchange left the connection reusable (keep-alive, nothing extra received).
   bool reusable() const { return reusable_ && !dead_; }
   bool request_sent() const;
+  // How far the current exchange got (see Reach).
+  Reach reach() const;
   size_t output_length() const;
 
  private:
-  class ParserCallbacks : public http::ResponseParser::Callbacks {
+  class ParserCallbacks : public ResponseParser::Callbacks {
    public:
     explicit ParserCallbacks(UpstreamConn* c) : c_(c) {}
-    void OnHead(http::Response& r) override;
+    void OnHead(Response& r) override;
     void OnBody(std::string_view d) override;
-    void OnComplete(http::Response& r) override;
+    void OnComplete(Response& r) override;
 
    private:
     UpstreamConn* c_;
@@ -119,14 +117,14 @@ class UpstreamConn : private net::StreamSocket::Handler {
   event* timer_ = nullptr;
   int64_t response_timeout_ms_ = 0;
   ParserCallbacks callbacks_;
-  http::ResponseParser parser_;
+  ResponseParser parser_;
   UpstreamOwner* owner_ = nullptr;
   bool dead_ = false;
   bool reusable_ = false;
   bool refused_ = false;
   bool complete_ = false;
-  bool response_started_ = false;
-  size_t added_ = 0;  // bytes appended to output in this exchange
+  bool response_started_ = false;  // a response byte arrived in this exchange
+  size_t added_ = 0;               // bytes appended to output in this exchange
 };
 
-}  // namespace halo::router
+}  // namespace halo::http

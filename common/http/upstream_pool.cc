@@ -1,8 +1,8 @@
-#include "router/upstream_pool.h"
+#include "common/http/upstream_pool.h"
 
 #include <cstring>
 
-namespace halo::router {
+namespace halo::http {
 namespace {
 
 bool SameAddress(const net::NetAddress& a, const net::NetAddress& b) {
@@ -12,7 +12,7 @@ bool SameAddress(const net::NetAddress& a, const net::NetAddress& b) {
 }  // namespace
 
 UpstreamConn* UpstreamPool::Take(int slot, const net::NetAddress& addr, bool verify) {
-  if (slot < 0 || slot >= kMaxSlots) return nullptr;
+  if (slot < 0 || slot >= max_slots()) return nullptr;
   std::vector<Entry>& v = idle_[slot];
   while (!v.empty()) {
     Entry e = v.back();
@@ -28,7 +28,7 @@ UpstreamConn* UpstreamPool::Take(int slot, const net::NetAddress& addr, bool ver
 
 void UpstreamPool::Put(UpstreamConn* c) {
   int slot = c->slot();
-  if (!c->reusable() || slot < 0 || slot >= kMaxSlots) {
+  if (!c->reusable() || slot < 0 || slot >= max_slots()) {
     delete c;
     return;
   }
@@ -52,17 +52,20 @@ void UpstreamPool::Put(UpstreamConn* c) {
 }
 
 void UpstreamPool::DropSlot(int slot) {
-  if (slot < 0 || slot >= kMaxSlots) return;
+  if (slot < 0 || slot >= max_slots()) return;
   for (Entry& e : idle_[slot]) delete e.conn;
   idle_[slot].clear();
 }
 
 void UpstreamPool::Clear() {
-  for (int s = 0; s < kMaxSlots; ++s) DropSlot(s);
+  for (int s = 0; s < max_slots(); ++s) DropSlot(s);
 }
 
 size_t UpstreamPool::idle_count(int slot) const {
-  return slot >= 0 && slot < kMaxSlots ? idle_[slot].size() : 0;
+  if (slot < 0 || slot >= max_slots()) return 0;
+  size_t n = 0;
+  for (const Entry& e : idle_[slot]) n += e.conn->dead() ? 0 : 1;
+  return n;
 }
 
-}  // namespace halo::router
+}  // namespace halo::http

@@ -1,0 +1,237 @@
+#include "common/http/http_client.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/http/retry_policy.h"
+#include "common/http/serializer.h"
+#include "common/http/upstream_conn.h"
+
+namespace halo::http {
+namespace {
+
+bool SameAddress(const net::NetAddress& a, const net::NetAddress& b) {
+  return a.len == b.len && std::memcmp(&a.ss, &b.ss, a.len) == 0;
+}
+
+}  // namespace
+
+// One request: its serialized bytes, its callback, and the attempt in progress. It is the
+// UpstreamOwner of the connection carrying it; the client owns it (exchanges_).
+class HttpClient::Exchange final : public UpstreamOwner {
+ public:
+  Exchange(HttpClient* client, uint64_t id) : client_(client), id_(id) {
+    timer_ = evtimer_new(client->base_, &Exchange::OnTimer, this);
+  }
+  ~Exchange() override {
+    DropConn();
+    if (timer_) event_free(timer_);
+  }
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+  void DropConn() {
+    if (conn_ == nullptr) return;
+    conn_->Detach();
+    delete conn_;
+    conn_ = nullptr;
+  }
+  void Write() {
+    evbuffer_add(conn_->output(), wire_.data(), wire_.size());
+    conn_->Send(wire_.size());
+  }
+
+  // UpstreamOwner
+  void OnUpstreamConnected(UpstreamConn*) override { Write(); }
+  bool OnUpstreamHead(UpstreamConn*, Response& resp) override {
+    response_ = resp;  // the head; the body follows through OnUpstreamBody
+    return true;
+  }
+  void OnUpstreamBody(UpstreamConn*, std::string_view data) override {
+    response_.body.append(data);
+  }
+  void OnUpstreamReadDone(UpstreamConn*) override {}
+  void OnUpstreamComplete(UpstreamConn* c, Response& resp) override {
+    response_.trailers = resp.trailers;
+    response_.keep_alive = resp.keep_alive;
+    conn_ = nullptr;
+    c->Detach();
+    client_->pool_.Put(c);  // parks it when reusable, deletes it otherwise
+    ClientResult r;
+    r.reach = Reach::kResponseStarted;
+    r.response = std::move(response_);
+    client_->Finish(this, std::move(r));  // tail
+  }
+  void OnUpstreamRefused(UpstreamConn*) override {  // never refused; treat as a bad answer
+    client_->Failed(this, UpstreamFailure::kBadResponse, Reach::kResponseStarted);
+  }
+  void OnUpstreamError(UpstreamConn*, UpstreamFailure why, Reach reach) override {
+    client_->Failed(this, why, reach);  // tail
+  }
+  void OnUpstreamDrained(UpstreamConn*) override {}
+
+  static void OnTimer(evutil_socket_t, short, void* arg) {
+    auto* self = static_cast<Exchange*>(arg);
+    ClientResult r = std::move(self->deferred_);
+    self->client_->Finish(self, std::move(r));
+  }
+
+  HttpClient* const client_;
+  const uint64_t id_;
+  event* timer_ = nullptr;
+  net::NetAddress addr_;
+  std::string host_;
+  int slot_ = -1;
+  std::string method_;
+  std::string wire_;
+  int64_t timeout_ms_ = 0;
+  Callback done_;
+  UpstreamConn* conn_ = nullptr;
+  bool pooled_ = false;  // the current attempt's connection came from the pool
+  Response response_;
+  ClientResult deferred_;
+};
+
+HttpClient::HttpClient(event_base* base, HttpClientOptions options)
+    : base_(base),
+      options_(std::move(options)),
+      pool_(options_.max_peers, options_.max_idle_per_peer),
+      alive_(std::make_shared<bool>(true)) {}
+
+HttpClient::~HttpClient() {
+  *alive_ = false;
+  exchanges_.clear();  // closes their connections; callbacks are destroyed, not called
+  pool_.Clear();
+}
+
+int HttpClient::SlotFor(const net::NetAddress& addr) {
+  for (size_t i = 0; i < peers_.size(); ++i) {
+    if (SameAddress(peers_[i], addr)) return static_cast<int>(i);
+  }
+  if (static_cast<int>(peers_.size()) < pool_.max_slots()) {
+    peers_.push_back(addr);
+    return static_cast<int>(peers_.size() - 1);
+  }
+  // Every slot is taken: reuse one with nothing parked. A connection still in flight for
+  // the old address may be parked there later; Take() drops it (address mismatch).
+  for (size_t i = 0; i < peers_.size(); ++i) {
+    if (pool_.idle_count(static_cast<int>(i)) == 0) {
+      pool_.DropSlot(static_cast<int>(i));
+      peers_[i] = addr;
+      return static_cast<int>(i);
+    }
+  }
+  return -1;  // not pooled
+}
+
+void HttpClient::Send(const net::NetAddress& addr, std::string_view host_header,
+                      ClientRequest request, int64_t timeout_ms, Callback done) {
+  uint64_t id = next_id_++;
+  auto owned = std::make_unique<Exchange>(this, id);
+  Exchange* ex = owned.get();
+  exchanges_.emplace(id, std::move(owned));
+  ++stats_.requests;
+  ex->done_ = std::move(done);
+  ex->addr_ = addr;
+  ex->host_ = std::string(host_header);
+  ex->timeout_ms_ = timeout_ms;
+  ex->method_ = request.method;
+
+  Request r;
+  r.method = std::move(request.method);
+  r.target = std::move(request.target);
+  r.headers = std::move(request.headers);
+  r.headers.Remove("Connection");
+  if (!r.headers.Has("Host")) r.headers.Add("Host", host_header);
+  r.body = std::move(request.body);
+  Status st = AppendRequest(&ex->wire_, r);
+  if (!st.ok()) {
+    ClientResult res;
+    res.status = st;
+    res.failure = UpstreamFailure::kInvalidRequest;
+    res.error_status = 503;  // never sent (DecideRetry: kInvalidRequest)
+    Defer(ex, std::move(res));
+    return;
+  }
+  ex->slot_ = SlotFor(addr);
+  Start(ex, true);
+}
+
+void HttpClient::Start(Exchange* ex, bool use_pool) {
+  UpstreamConn* c = nullptr;
+  if (use_pool && ex->slot_ >= 0) c = pool_.Take(ex->slot_, ex->addr_, options_.verify_pooled);
+  ex->pooled_ = c != nullptr;
+  if (c) {
+    ++stats_.reused;
+  } else {
+    c = new UpstreamConn(base_, ex->slot_, ex->addr_, options_.parser);
+    ++stats_.connections_opened;
+    int64_t connect_ms = std::min(options_.connect_timeout_ms, ex->timeout_ms_);
+    if (!c->Connect(connect_ms > 0 ? connect_ms : options_.connect_timeout_ms)) {
+      delete c;
+      ClientResult res;
+      res.status = Status::Unavailable("connect to " + ex->host_ + " failed");
+      res.failure = UpstreamFailure::kConnect;
+      res.error_status = 503;
+      Defer(ex, std::move(res));
+      return;
+    }
+  }
+  ex->conn_ = c;
+  c->Attach(ex, ex->method_, ex->timeout_ms_);
+  if (c->connected()) ex->Write();
+}
+
+void HttpClient::Defer(Exchange* ex, ClientResult result) {
+  ex->deferred_ = std::move(result);
+  timeval now{0, 0};
+  evtimer_add(ex->timer_, &now);
+}
+
+void HttpClient::Failed(Exchange* ex, UpstreamFailure why, Reach reach) {
+  bool pooled = ex->pooled_;
+  ex->DropConn();
+  RetryInput in;
+  in.scope = RetryScope::kSamePeer;
+  in.failure = why;
+  in.reach = reach;
+  in.pooled = pooled;
+  in.replayable = true;  // the whole request is kept in `wire_`
+  RetryDecision d = DecideRetry(in);
+  if (d.action == RetryAction::kResend) {
+    ++stats_.retried;
+    Start(ex, !d.fresh_connection);
+    return;
+  }
+  ClientResult res;
+  res.reach = reach;
+  res.failure = why;
+  res.error_status = d.status;
+  std::string what = ex->method_ + " " + ex->host_ + ": " + UpstreamFailureName(why) + " (" +
+                     ReachName(reach) + ")";
+  res.status = reach == Reach::kNeverWritten ? Status::Unavailable(what + ", never sent")
+                                             : Status::Timeout(what + ", outcome unknown");
+  Finish(ex, std::move(res));  // tail
+}
+
+bool HttpClient::Finish(Exchange* ex, ClientResult result) {
+  auto node = exchanges_.extract(ex->id_);
+  Callback done = std::move(ex->done_);
+  node.mapped().reset();  // frees the timer and any connection
+  std::shared_ptr<bool> alive = alive_;
+  if (done) done(std::move(result));
+  return *alive;
+}
+
+void HttpClient::CloseIdle() { pool_.Clear(); }
+
+size_t HttpClient::idle_connections() const {
+  size_t n = 0;
+  for (int s = 0; s < pool_.max_slots(); ++s) n += pool_.idle_count(s);
+  return n;
+}
+
+}  // namespace halo::http
