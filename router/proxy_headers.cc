@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "common/http/error_body.h"
 #include "common/http/syntax.h"
 
 namespace halo::router {
@@ -174,31 +175,6 @@ void AppendLocalResponse(int status, std::string_view content_type, std::string_
   if (!head_only) out->append(body);
 }
 
-std::string ErrorsJson(std::string_view message) {
-  std::string s = "{\"errors\":[\"";
-  for (char c : message) {
-    switch (c) {
-      case '"':
-        s += "\\\"";
-        break;
-      case '\\':
-        s += "\\\\";
-        break;
-      case '\n':
-        s += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          s += buf;
-        } else {
-          s += c;
-        }
-    }
-  }
-  s += "\"]}";
-  return s;
-}
+std::string ErrorsJson(std::string_view message) { return http::ErrorBody(message); }
 
 }  // namespace halo::router

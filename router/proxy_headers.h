@@ -53,7 +53,8 @@ void AppendLocalResponse(int status, std::string_view content_type, std::string_
                          bool keep_alive, std::string_view extra_name, std::string_view extra_value,
                          std::string* out, bool head_only = false);
 
-// {"errors":["<message>"]} with JSON escaping.
+// Forwards to http::ErrorBody (common/http/error_body.h); kept for the callers in the
+// transport files until they call ErrorBody directly.
 std::string ErrorsJson(std::string_view message);
 
 }  // namespace halo::router

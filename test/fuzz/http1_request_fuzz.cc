@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/check.h"
 #include "common/http/request_parser.h"
 #include "common/http/serializer.h"
 #include "common/http/syntax.h"
@@ -23,28 +24,24 @@ using halo::http::ParseState;
 using halo::http::Request;
 using halo::http::RequestParser;
 
-void Check(bool ok) {
-  if (!ok) std::abort();
-}
-
 // Streaming callbacks that record what they see and check the event order.
 struct Recorder : RequestParser::Callbacks {
   std::string log;
   std::string body;
   bool in_message = false;
   void OnHead(Request& r) override {
-    Check(!in_message);
+    HALO_CHECK(!in_message, "invariant");
     in_message = true;
     body.clear();
     log += "H " + r.method + " " + r.target + "\n";
   }
   void OnBody(std::string_view d) override {
-    Check(in_message);
-    Check(!d.empty());
+    HALO_CHECK(in_message, "invariant");
+    HALO_CHECK(!d.empty(), "invariant");
     body.append(d);
   }
   void OnComplete(Request& r) override {
-    Check(in_message);
+    HALO_CHECK(in_message, "invariant");
     in_message = false;
     log += "C " + std::to_string(r.headers.size()) + " " + std::to_string(r.trailers.size()) + " " +
            body + "\n";
@@ -81,14 +78,14 @@ std::string Run(std::string_view input, const std::vector<size_t>& sizes,
     pending_w.append(piece);
     while (!dead_s && !pending_s.empty()) {
       ParseProgress p = streaming.Feed(pending_s);
-      Check(p.consumed <= pending_s.size());
+      HALO_CHECK(p.consumed <= pending_s.size(), "invariant");
       pending_s.erase(0, p.consumed);
       if (p.state == ParseState::kError) {
         dead_s = true;
         rec.log += "E " + std::to_string(streaming.error().http_status) + "\n";
-        Check(streaming.error().http_status >= 400);
+        HALO_CHECK(streaming.error().http_status >= 400, "invariant");
       } else if (p.state == ParseState::kNeedMore) {
-        Check(pending_s.empty());
+        HALO_CHECK(pending_s.empty(), "invariant");
         break;
       }
     }
@@ -109,28 +106,28 @@ std::string Run(std::string_view input, const std::vector<size_t>& sizes,
     ParseProgress p = streaming.FeedEof();
     rec.log += p.state == ParseState::kError ? "EOF-E\n" : "EOF\n";
   }
-  Check(dead_s == dead_w);
+  HALO_CHECK(dead_s == dead_w, "invariant");
   return rec.log;
 }
 
 void RoundTrip(const Request& r) {
   std::string wire;
-  if (!halo::http::AppendRequest(&wire, r).ok()) std::abort();
+  HALO_CHECK(halo::http::AppendRequest(&wire, r).ok(), "a parsed request serializes");
   ParserOptions o;
   o.require_host = false;  // an HTTP/1.0 request without Host is re-sent as HTTP/1.1
   o.max_header_bytes = wire.size() + 64;
   o.max_header_count = r.headers.size() + 2;
   RequestParser p(o);
   ParseProgress pr = p.Feed(wire);
-  Check(pr.state == ParseState::kMessageComplete);
-  Check(pr.consumed == wire.size());
+  HALO_CHECK(pr.state == ParseState::kMessageComplete, "invariant");
+  HALO_CHECK(pr.consumed == wire.size(), "invariant");
   const Request& back = p.request();
-  Check(back.method == r.method);
-  Check(back.target == r.target);
-  Check(back.path == r.path);
-  Check(back.query == r.query);
-  Check(back.body == r.body);
-  Check(Fields(back.headers) == Fields(r.headers));
+  HALO_CHECK(back.method == r.method, "invariant");
+  HALO_CHECK(back.target == r.target, "invariant");
+  HALO_CHECK(back.path == r.path, "invariant");
+  HALO_CHECK(back.query == r.query, "invariant");
+  HALO_CHECK(back.body == r.body, "invariant");
+  HALO_CHECK(Fields(back.headers) == Fields(r.headers), "invariant");
 }
 
 }  // namespace
@@ -155,7 +152,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<Request> requests;
   std::string whole = Run(input, {}, options, &requests);
   std::string split = Run(input, sizes, options, nullptr);
-  Check(whole == split);
+  HALO_CHECK(whole == split, "invariant");
   for (const Request& r : requests) RoundTrip(r);
   return 0;
 }

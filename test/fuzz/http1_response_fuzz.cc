@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/check.h"
 #include "common/http/response_parser.h"
 #include "common/http/serializer.h"
 #include "common/http/syntax.h"
@@ -22,10 +23,6 @@ using halo::http::ParserOptions;
 using halo::http::ParseState;
 using halo::http::Response;
 using halo::http::ResponseParser;
-
-void Check(bool ok) {
-  if (!ok) std::abort();
-}
 
 std::string Fields(const Headers& h) {
   std::string s;
@@ -60,10 +57,10 @@ std::string Run(std::string_view input, const std::vector<size_t>& sizes, uint8_
     pending.append(piece);
     while (!pending.empty()) {
       ParseProgress p = parser.Feed(pending);
-      Check(p.consumed <= pending.size());
+      HALO_CHECK(p.consumed <= pending.size(), "invariant");
       pending.erase(0, p.consumed);
       if (p.state == ParseState::kError) {
-        Check(parser.error().http_status == 502);
+        HALO_CHECK(parser.error().http_status == 502, "invariant");
         return log + "E\n";
       }
       if (p.state == ParseState::kNeedMore) break;
@@ -84,17 +81,17 @@ std::string Run(std::string_view input, const std::vector<size_t>& sizes, uint8_
 
 void RoundTrip(const Response& r) {
   std::string wire;
-  if (!halo::http::AppendResponse(&wire, r).ok()) std::abort();
+  HALO_CHECK(halo::http::AppendResponse(&wire, r).ok(), "a parsed response serializes");
   ParserOptions o;
   o.max_header_bytes = wire.size() + 64;
   o.max_header_count = r.headers.size() + 2;
   ResponseParser p(o);
   ParseProgress pr = p.Feed(wire);
-  Check(pr.state == ParseState::kMessageComplete);
-  Check(pr.consumed == wire.size());
-  Check(p.response().status == r.status);
-  Check(p.response().body == r.body);
-  Check(Fields(p.response().headers) == Fields(r.headers));
+  HALO_CHECK(pr.state == ParseState::kMessageComplete, "invariant");
+  HALO_CHECK(pr.consumed == wire.size(), "invariant");
+  HALO_CHECK(p.response().status == r.status, "invariant");
+  HALO_CHECK(p.response().body == r.body, "invariant");
+  HALO_CHECK(Fields(p.response().headers) == Fields(r.headers), "invariant");
 }
 
 }  // namespace
@@ -119,7 +116,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<Response> responses;
   std::string whole = Run(input, {}, mode, options, &responses);
   std::string split = Run(input, sizes, mode, options, nullptr);
-  Check(whole == split);
+  HALO_CHECK(whole == split, "invariant");
   for (const Response& r : responses) RoundTrip(r);
   return 0;
 }

@@ -79,8 +79,8 @@ class TempDir {
 
 // Polls `cond` every `interval` until it returns true or `timeout` passes; returns the last
 // result. The way tests wait for something to happen (never a bare sleep).
-bool PollUntil(const std::function<bool()>& cond, std::chrono::milliseconds timeout,
-               std::chrono::milliseconds interval = std::chrono::milliseconds(5));
+[[nodiscard]] bool PollUntil(const std::function<bool()>& cond, std::chrono::milliseconds timeout,
+                             std::chrono::milliseconds interval = std::chrono::milliseconds(5));
 
 // Directory of the built daemons ($HALO_BIN_DIR, set by the Makefile), e.g. for
 // BinPath("halo-node").
