@@ -14,6 +14,7 @@
 
 #include "common/check.h"
 #include "router/health_info.h"
+#include "test/fuzz/fuzz_support.h"
 
 namespace {
 
@@ -25,22 +26,15 @@ void CheckAuthority(std::string_view url) {
   HALO_CHECK(a.find("://") == std::string::npos, "an authority has no scheme");
 }
 
-// Once per process: the deepest body a node can send (the probe reads up to 1 MiB) parses
-// without exhausting the stack (a recursive parser overflows at ~200k levels).
-void CheckDeepNesting() {
-  static const bool done = [] {
-    std::string deep(1 << 20, '[');
-    HALO_CHECK(!halo::router::ParseHealthResponse(404, deep).ok(), "deep health body refused");
-    HALO_CHECK(!halo::router::ParseLeaderResponse(200, deep).ok(), "deep leader body refused");
-    return true;
-  }();
-  (void)done;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  CheckDeepNesting();
+  // The deepest body a node can send (the probe reads up to 1 MiB) parses without
+  // exhausting the stack.
+  halo::fuzz::CheckDeepNestingOnce([](const std::string& deep) {
+    HALO_CHECK(!halo::router::ParseHealthResponse(404, deep).ok(), "deep health body refused");
+    HALO_CHECK(!halo::router::ParseLeaderResponse(200, deep).ok(), "deep leader body refused");
+  });
   if (size < 3) return 0;
   int status = ((data[0] << 8) | data[1]) % 600;
   std::string body(reinterpret_cast<const char*>(data) + 3, size - 3);

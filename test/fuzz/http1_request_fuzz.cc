@@ -13,7 +13,7 @@
 #include "common/check.h"
 #include "common/http/request_parser.h"
 #include "common/http/serializer.h"
-#include "common/http/syntax.h"
+#include "test/fuzz/http1_fuzz_support.h"
 
 namespace {
 
@@ -23,6 +23,7 @@ using halo::http::ParserOptions;
 using halo::http::ParseState;
 using halo::http::Request;
 using halo::http::RequestParser;
+using halo::http::fuzz::NonFramingFields;
 
 // Streaming callbacks that record what they see and check the event order.
 struct Recorder : RequestParser::Callbacks {
@@ -47,18 +48,6 @@ struct Recorder : RequestParser::Callbacks {
            body + "\n";
   }
 };
-
-std::string Fields(const Headers& h) {
-  std::string s;
-  for (Headers::Field f : h) {
-    if (halo::http::EqualsIgnoreCase(f.name, "Content-Length") ||
-        halo::http::EqualsIgnoreCase(f.name, "Transfer-Encoding")) {
-      continue;
-    }
-    s.append(f.name).append(":").append(f.value).append("\n");
-  }
-  return s;
-}
 
 // Feeds `input` in pieces of the given sizes (cycled); returns the event log and verdict.
 std::string Run(std::string_view input, const std::vector<size_t>& sizes,
@@ -127,7 +116,7 @@ void RoundTrip(const Request& r) {
   HALO_CHECK(back.path == r.path, "invariant");
   HALO_CHECK(back.query == r.query, "invariant");
   HALO_CHECK(back.body == r.body, "invariant");
-  HALO_CHECK(Fields(back.headers) == Fields(r.headers), "invariant");
+  HALO_CHECK(NonFramingFields(back.headers) == NonFramingFields(r.headers), "invariant");
 }
 
 }  // namespace
@@ -136,19 +125,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   uint8_t mode = data[0];
   std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
-  ParserOptions options;
-  if (mode & 0x80) {
-    options.max_header_bytes = 256;
-    options.max_header_count = 8;
-    options.max_body_bytes = 64;
-    options.max_chunk_line_bytes = 32;
-  }
-  std::vector<size_t> sizes;
-  uint32_t seed = mode * 2654435761u + 1;
-  for (int i = 0; i < 16; ++i) {
-    seed = seed * 1103515245u + 12345u;
-    sizes.push_back(1 + (seed >> 16) % ((mode & 0x7) == 0 ? 1 : 1u << (mode & 0x7)));
-  }
+  const ParserOptions options = halo::http::fuzz::OptionsForMode(mode);
+  const std::vector<size_t> sizes = halo::http::fuzz::PieceSizesForMode(mode, 1);
   std::vector<Request> requests;
   std::string whole = Run(input, {}, options, &requests);
   std::string split = Run(input, sizes, options, nullptr);

@@ -13,7 +13,7 @@
 #include "common/check.h"
 #include "common/http/response_parser.h"
 #include "common/http/serializer.h"
-#include "common/http/syntax.h"
+#include "test/fuzz/http1_fuzz_support.h"
 
 namespace {
 
@@ -23,22 +23,11 @@ using halo::http::ParserOptions;
 using halo::http::ParseState;
 using halo::http::Response;
 using halo::http::ResponseParser;
-
-std::string Fields(const Headers& h) {
-  std::string s;
-  for (Headers::Field f : h) {
-    if (halo::http::EqualsIgnoreCase(f.name, "Content-Length") ||
-        halo::http::EqualsIgnoreCase(f.name, "Transfer-Encoding")) {
-      continue;
-    }
-    s.append(f.name).append(":").append(f.value).append("\n");
-  }
-  return s;
-}
+using halo::http::fuzz::NonFramingFields;
 
 std::string Describe(const Response& r) {
-  return std::to_string(r.status) + " " + (r.keep_alive ? "ka " : "close ") + Fields(r.headers) +
-         "|" + Fields(r.trailers) + "|" + r.body + "\n";
+  return std::to_string(r.status) + " " + (r.keep_alive ? "ka " : "close ") +
+         NonFramingFields(r.headers) + "|" + NonFramingFields(r.trailers) + "|" + r.body + "\n";
 }
 
 bool IsHead(uint8_t mode, size_t index) { return (mode >> (index % 4)) & 1 && (mode & 0x40); }
@@ -91,7 +80,7 @@ void RoundTrip(const Response& r) {
   HALO_CHECK(pr.consumed == wire.size(), "invariant");
   HALO_CHECK(p.response().status == r.status, "invariant");
   HALO_CHECK(p.response().body == r.body, "invariant");
-  HALO_CHECK(Fields(p.response().headers) == Fields(r.headers), "invariant");
+  HALO_CHECK(NonFramingFields(p.response().headers) == NonFramingFields(r.headers), "invariant");
 }
 
 }  // namespace
@@ -100,19 +89,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   uint8_t mode = data[0];
   std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
-  ParserOptions options;
-  if (mode & 0x80) {
-    options.max_header_bytes = 256;
-    options.max_header_count = 8;
-    options.max_body_bytes = 64;
-    options.max_chunk_line_bytes = 32;
-  }
-  std::vector<size_t> sizes;
-  uint32_t seed = mode * 2654435761u + 7;
-  for (int i = 0; i < 16; ++i) {
-    seed = seed * 1103515245u + 12345u;
-    sizes.push_back(1 + (seed >> 16) % ((mode & 0x7) == 0 ? 1 : 1u << (mode & 0x7)));
-  }
+  const ParserOptions options = halo::http::fuzz::OptionsForMode(mode);
+  const std::vector<size_t> sizes = halo::http::fuzz::PieceSizesForMode(mode, 7);
   std::vector<Response> responses;
   std::string whole = Run(input, {}, mode, options, &responses);
   std::string split = Run(input, sizes, mode, options, nullptr);

@@ -19,6 +19,7 @@
 #include "lock/lock_backend.h"
 #include "lock/lock_file_record.h"
 #include "lock/lock_value.h"
+#include "test/fuzz/fuzz_support.h"
 
 namespace {
 
@@ -106,20 +107,14 @@ void FuzzValue(std::string_view in) {
   CheckSlotRoundTrip(rec);
 }
 
-// Once per process: a lock value of any size (a lock backend returns what it holds) parses
-// without exhausting the stack (a recursive parser overflows at ~200k levels).
-void CheckDeepNesting() {
-  static const bool done = [] {
-    HALO_CHECK(!halo::lock::ParseLockValue(std::string(1 << 20, '[')).ok(), "deep value refused");
-    return true;
-  }();
-  (void)done;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  CheckDeepNesting();
+  // A lock value of any size (a lock backend returns what it holds) parses without
+  // exhausting the stack.
+  halo::fuzz::CheckDeepNestingOnce([](const std::string& deep) {
+    HALO_CHECK(!halo::lock::ParseLockValue(deep).ok(), "deep value refused");
+  });
   if (size == 0) return 0;
   std::string in(reinterpret_cast<const char*>(data) + 1, size - 1);
   switch (data[0] % 3) {

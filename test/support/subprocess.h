@@ -52,6 +52,9 @@ Subprocess SpawnChildRole(const std::string& role, const std::vector<std::string
                           const std::string& log_path = "");
 // In a child role: the i-th argument, or "" if absent.
 std::string ChildArg(int i);
+// In a child role that must stay alive until the test kills it (e.g. a lock holder):
+// waits for signals forever, never returns.
+[[noreturn]] void HoldUntilKilled();
 // True inside a process started by SpawnChildRole.
 bool InChildRole();
 #define HALO_CHILD_ROLE_GUARD()                  \

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -41,6 +42,16 @@ class ServerFixture {
     HttpServer::Stats s;
     loop_.RunSync([&] { s = server_->stats(); });
     return s;
+  }
+  // Polls `cond`, evaluated on the loop thread (where handlers run), for up to 5 s.
+  bool PollOnLoop(const std::function<bool()>& cond) {
+    return halo::testing::PollUntil(
+        [&] {
+          bool met = false;
+          loop_.RunSync([&] { met = cond(); });
+          return met;
+        },
+        milliseconds(5000));
   }
   size_t Connections() {
     size_t n = 0;
@@ -366,13 +377,7 @@ TEST_CASE("HttpServer: responders: abandoned -> 500, invalid header -> 500, clie
   {
     HttpTestClient p(f.port());
     REQUIRE(p.SendRaw("GET /park HTTP/1.1\r\nHost: h\r\n\r\n").ok());
-    REQUIRE(halo::testing::PollUntil(
-        [&] {
-          bool have = false;
-          f.loop().RunSync([&] { have = !parked.empty(); });
-          return have;
-        },
-        milliseconds(5000)));
+    REQUIRE(f.PollOnLoop([&] { return !parked.empty(); }));
   }
   // While its request is in the handler the server does not read, so it learns that the
   // client left only when it writes the late answer.
@@ -397,13 +402,7 @@ TEST_CASE("HttpServer: graceful shutdown") {
   HttpTestClient idle(port), busy(port);
   REQUIRE(idle.Get("/a").ok());
   REQUIRE(busy.SendRaw("GET /park HTTP/1.1\r\nHost: h\r\n\r\n").ok());
-  REQUIRE(halo::testing::PollUntil(
-      [&] {
-        bool have = false;
-        f.loop().RunSync([&] { have = !parked.empty(); });
-        return have;
-      },
-      milliseconds(5000)));
+  REQUIRE(f.PollOnLoop([&] { return !parked.empty(); }));
   std::atomic<bool> done{false};
   f.loop().RunSync([&] { f.server().Shutdown(std::chrono::seconds(10), [&] { done = true; }); });
   CHECK(idle.WaitForClose());  // idle keep-alive: closed at once
@@ -427,13 +426,7 @@ TEST_CASE("HttpServer: a response queued just before Shutdown is still delivered
   ServerFixture f({}, [&](Request, HttpResponder responder) { parked.push_back(responder); });
   HttpTestClient c(f.port());
   REQUIRE(c.SendRaw("GET /x HTTP/1.1\r\nHost: h\r\n\r\n").ok());
-  REQUIRE(halo::testing::PollUntil(
-      [&] {
-        bool have = false;
-        f.loop().RunSync([&] { have = !parked.empty(); });
-        return have;
-      },
-      milliseconds(5000)));
+  REQUIRE(f.PollOnLoop([&] { return !parked.empty(); }));
   std::atomic<bool> done{false};
   f.loop().RunSync([&] {
     // Answer and shut down in one loop turn: the answer sits in the output buffer of a
