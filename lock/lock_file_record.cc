@@ -9,6 +9,9 @@ namespace {
 
 constexpr std::string_view kMagic = "halo-lock 1\n";
 
+// FNV-1a 64, except that the offset basis is 1469598103934665603 rather than FNV's
+// 14695981039346656037 (one digit short). It is part of the on-disk format: every existing
+// lock file's "sum" line was computed with it, so it must not be "corrected".
 uint64_t Fnv1a64(std::string_view s) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : s) {

@@ -15,15 +15,10 @@
 #include "common/http/serializer.h"
 #include "test/fuzz/http1_fuzz_support.h"
 
+namespace halo::http {
 namespace {
 
-using halo::http::Headers;
-using halo::http::ParseProgress;
-using halo::http::ParserOptions;
-using halo::http::ParseState;
-using halo::http::Request;
-using halo::http::RequestParser;
-using halo::http::fuzz::NonFramingFields;
+using fuzz::NonFramingFields;
 
 // Streaming callbacks that record what they see and check the event order.
 struct Recorder : RequestParser::Callbacks {
@@ -101,7 +96,7 @@ std::string Run(std::string_view input, const std::vector<size_t>& sizes,
 
 void RoundTrip(const Request& r) {
   std::string wire;
-  HALO_CHECK(halo::http::AppendRequest(&wire, r).ok(), "a parsed request serializes");
+  HALO_CHECK(AppendRequest(&wire, r).ok(), "a parsed request serializes");
   ParserOptions o;
   o.require_host = false;  // an HTTP/1.0 request without Host is re-sent as HTTP/1.1
   o.max_header_bytes = wire.size() + 64;
@@ -119,18 +114,23 @@ void RoundTrip(const Request& r) {
   HALO_CHECK(NonFramingFields(back.headers) == NonFramingFields(r.headers), "invariant");
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+int FuzzOne(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   uint8_t mode = data[0];
   std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
-  const ParserOptions options = halo::http::fuzz::OptionsForMode(mode);
-  const std::vector<size_t> sizes = halo::http::fuzz::PieceSizesForMode(mode, 1);
+  const ParserOptions options = fuzz::OptionsForMode(mode);
+  const std::vector<size_t> sizes = fuzz::PieceSizesForMode(mode, 1);
   std::vector<Request> requests;
   std::string whole = Run(input, {}, options, &requests);
   std::string split = Run(input, sizes, options, nullptr);
   HALO_CHECK(whole == split, "invariant");
   for (const Request& r : requests) RoundTrip(r);
   return 0;
+}
+
+}  // namespace
+}  // namespace halo::http
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return halo::http::FuzzOne(data, size);
 }

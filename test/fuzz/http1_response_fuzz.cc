@@ -15,15 +15,10 @@
 #include "common/http/serializer.h"
 #include "test/fuzz/http1_fuzz_support.h"
 
+namespace halo::http {
 namespace {
 
-using halo::http::Headers;
-using halo::http::ParseProgress;
-using halo::http::ParserOptions;
-using halo::http::ParseState;
-using halo::http::Response;
-using halo::http::ResponseParser;
-using halo::http::fuzz::NonFramingFields;
+using fuzz::NonFramingFields;
 
 std::string Describe(const Response& r) {
   return std::to_string(r.status) + " " + (r.keep_alive ? "ka " : "close ") +
@@ -70,7 +65,7 @@ std::string Run(std::string_view input, const std::vector<size_t>& sizes, uint8_
 
 void RoundTrip(const Response& r) {
   std::string wire;
-  HALO_CHECK(halo::http::AppendResponse(&wire, r).ok(), "a parsed response serializes");
+  HALO_CHECK(AppendResponse(&wire, r).ok(), "a parsed response serializes");
   ParserOptions o;
   o.max_header_bytes = wire.size() + 64;
   o.max_header_count = r.headers.size() + 2;
@@ -83,18 +78,23 @@ void RoundTrip(const Response& r) {
   HALO_CHECK(NonFramingFields(p.response().headers) == NonFramingFields(r.headers), "invariant");
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+int FuzzOne(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   uint8_t mode = data[0];
   std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
-  const ParserOptions options = halo::http::fuzz::OptionsForMode(mode);
-  const std::vector<size_t> sizes = halo::http::fuzz::PieceSizesForMode(mode, 7);
+  const ParserOptions options = fuzz::OptionsForMode(mode);
+  const std::vector<size_t> sizes = fuzz::PieceSizesForMode(mode, 7);
   std::vector<Response> responses;
   std::string whole = Run(input, {}, mode, options, &responses);
   std::string split = Run(input, sizes, mode, options, nullptr);
   HALO_CHECK(whole == split, "invariant");
   for (const Response& r : responses) RoundTrip(r);
   return 0;
+}
+
+}  // namespace
+}  // namespace halo::http
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return halo::http::FuzzOne(data, size);
 }
