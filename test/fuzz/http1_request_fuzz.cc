@@ -115,16 +115,14 @@ void RoundTrip(const Request& r) {
 }
 
 int FuzzOne(const uint8_t* data, size_t size) {
-  if (size < 1) return 0;
-  uint8_t mode = data[0];
-  std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
-  const ParserOptions options = fuzz::OptionsForMode(mode);
-  const std::vector<size_t> sizes = fuzz::PieceSizesForMode(mode, 1);
-  std::vector<Request> requests;
-  std::string whole = Run(input, {}, options, &requests);
-  std::string split = Run(input, sizes, options, nullptr);
-  HALO_CHECK(whole == split, "invariant");
-  for (const Request& r : requests) RoundTrip(r);
+  fuzz::ModeInput in;
+  if (!fuzz::SplitModeInput(data, size, 1, &in)) return 0;
+  fuzz::CheckSplitsAgree<Request>(
+      in,
+      [&](const std::vector<size_t>& sizes, std::vector<Request>* out) {
+        return Run(in.bytes, sizes, in.options, out);
+      },
+      RoundTrip);
   return 0;
 }
 
