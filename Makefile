@@ -87,12 +87,14 @@ $(BENCHBIN): $(call obj,$(BENCH_SRCS)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LIBS) -lbenchmark
 
-# The suite: unit + integration tests (integration tests start the real daemons from $(BIN)),
-# then every fuzz corpus replayed through its target.
+# The suite: file paths named in docs and comments exist (scripts/check-doc-paths, ~0.2 s),
+# unit + integration tests (integration tests start the real daemons from $(BIN)), then
+# every fuzz corpus replayed through its target.
 test: deps
 	@$(MAKE) --no-print-directory unit
 
 unit: $(NODE) $(ROUTER) $(TESTS) $(FUZZ_REPLAY)
+	@scripts/check-doc-paths
 	HALO_BIN_DIR=$(abspath $(BIN)) $(TESTS) $(TEST_ARGS)
 	@for t in $(FUZZ_TARGETS); do $(B)/fuzz/$$t test/fuzz/corpus/$$t || exit 1; done
 

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -19,10 +20,18 @@
 namespace halo::storage {
 namespace {
 
+// Setup that fails (no temp directory, a backend that will not open or write) depends on the
+// machine, not on a bug: say what and exit with an error rather than abort.
+[[noreturn]] void SetupFailed(const std::string& what, const Status& st = Status::Ok()) {
+  std::fprintf(stderr, "storage_bench: %s%s%s\n", what.c_str(), st.ok() ? "" : ": ",
+               st.ok() ? "" : st.ToString().c_str());
+  std::exit(1);
+}
+
 std::string MakeTempDir() {
   const char* base = std::getenv("HALO_BENCH_DIR");
   std::string tmpl = std::string(base ? base : "/tmp") + "/halo-bench-XXXXXX";
-  if (!::mkdtemp(tmpl.data())) std::abort();
+  if (!::mkdtemp(tmpl.data())) SetupFailed("mkdtemp " + tmpl + " failed");
   return tmpl;
 }
 
@@ -36,10 +45,7 @@ struct Shared {
     dir = MakeTempDir();
     options.path = dir + "/store";
     auto b = OpenBackend(options);
-    if (!b.ok()) {
-      std::fprintf(stderr, "open: %s\n", b.status().ToString().c_str());
-      std::abort();
-    }
+    if (!b.ok()) SetupFailed("open " + options.type, b.status());
     backend = std::move(b).value();
   }
   void Close() {
@@ -107,7 +113,7 @@ void BM_StorageLmdbGet(benchmark::State& state) {
       for (int i = 0; i < kKeys; ++i) RETURN_IF_ERROR(txn.Put("get/" + std::to_string(i), kValue));
       return Status::Ok();
     });
-    if (!st.ok()) std::abort();
+    if (!st.ok()) SetupFailed("seed the keys", st);
   }
   uint32_t x = 12345 + state.thread_index();
   for (auto _ : state) {
@@ -126,7 +132,7 @@ void BM_StorageLmdbList100(benchmark::State& state) {
     for (int i = 0; i < 100; ++i) RETURN_IF_ERROR(txn.Put("dir/" + std::to_string(i), kValue));
     return txn.Put("other", kValue);
   });
-  if (!st.ok()) std::abort();
+  if (!st.ok()) SetupFailed("seed the keys", st);
   for (auto _ : state) benchmark::DoNotOptimize(g_shared.backend->List("dir/"));
   g_shared.Close();
 }
@@ -135,7 +141,8 @@ BENCHMARK(BM_StorageLmdbList100);
 void BM_StorageFileGet(benchmark::State& state) {
   g_shared.Open(BackendOptions{.type = "file"});
   for (int i = 0; i < 100; ++i) {
-    if (!g_shared.backend->Put("get/" + std::to_string(i), kValue, 1).ok()) std::abort();
+    Status st = g_shared.backend->Put("get/" + std::to_string(i), kValue, 1);
+    if (!st.ok()) SetupFailed("seed the keys", st);
   }
   int i = 0;
   for (auto _ : state) {

@@ -3,11 +3,10 @@
 // aborts (it would be a Result with neither value nor error).
 #pragma once
 
-#include <cstdio>
-#include <cstdlib>
 #include <optional>
 #include <utility>
 
+#include "common/check.h"
 #include "common/status.h"
 
 namespace halo {
@@ -17,10 +16,7 @@ class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
-    if (status_.ok()) {
-      std::fprintf(stderr, "Result constructed from an OK Status\n");
-      std::abort();
-    }
+    HALO_CHECK(!status_.ok(), "Result constructed from an OK Status");
   }
 
   bool ok() const { return value_.has_value(); }
@@ -48,10 +44,7 @@ class [[nodiscard]] Result {
 
  private:
   void CheckOk() const {
-    if (!value_) {
-      std::fprintf(stderr, "Result::value() on error: %s\n", status_.ToString().c_str());
-      std::abort();
-    }
+    HALO_CHECK(value_.has_value(), "Result::value() on error: " + status_.ToString());
   }
 
   std::optional<T> value_;

@@ -1,6 +1,6 @@
 // Elector: decides when this node is the active one, over any LockBackend.
 //
-// Policy (locks.md §5.1, DESIGN.md "Lock and election"):
+// Policy (the backend holds the primitive, the elector all timing; see lock/README.md):
 //  - standby: try to acquire about every `retry` (+/- jitter); on a backend that CanWait()
 //    (flock) instead block in the backend, waking the moment the holder lets go or dies;
 //  - active on a TTL backend: renew every `renew_every`; the term ends (self-fence) at

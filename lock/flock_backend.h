@@ -8,8 +8,8 @@
 // reader never reports the previous holder's value for a new term. The epoch counter lives
 // in the file and survives restarts; the file is never deleted or truncated.
 //
-// Guards (locks.md §5.4, §7): the fd is O_CLOEXEC and is closed in children forked without
-// exec (pthread_atfork), so no child keeps the lock alive; OFD locks are not dropped when
+// Guards (the classic file-lock pitfalls): the fd is O_CLOEXEC and is closed in children forked
+// without exec (pthread_atfork), so no child keeps the lock alive; OFD locks are not dropped when
 // some other fd of the file is closed; Renew() checks that the path still names the locked
 // inode and reports kConflict (after dropping the lock) if the file was replaced or
 // removed; NFS/CIFS/SMB are refused unless allowed.

@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "common/hex.h"
+
 namespace halo::lock {
 
 Status ValidateLockValue(std::string_view value) {
@@ -23,14 +25,9 @@ std::string NewLockToken() {
     std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
     return std::mt19937_64(seq);
   }());
-  static const char kHex[] = "0123456789abcdef";
-  std::string out(32, '0');
-  uint64_t a = rng(), b = rng();
-  for (int i = 0; i < 16; ++i) {
-    out[i] = kHex[(a >> (4 * i)) & 0xf];
-    out[16 + i] = kHex[(b >> (4 * i)) & 0xf];
-  }
-  return out;
+  const uint64_t a = rng();
+  const uint64_t b = rng();
+  return HexU64(a) + HexU64(b);
 }
 
 }  // namespace halo::lock

@@ -2,11 +2,16 @@
 
 #include <charconv>
 
+#include "common/hex.h"
+
 namespace halo::lock {
 namespace {
 
 constexpr std::string_view kMagic = "halo-lock 1\n";
 
+// FNV-1a 64, except that the offset basis is 1469598103934665603 rather than FNV's
+// 14695981039346656037 (one digit short). It is part of the on-disk format: every existing
+// lock file's "sum" line was computed with it, so it must not be "corrected".
 uint64_t Fnv1a64(std::string_view s) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : s) {
@@ -14,16 +19,6 @@ uint64_t Fnv1a64(std::string_view s) {
     h *= 1099511628211ull;
   }
   return h;
-}
-
-std::string Hex16(uint64_t v) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i) {
-    out[i] = kHex[v & 0xf];
-    v >>= 4;
-  }
-  return out;
 }
 
 // Consumes "<prefix><rest of line>\n" from *s into *line.
@@ -48,7 +43,7 @@ std::string EncodeLockFileSlot(const LockFileRecord& rec) {
   std::string body(kMagic);
   body += "epoch " + std::to_string(rec.epoch) + "\n";
   body += "value " + rec.value + "\n";
-  body += "sum " + Hex16(Fnv1a64(body)) + "\n";
+  body += "sum " + HexU64(Fnv1a64(body)) + "\n";
   body.resize(kLockFileSlotSize, '\0');
   return body;
 }
@@ -68,7 +63,7 @@ Result<LockFileRecord> DecodeLockFileSlot(std::string_view slot) {
   if (rest.find_first_not_of('\0') != std::string_view::npos) return bad;
   LockFileRecord rec;
   if (!ParseU64(epoch_s, &rec.epoch)) return bad;
-  if (sum_s != Hex16(Fnv1a64(slot.substr(0, body_len)))) return bad;
+  if (sum_s != HexU64(Fnv1a64(slot.substr(0, body_len)))) return bad;
   if (value_s.find('\0') != std::string_view::npos ||
       value_s.find('\r') != std::string_view::npos) {
     return bad;

@@ -11,6 +11,9 @@
 //   value <value, one line>\n
 //   sum <16 hex digits: FNV-1a 64 of all bytes before this line>\n
 //
+// (The FNV offset basis used is one digit short of the standard one; lock_file_record.cc
+// says why it stays.)
+//
 // Pure functions over bytes (no I/O), safe on any input.
 #pragma once
 

@@ -5,6 +5,7 @@
 #include "common/http/http_server.h"
 #include "common/logging.h"
 #include "common/net/getaddrinfo_resolver.h"
+#include "common/time_util.h"
 #include "lock/lock_config.h"
 #include "lock/lock_value.h"
 #include "node/banner.h"
@@ -12,13 +13,6 @@
 #include "storage/backend_factory.h"
 
 namespace halo::node {
-namespace {
-
-timeval Millis(int64_t ms) {
-  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-}
-
-}  // namespace
 
 Result<std::unique_ptr<Node>> Node::Create(NodeConfig config) {
   std::unique_ptr<Node> node(new Node(std::move(config)));
@@ -215,7 +209,7 @@ void Node::BeginShutdown(int sig) {
   });
   api_->BeginShutdown();
   drain_timer_ = event_new(base_, -1, EV_PERSIST, &Node::OnDrainTick, this);
-  timeval tick = Millis(1);
+  timeval tick = TimevalFromMillis(1);
   if (drain_timer_ == nullptr || evtimer_add(drain_timer_, &tick) != 0) ReleaseLock();
   OnDrainTick(-1, 0, this);
 }

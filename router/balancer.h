@@ -1,7 +1,8 @@
 // Read balancing: least outstanding requests with a uniformly random tie-break.
 //
-// A full scan, which is the right choice for the 3-5 nodes of a Vault/OpenBao cluster
-// (router-anchors §3). Rng is a small xorshift generator, one per worker, so picking needs no
+// A full scan, which is the right choice for the 3-5 nodes of a Vault/OpenBao cluster (as
+// HAProxy's leastconn and Envoy's full-scan least-request do; power-of-two choices only pays
+// off with many hosts). Rng is a small xorshift generator, one per worker, so picking needs no
 // locks or syscalls.
 #pragma once
 

@@ -3,15 +3,11 @@
 #include <event2/event.h>
 
 #include "common/logging.h"
+#include "common/time_util.h"
 #include "router/health_info.h"
 
 namespace halo::router {
 namespace {
-
-timeval Tv(int64_t ms) {
-  if (ms < 0) ms = 0;
-  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-}
 
 std::string WaitParam(int64_t ms) {
   return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
@@ -135,12 +131,12 @@ int Controller::IndexOf(const NodeProbe* p) const {
 }
 
 void Controller::ScheduleHealth(NodeProbe* p, int64_t ms) {
-  timeval tv = Tv(ms);
+  timeval tv = TimevalFromMillis(ms);
   evtimer_add(p->health_timer, &tv);
 }
 
 void Controller::ScheduleLeader(NodeProbe* p, int64_t ms) {
-  timeval tv = Tv(ms);
+  timeval tv = TimevalFromMillis(ms);
   evtimer_add(p->leader_timer, &tv);
 }
 

@@ -2,15 +2,10 @@
 
 #include <cstring>
 
+#include "common/hex.h"
+
 namespace halo::router {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool IsControlOrSpace(unsigned char c) { return c <= 0x20 || c == 0x7f; }
 
@@ -32,8 +27,8 @@ bool Decode(std::string_view raw, std::string* out) {
     unsigned char c = static_cast<unsigned char>(raw[i]);
     if (c == '%') {
       if (i + 2 >= raw.size()) return false;
-      int hi = HexValue(raw[i + 1]);
-      int lo = HexValue(raw[i + 2]);
+      int hi = HexDigitValue(raw[i + 1]);
+      int lo = HexDigitValue(raw[i + 2]);
       if (hi < 0 || lo < 0) return false;
       c = static_cast<unsigned char>(hi * 16 + lo);
       if (c < 0x20 || c == 0x7f) return false;  // %00, %0a, %0d, %7f...

@@ -3,86 +3,63 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-namespace halo::router {
+#include <string_view>
 
-std::string RenderStatusJson(const ClusterSnapshot& snap, const Metrics& metrics,
-                             const StatusContext& ctx) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  auto str = [&w](const std::string& s) {
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-  };
+namespace halo::router {
+namespace {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// One "key": value member each; the page is a list of these.
+void PutU64(JsonWriter& w, const char* key, uint64_t v) {
+  w.Key(key);
+  w.Uint64(v);
+}
+void PutI64(JsonWriter& w, const char* key, int64_t v) {
+  w.Key(key);
+  w.Int64(v);
+}
+void PutBool(JsonWriter& w, const char* key, bool v) {
+  w.Key(key);
+  w.Bool(v);
+}
+void PutStr(JsonWriter& w, const char* key, std::string_view v) {
+  w.Key(key);
+  w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+}
+
+void PutNode(JsonWriter& w, const ClusterSnapshot& snap, size_t i, const Metrics& metrics) {
+  const NodeView& n = snap.nodes[i];
+  const RouterCounters& c = metrics.counters();
+  const bool has_slot = n.slot >= 0 && n.slot < kMaxSlots;
+  w.StartObject();
+  PutStr(w, "name", n.name);
+  PutStr(w, "address", n.address);
+  PutStr(w, "api_addr", n.api_addr);
+  PutStr(w, "role", NodeRoleName(n.role));
+  PutBool(w, "active", snap.active == static_cast<int>(i));
+  PutBool(w, "up", n.up);
+  PutBool(w, "routable", n.routable);
+  PutI64(w, "health_status", n.health_status);
+  PutStr(w, "last_error", n.last_error);
+  PutI64(w, "in_flight", has_slot ? c.inflight[n.slot].load(std::memory_order_relaxed) : 0);
+  PutU64(w, "connect_failures",
+         has_slot ? c.connect_failures[n.slot].load(std::memory_order_relaxed) : 0);
+  w.Key("requests");
+  w.StartObject();
+  PutU64(w, "read", metrics.NodeRequests(n.slot, RequestClass::kRead));
+  PutU64(w, "write", metrics.NodeRequests(n.slot, RequestClass::kWrite));
+  w.EndObject();
+  w.EndObject();
+}
+
+void PutCounters(JsonWriter& w, const Metrics& metrics) {
   const RouterCounters& c = metrics.counters();
   auto rl = [](const auto& a) { return a.load(std::memory_order_relaxed); };
-  w.StartObject();
-  w.Key("version");
-  w.Uint64(snap.version);
-  w.Key("config_generation");
-  w.Uint64(ctx.config_generation);
-  w.Key("workers");
-  w.Int(ctx.workers);
-  w.Key("draining");
-  w.Bool(ctx.draining);
-  w.Key("reads");
-  w.String(ReadPolicyName(ctx.reads));
-  w.Key("mode");
-  w.String(WriteModeName(ctx.mode));
-  w.Key("failover_hold_ms");
-  w.Int64(ctx.failover_hold_ms);
-  w.Key("active");
-  if (snap.active >= 0) {
-    str(snap.nodes[snap.active].name);
-  } else {
-    w.Null();
-  }
-  w.Key("redirect_addr");
-  str(snap.redirect_addr);
-  w.Key("leader_outside");
-  w.Bool(snap.leader_outside);
-  w.Key("nodes");
-  w.StartArray();
-  for (size_t i = 0; i < snap.nodes.size(); ++i) {
-    const NodeView& n = snap.nodes[i];
-    w.StartObject();
-    w.Key("name");
-    str(n.name);
-    w.Key("address");
-    str(n.address);
-    w.Key("api_addr");
-    str(n.api_addr);
-    w.Key("role");
-    w.String(NodeRoleName(n.role));
-    w.Key("active");
-    w.Bool(snap.active == static_cast<int>(i));
-    w.Key("up");
-    w.Bool(n.up);
-    w.Key("routable");
-    w.Bool(n.routable);
-    w.Key("health_status");
-    w.Int(n.health_status);
-    w.Key("last_error");
-    str(n.last_error);
-    bool has_slot = n.slot >= 0 && n.slot < kMaxSlots;
-    w.Key("in_flight");
-    w.Int(has_slot ? c.inflight[n.slot].load(std::memory_order_relaxed) : 0);
-    w.Key("connect_failures");
-    w.Uint64(has_slot ? rl(c.connect_failures[n.slot]) : 0);
-    w.Key("requests");
-    w.StartObject();
-    w.Key("read");
-    w.Uint64(metrics.NodeRequests(n.slot, RequestClass::kRead));
-    w.Key("write");
-    w.Uint64(metrics.NodeRequests(n.slot, RequestClass::kWrite));
-    w.EndObject();
-    w.EndObject();
-  }
-  w.EndArray();
   w.Key("counters");
   w.StartObject();
-  w.Key("local_reads");
-  w.Uint64(metrics.NodeRequests(kLocalSlot, RequestClass::kRead));
-  w.Key("local_writes");
-  w.Uint64(metrics.NodeRequests(kLocalSlot, RequestClass::kWrite));
+  PutU64(w, "local_reads", metrics.NodeRequests(kLocalSlot, RequestClass::kRead));
+  PutU64(w, "local_writes", metrics.NodeRequests(kLocalSlot, RequestClass::kWrite));
   const std::pair<const char*, uint64_t> counters[] = {
       {"failovers", rl(c.failovers)},
       {"held_writes", rl(c.held_writes)},
@@ -101,15 +78,40 @@ std::string RenderStatusJson(const ClusterSnapshot& snap, const Metrics& metrics
       {"reloads", rl(c.reloads)},
       {"reload_failures", rl(c.reload_failures)},
   };
-  for (const auto& [k, v] : counters) {
-    w.Key(k);
-    w.Uint64(v);
-  }
-  w.Key("held_now");
-  w.Int64(rl(c.held_now));
-  w.Key("connections");
-  w.Int64(rl(c.connections_open));
+  for (const auto& [k, v] : counters) PutU64(w, k, v);
+  PutI64(w, "held_now", rl(c.held_now));
+  PutI64(w, "connections", rl(c.connections_open));
   w.EndObject();
+}
+
+}  // namespace
+
+std::string RenderStatusJson(const ClusterSnapshot& snap, const Metrics& metrics,
+                             const StatusContext& ctx) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  PutU64(w, "version", snap.version);
+  PutU64(w, "config_generation", ctx.config_generation);
+  PutI64(w, "workers", ctx.workers);
+  PutBool(w, "draining", ctx.draining);
+  PutStr(w, "reads", ReadPolicyName(ctx.reads));
+  PutStr(w, "mode", WriteModeName(ctx.mode));
+  PutI64(w, "failover_hold_ms", ctx.failover_hold_ms);
+  w.Key("active");
+  if (snap.active >= 0) {
+    const std::string& name = snap.nodes[snap.active].name;
+    w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+  } else {
+    w.Null();
+  }
+  PutStr(w, "redirect_addr", snap.redirect_addr);
+  PutBool(w, "leader_outside", snap.leader_outside);
+  w.Key("nodes");
+  w.StartArray();
+  for (size_t i = 0; i < snap.nodes.size(); ++i) PutNode(w, snap, i, metrics);
+  w.EndArray();
+  PutCounters(w, metrics);
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize());
 }

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "common/hex.h"
 #include "common/logging.h"
 
 namespace halo::storage {
@@ -33,7 +34,6 @@ bool IsPlain(unsigned char c) {
 }
 
 std::string Escape(std::string_view segment) {
-  static const char kHex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(segment.size());
   for (unsigned char c : segment) {
@@ -41,17 +41,11 @@ std::string Escape(std::string_view segment) {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
+      out.push_back(HexDigit(c >> 4, HexCase::kUpper));
+      out.push_back(HexDigit(c, HexCase::kUpper));
     }
   }
   return out;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // Inverse of Escape; false for anything Escape cannot have produced.
@@ -63,9 +57,13 @@ bool Unescape(std::string_view in, std::string* out) {
       continue;
     }
     if (c != '%' || i + 2 >= in.size()) return false;
-    int hi = HexValue(in[i + 1]);
-    int lo = HexValue(in[i + 2]);
+    const int hi = HexDigitValue(in[i + 1]);
+    const int lo = HexDigitValue(in[i + 2]);
     if (hi < 0 || lo < 0) return false;
+    // Only the upper-case spelling Escape writes: one file name per key.
+    if (HexDigit(hi, HexCase::kUpper) != in[i + 1] || HexDigit(lo, HexCase::kUpper) != in[i + 2]) {
+      return false;
+    }
     out->push_back(static_cast<char>(hi * 16 + lo));
     i += 2;
   }

@@ -6,15 +6,14 @@
 namespace halo::http {
 namespace {
 
-template <typename It>
-std::string Render(It begin, It end) {
+template <class Messages>
+std::string Render(const Messages& messages) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
   w.Key("errors");
   w.StartArray();
-  for (It it = begin; it != end; ++it) {
-    std::string_view m = *it;
+  for (std::string_view m : messages) {
     w.String(m.data(), static_cast<rapidjson::SizeType>(m.size()));
   }
   w.EndArray();
@@ -24,10 +23,11 @@ std::string Render(It begin, It end) {
 
 }  // namespace
 
-std::string ErrorBody(std::string_view message) { return Render(&message, &message + 1); }
-
-std::string ErrorBody(const std::vector<std::string>& messages) {
-  return Render(messages.begin(), messages.end());
+std::string ErrorBody(std::string_view message) {
+  const std::string_view one[] = {message};
+  return Render(one);
 }
+
+std::string ErrorBody(const std::vector<std::string>& messages) { return Render(messages); }
 
 }  // namespace halo::http

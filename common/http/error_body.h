@@ -1,5 +1,7 @@
-// The error body both daemons answer with, as OpenBao does: {"errors":["<message>", ...]}.
-// Written with RapidJSON's Writer (escaping done there). Pure.
+// Error bodies in OpenBao's shape, {"errors":["first","second"]}, for every answer either
+// daemon generates itself (400s, 404s, 503 "no active node", ...). Written through
+// RapidJSON's Writer, so quotes, backslashes and control characters are escaped as JSON
+// requires; other bytes, UTF-8 included, are copied as they are. Pure.
 #pragma once
 
 #include <string>
@@ -8,7 +10,10 @@
 
 namespace halo::http {
 
+// {"errors":["<message>"]}.
 std::string ErrorBody(std::string_view message);
+
+// {"errors":[...]} with one string per message, in order; {"errors":[]} when empty.
 std::string ErrorBody(const std::vector<std::string>& messages);
 
 }  // namespace halo::http

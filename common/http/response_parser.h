@@ -9,55 +9,31 @@
 #pragma once
 
 #include <string_view>
+#include <utility>
 
 #include "common/http/message.h"
-#include "common/http/parser_core.h"
+#include "common/http/message_parser.h"
 #include "common/http/parser_options.h"
 
 namespace halo::http {
 
-class ResponseParser : private detail::ParserCore::Events {
+class ResponseParser : public detail::MessageParser<Response> {
  public:
-  class Callbacks {
-   public:
-    virtual ~Callbacks() = default;
-    // Status, reason, headers, framing and keep_alive are set; body is empty.
-    virtual void OnHead(Response& response) = 0;
-    // A piece of body (de-chunked). `data` is only valid during the call.
-    virtual void OnBody(std::string_view data) = 0;
-    virtual void OnComplete(Response& response) = 0;
-  };
-
-  explicit ResponseParser(ParserOptions options = {}, Callbacks* callbacks = nullptr);
-  ResponseParser(const ResponseParser&) = delete;
-  ResponseParser& operator=(const ResponseParser&) = delete;
+  // Callbacks (from MessageParser<Response>): OnHead(Response&) with status, reason,
+  // headers, framing and keep_alive set (body empty), OnBody(data) per de-chunked piece,
+  // OnComplete(Response&).
+  explicit ResponseParser(ParserOptions options = {}, Callbacks* callbacks = nullptr)
+      : MessageParser(std::move(options), callbacks) {}
 
   // The method of the request the next response answers; "HEAD" means no body. Applies from
   // the next message that starts.
-  void SetRequestMethod(std::string_view method) { core_.SetSkipBody(method == "HEAD"); }
+  void SetRequestMethod(std::string_view method) { core().SetSkipBody(method == "HEAD"); }
 
-  ParseProgress Feed(std::string_view data) { return core_.Feed(data.data(), data.size()); }
-  // The upstream closed. kMessageComplete ends a close-delimited body; kNeedMore means
-  // nothing was pending; kError means the response was cut short.
-  ParseProgress FeedEof() { return core_.FeedEof(); }
+  // FeedEof(): the upstream closed. kMessageComplete ends a close-delimited body; kNeedMore
+  // means nothing was pending; kError means the response was cut short.
 
-  void Reject(int http_status, Status status) { core_.Reject(http_status, std::move(status)); }
-  const ParseError& error() const { return core_.error(); }
-  bool idle() const { return core_.idle(); }
-  bool head_complete() const { return core_.head_complete(); }
-  Response& response() { return response_; }
-  Response TakeResponse() { return std::move(response_); }
-
- private:
-  // detail::ParserCore::Events
-  void OnHead() override;
-  void OnBody(std::string_view data) override;
-  void OnComplete() override;
-
-  ParserOptions options_;
-  Callbacks* callbacks_;
-  Response response_;
-  detail::ParserCore core_;
+  Response& response() { return message(); }
+  Response TakeResponse() { return TakeMessage(); }
 };
 
 }  // namespace halo::http

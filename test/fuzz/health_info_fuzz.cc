@@ -12,67 +12,55 @@
 #include <string>
 #include <string_view>
 
+#include "common/check.h"
 #include "router/health_info.h"
+#include "test/fuzz/fuzz_support.h"
 
 namespace {
 
 using halo::router::NodeRole;
 
-void Check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "health_info_fuzz: invariant broken: %s\n", what);
-    std::abort();
-  }
-}
-
 void CheckAuthority(std::string_view url) {
   std::string a = halo::router::AuthorityOf(url);
-  Check(a.find('/') == std::string::npos, "an authority has no '/'");
-  Check(a.find("://") == std::string::npos, "an authority has no scheme");
-}
-
-// Once per process: the deepest body a node can send (the probe reads up to 1 MiB) parses
-// without exhausting the stack (a recursive parser overflows at ~200k levels).
-void CheckDeepNesting() {
-  static const bool done = [] {
-    std::string deep(1 << 20, '[');
-    Check(!halo::router::ParseHealthResponse(404, deep).ok(), "deep health body refused");
-    Check(!halo::router::ParseLeaderResponse(200, deep).ok(), "deep leader body refused");
-    return true;
-  }();
-  (void)done;
+  HALO_CHECK(a.find('/') == std::string::npos, "an authority has no '/'");
+  HALO_CHECK(a.find("://") == std::string::npos, "an authority has no scheme");
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  CheckDeepNesting();
+  // The deepest body a node can send (the probe reads up to 1 MiB) parses without
+  // exhausting the stack.
+  halo::fuzz::CheckDeepNestingOnce([](const std::string& deep) {
+    HALO_CHECK(!halo::router::ParseHealthResponse(404, deep).ok(), "deep health body refused");
+    HALO_CHECK(!halo::router::ParseLeaderResponse(200, deep).ok(), "deep leader body refused");
+  });
   if (size < 3) return 0;
   int status = ((data[0] << 8) | data[1]) % 600;
   std::string body(reinterpret_cast<const char*>(data) + 3, size - 3);
   if (data[2] & 1) {
     halo::Result<halo::router::LeaderInfo> l = halo::router::ParseLeaderResponse(status, body);
     if (!l.ok()) {
-      Check(status != 200 || l.status().code() == halo::Status::Code::kInvalidArgument,
-            "a bad 200 body is kInvalidArgument");
+      HALO_CHECK(status != 200 || l.status().code() == halo::Status::Code::kInvalidArgument,
+                 "a bad 200 body is kInvalidArgument");
       return 0;
     }
-    Check(status == 200, "only a 200 gives leader info");
-    Check(l->index >= -1, "index is -1 or a count");
+    HALO_CHECK(status == 200, "only a 200 gives leader info");
+    HALO_CHECK(l->index >= -1, "index is -1 or a count");
     CheckAuthority(l->leader_address);
   } else {
     halo::Result<halo::router::HealthInfo> h = halo::router::ParseHealthResponse(status, body);
     if (!h.ok()) {
-      Check(h.status().code() == halo::Status::Code::kInvalidArgument, "kInvalidArgument");
+      HALO_CHECK(h.status().code() == halo::Status::Code::kInvalidArgument, "kInvalidArgument");
       return 0;
     }
     NodeRole want = !h->initialized ? NodeRole::kUninitialized
                     : h->sealed     ? NodeRole::kSealed
                     : h->standby    ? NodeRole::kStandby
                                     : NodeRole::kActive;
-    Check(h->role == want, "the role follows the flags");
-    Check(h->status == status, "the status is kept");
-    Check(halo::router::NodeRoleName(h->role) != nullptr, "a role has a name");
+    HALO_CHECK(h->role == want, "the role follows the flags");
+    HALO_CHECK(h->status == status, "the status is kept");
+    HALO_CHECK(halo::router::NodeRoleName(h->role) != nullptr, "a role has a name");
   }
   CheckAuthority(body);
   return 0;

@@ -10,22 +10,15 @@
 #include <string_view>
 #include <vector>
 
+#include "common/check.h"
 #include "common/http/request_parser.h"
 #include "common/http/serializer.h"
-#include "common/http/syntax.h"
+#include "test/fuzz/http1_fuzz_support.h"
 
+namespace halo::http {
 namespace {
 
-using halo::http::Headers;
-using halo::http::ParseProgress;
-using halo::http::ParserOptions;
-using halo::http::ParseState;
-using halo::http::Request;
-using halo::http::RequestParser;
-
-void Check(bool ok) {
-  if (!ok) std::abort();
-}
+using fuzz::NonFramingFields;
 
 // Streaming callbacks that record what they see and check the event order.
 struct Recorder : RequestParser::Callbacks {
@@ -33,35 +26,23 @@ struct Recorder : RequestParser::Callbacks {
   std::string body;
   bool in_message = false;
   void OnHead(Request& r) override {
-    Check(!in_message);
+    HALO_CHECK(!in_message, "invariant");
     in_message = true;
     body.clear();
     log += "H " + r.method + " " + r.target + "\n";
   }
   void OnBody(std::string_view d) override {
-    Check(in_message);
-    Check(!d.empty());
+    HALO_CHECK(in_message, "invariant");
+    HALO_CHECK(!d.empty(), "invariant");
     body.append(d);
   }
   void OnComplete(Request& r) override {
-    Check(in_message);
+    HALO_CHECK(in_message, "invariant");
     in_message = false;
     log += "C " + std::to_string(r.headers.size()) + " " + std::to_string(r.trailers.size()) + " " +
            body + "\n";
   }
 };
-
-std::string Fields(const Headers& h) {
-  std::string s;
-  for (Headers::Field f : h) {
-    if (halo::http::EqualsIgnoreCase(f.name, "Content-Length") ||
-        halo::http::EqualsIgnoreCase(f.name, "Transfer-Encoding")) {
-      continue;
-    }
-    s.append(f.name).append(":").append(f.value).append("\n");
-  }
-  return s;
-}
 
 // Feeds `input` in pieces of the given sizes (cycled); returns the event log and verdict.
 std::string Run(std::string_view input, const std::vector<size_t>& sizes,
@@ -81,14 +62,14 @@ std::string Run(std::string_view input, const std::vector<size_t>& sizes,
     pending_w.append(piece);
     while (!dead_s && !pending_s.empty()) {
       ParseProgress p = streaming.Feed(pending_s);
-      Check(p.consumed <= pending_s.size());
+      HALO_CHECK(p.consumed <= pending_s.size(), "invariant");
       pending_s.erase(0, p.consumed);
       if (p.state == ParseState::kError) {
         dead_s = true;
         rec.log += "E " + std::to_string(streaming.error().http_status) + "\n";
-        Check(streaming.error().http_status >= 400);
+        HALO_CHECK(streaming.error().http_status >= 400, "invariant");
       } else if (p.state == ParseState::kNeedMore) {
-        Check(pending_s.empty());
+        HALO_CHECK(pending_s.empty(), "invariant");
         break;
       }
     }
@@ -109,53 +90,45 @@ std::string Run(std::string_view input, const std::vector<size_t>& sizes,
     ParseProgress p = streaming.FeedEof();
     rec.log += p.state == ParseState::kError ? "EOF-E\n" : "EOF\n";
   }
-  Check(dead_s == dead_w);
+  HALO_CHECK(dead_s == dead_w, "invariant");
   return rec.log;
 }
 
 void RoundTrip(const Request& r) {
   std::string wire;
-  if (!halo::http::AppendRequest(&wire, r).ok()) std::abort();
+  HALO_CHECK(AppendRequest(&wire, r).ok(), "a parsed request serializes");
   ParserOptions o;
   o.require_host = false;  // an HTTP/1.0 request without Host is re-sent as HTTP/1.1
   o.max_header_bytes = wire.size() + 64;
   o.max_header_count = r.headers.size() + 2;
   RequestParser p(o);
   ParseProgress pr = p.Feed(wire);
-  Check(pr.state == ParseState::kMessageComplete);
-  Check(pr.consumed == wire.size());
+  HALO_CHECK(pr.state == ParseState::kMessageComplete, "invariant");
+  HALO_CHECK(pr.consumed == wire.size(), "invariant");
   const Request& back = p.request();
-  Check(back.method == r.method);
-  Check(back.target == r.target);
-  Check(back.path == r.path);
-  Check(back.query == r.query);
-  Check(back.body == r.body);
-  Check(Fields(back.headers) == Fields(r.headers));
+  HALO_CHECK(back.method == r.method, "invariant");
+  HALO_CHECK(back.target == r.target, "invariant");
+  HALO_CHECK(back.path == r.path, "invariant");
+  HALO_CHECK(back.query == r.query, "invariant");
+  HALO_CHECK(back.body == r.body, "invariant");
+  HALO_CHECK(NonFramingFields(back.headers) == NonFramingFields(r.headers), "invariant");
+}
+
+int FuzzOne(const uint8_t* data, size_t size) {
+  fuzz::ModeInput in;
+  if (!fuzz::SplitModeInput(data, size, 1, &in)) return 0;
+  fuzz::CheckSplitsAgree<Request>(
+      in,
+      [&](const std::vector<size_t>& sizes, std::vector<Request>* out) {
+        return Run(in.bytes, sizes, in.options, out);
+      },
+      RoundTrip);
+  return 0;
 }
 
 }  // namespace
+}  // namespace halo::http
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < 1) return 0;
-  uint8_t mode = data[0];
-  std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
-  ParserOptions options;
-  if (mode & 0x80) {
-    options.max_header_bytes = 256;
-    options.max_header_count = 8;
-    options.max_body_bytes = 64;
-    options.max_chunk_line_bytes = 32;
-  }
-  std::vector<size_t> sizes;
-  uint32_t seed = mode * 2654435761u + 1;
-  for (int i = 0; i < 16; ++i) {
-    seed = seed * 1103515245u + 12345u;
-    sizes.push_back(1 + (seed >> 16) % ((mode & 0x7) == 0 ? 1 : 1u << (mode & 0x7)));
-  }
-  std::vector<Request> requests;
-  std::string whole = Run(input, {}, options, &requests);
-  std::string split = Run(input, sizes, options, nullptr);
-  Check(whole == split);
-  for (const Request& r : requests) RoundTrip(r);
-  return 0;
+  return halo::http::FuzzOne(data, size);
 }

@@ -10,38 +10,19 @@
 #include <string_view>
 #include <vector>
 
+#include "common/check.h"
 #include "common/http/response_parser.h"
 #include "common/http/serializer.h"
-#include "common/http/syntax.h"
+#include "test/fuzz/http1_fuzz_support.h"
 
+namespace halo::http {
 namespace {
 
-using halo::http::Headers;
-using halo::http::ParseProgress;
-using halo::http::ParserOptions;
-using halo::http::ParseState;
-using halo::http::Response;
-using halo::http::ResponseParser;
-
-void Check(bool ok) {
-  if (!ok) std::abort();
-}
-
-std::string Fields(const Headers& h) {
-  std::string s;
-  for (Headers::Field f : h) {
-    if (halo::http::EqualsIgnoreCase(f.name, "Content-Length") ||
-        halo::http::EqualsIgnoreCase(f.name, "Transfer-Encoding")) {
-      continue;
-    }
-    s.append(f.name).append(":").append(f.value).append("\n");
-  }
-  return s;
-}
+using fuzz::NonFramingFields;
 
 std::string Describe(const Response& r) {
-  return std::to_string(r.status) + " " + (r.keep_alive ? "ka " : "close ") + Fields(r.headers) +
-         "|" + Fields(r.trailers) + "|" + r.body + "\n";
+  return std::to_string(r.status) + " " + (r.keep_alive ? "ka " : "close ") +
+         NonFramingFields(r.headers) + "|" + NonFramingFields(r.trailers) + "|" + r.body + "\n";
 }
 
 bool IsHead(uint8_t mode, size_t index) { return (mode >> (index % 4)) & 1 && (mode & 0x40); }
@@ -60,10 +41,10 @@ std::string Run(std::string_view input, const std::vector<size_t>& sizes, uint8_
     pending.append(piece);
     while (!pending.empty()) {
       ParseProgress p = parser.Feed(pending);
-      Check(p.consumed <= pending.size());
+      HALO_CHECK(p.consumed <= pending.size(), "invariant");
       pending.erase(0, p.consumed);
       if (p.state == ParseState::kError) {
-        Check(parser.error().http_status == 502);
+        HALO_CHECK(parser.error().http_status == 502, "invariant");
         return log + "E\n";
       }
       if (p.state == ParseState::kNeedMore) break;
@@ -84,42 +65,34 @@ std::string Run(std::string_view input, const std::vector<size_t>& sizes, uint8_
 
 void RoundTrip(const Response& r) {
   std::string wire;
-  if (!halo::http::AppendResponse(&wire, r).ok()) std::abort();
+  HALO_CHECK(AppendResponse(&wire, r).ok(), "a parsed response serializes");
   ParserOptions o;
   o.max_header_bytes = wire.size() + 64;
   o.max_header_count = r.headers.size() + 2;
   ResponseParser p(o);
   ParseProgress pr = p.Feed(wire);
-  Check(pr.state == ParseState::kMessageComplete);
-  Check(pr.consumed == wire.size());
-  Check(p.response().status == r.status);
-  Check(p.response().body == r.body);
-  Check(Fields(p.response().headers) == Fields(r.headers));
+  HALO_CHECK(pr.state == ParseState::kMessageComplete, "invariant");
+  HALO_CHECK(pr.consumed == wire.size(), "invariant");
+  HALO_CHECK(p.response().status == r.status, "invariant");
+  HALO_CHECK(p.response().body == r.body, "invariant");
+  HALO_CHECK(NonFramingFields(p.response().headers) == NonFramingFields(r.headers), "invariant");
+}
+
+int FuzzOne(const uint8_t* data, size_t size) {
+  fuzz::ModeInput in;
+  if (!fuzz::SplitModeInput(data, size, 7, &in)) return 0;
+  fuzz::CheckSplitsAgree<Response>(
+      in,
+      [&](const std::vector<size_t>& sizes, std::vector<Response>* out) {
+        return Run(in.bytes, sizes, in.mode, in.options, out);
+      },
+      RoundTrip);
+  return 0;
 }
 
 }  // namespace
+}  // namespace halo::http
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < 1) return 0;
-  uint8_t mode = data[0];
-  std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
-  ParserOptions options;
-  if (mode & 0x80) {
-    options.max_header_bytes = 256;
-    options.max_header_count = 8;
-    options.max_body_bytes = 64;
-    options.max_chunk_line_bytes = 32;
-  }
-  std::vector<size_t> sizes;
-  uint32_t seed = mode * 2654435761u + 7;
-  for (int i = 0; i < 16; ++i) {
-    seed = seed * 1103515245u + 12345u;
-    sizes.push_back(1 + (seed >> 16) % ((mode & 0x7) == 0 ? 1 : 1u << (mode & 0x7)));
-  }
-  std::vector<Response> responses;
-  std::string whole = Run(input, {}, mode, options, &responses);
-  std::string split = Run(input, sizes, mode, options, nullptr);
-  Check(whole == split);
-  for (const Response& r : responses) RoundTrip(r);
-  return 0;
+  return halo::http::FuzzOne(data, size);
 }

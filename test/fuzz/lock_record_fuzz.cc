@@ -15,41 +15,36 @@
 #include <string>
 #include <string_view>
 
+#include "common/check.h"
 #include "lock/lock_backend.h"
 #include "lock/lock_file_record.h"
 #include "lock/lock_value.h"
+#include "test/fuzz/fuzz_support.h"
 
 namespace {
 
 using halo::lock::kLockFileSlotSize;
 using halo::lock::LockFileRecord;
 
-void Check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "lock_record_fuzz: invariant broken: %s\n", what);
-    std::abort();
-  }
-}
-
 void CheckSlotRoundTrip(const LockFileRecord& rec) {
   if (!halo::lock::ValidateLockValue(rec.value).ok()) return;  // Encode's precondition
   std::string slot = EncodeLockFileSlot(rec);
-  Check(slot.size() == kLockFileSlotSize, "a slot is kLockFileSlotSize bytes");
+  HALO_CHECK(slot.size() == kLockFileSlotSize, "a slot is kLockFileSlotSize bytes");
   halo::Result<LockFileRecord> back = halo::lock::DecodeLockFileSlot(slot);
-  Check(back.ok() && *back == rec, "decode(encode(record)) == record");
+  HALO_CHECK(back.ok() && *back == rec, "decode(encode(record)) == record");
 }
 
 void FuzzSlot(std::string_view in) {
   halo::Result<LockFileRecord> rec = halo::lock::DecodeLockFileSlot(in);
   bool all_nul = in.find_first_not_of('\0') == std::string_view::npos;
   if (!rec.ok()) {
-    Check(rec.status().IsNotFound() == all_nul, "kNotFound exactly for an empty slot");
-    Check(all_nul || rec.status().code() == halo::Status::Code::kCorruption,
-          "otherwise kCorruption");
+    HALO_CHECK(rec.status().IsNotFound() == all_nul, "kNotFound exactly for an empty slot");
+    HALO_CHECK(all_nul || rec.status().code() == halo::Status::Code::kCorruption,
+               "otherwise kCorruption");
     return;
   }
-  Check(!all_nul, "an empty slot holds no record");
-  Check(rec->value.find('\n') == std::string::npos, "a value is one line");
+  HALO_CHECK(!all_nul, "an empty slot holds no record");
+  HALO_CHECK(rec->value.find('\n') == std::string::npos, "a value is one line");
   CheckSlotRoundTrip(*rec);
 }
 
@@ -61,20 +56,20 @@ void FuzzFile(std::string_view in) {
                                          : std::string_view())};
   halo::Result<halo::lock::LockFileState> state = halo::lock::DecodeLockFile(in);
   if (!state.ok()) {
-    Check(state.status().code() == halo::Status::Code::kCorruption,
-          "a bad lock file is kCorruption");
-    Check(!slots[0].ok() && !slots[1].ok(), "corrupt only when no slot is valid");
+    HALO_CHECK(state.status().code() == halo::Status::Code::kCorruption,
+               "a bad lock file is kCorruption");
+    HALO_CHECK(!slots[0].ok() && !slots[1].ok(), "corrupt only when no slot is valid");
     return;
   }
-  Check(state->next_slot == 0 || state->next_slot == 1, "next_slot is 0 or 1");
+  HALO_CHECK(state->next_slot == 0 || state->next_slot == 1, "next_slot is 0 or 1");
   if (!state->current) {
-    Check(!slots[0].ok() && !slots[1].ok(), "no current record only when no slot is valid");
+    HALO_CHECK(!slots[0].ok() && !slots[1].ok(), "no current record only when no slot is valid");
     return;
   }
   int cur = 1 - state->next_slot;
-  Check(slots[cur].ok() && *slots[cur] == *state->current, "current is the other slot");
+  HALO_CHECK(slots[cur].ok() && *slots[cur] == *state->current, "current is the other slot");
   const halo::Result<LockFileRecord>& other = slots[state->next_slot];
-  Check(!other.ok() || other->epoch <= state->current->epoch, "current has the highest epoch");
+  HALO_CHECK(!other.ok() || other->epoch <= state->current->epoch, "current has the highest epoch");
   CheckSlotRoundTrip(*state->current);
 
   // The next acquisition: write epoch+1 into next_slot; the file must then decode to it.
@@ -86,46 +81,40 @@ void FuzzFile(std::string_view in) {
   file.replace(static_cast<size_t>(state->next_slot) * kLockFileSlotSize, kLockFileSlotSize,
                EncodeLockFileSlot(next));
   halo::Result<halo::lock::LockFileState> after = halo::lock::DecodeLockFile(file);
-  Check(after.ok() && after->current && *after->current == next, "the next epoch wins");
-  Check(after->next_slot == cur, "slots alternate");
+  HALO_CHECK(after.ok() && after->current && *after->current == next, "the next epoch wins");
+  HALO_CHECK(after->next_slot == cur, "slots alternate");
 }
 
 void FuzzValue(std::string_view in) {
   halo::Result<halo::lock::LockValue> v = halo::lock::ParseLockValue(in);
   if (!v.ok()) {
-    Check(v.status().code() == halo::Status::Code::kInvalidArgument,
-          "a bad lock value is kInvalidArgument");
+    HALO_CHECK(v.status().code() == halo::Status::Code::kInvalidArgument,
+               "a bad lock value is kInvalidArgument");
     return;
   }
-  Check(!v->api_addr.empty(), "an accepted value has an api_addr");
+  HALO_CHECK(!v->api_addr.empty(), "an accepted value has an api_addr");
   halo::Result<std::string> enc = halo::lock::EncodeLockValue(*v);
   if (!enc.ok()) {
-    Check(enc.status().code() == halo::Status::Code::kInvalidArgument,
-          "encode fails with kInvalidArgument");
+    HALO_CHECK(enc.status().code() == halo::Status::Code::kInvalidArgument,
+               "encode fails with kInvalidArgument");
     return;
   }
-  Check(halo::lock::ValidateLockValue(*enc).ok(), "an encoded value is a valid lock value");
+  HALO_CHECK(halo::lock::ValidateLockValue(*enc).ok(), "an encoded value is a valid lock value");
   halo::Result<halo::lock::LockValue> back = halo::lock::ParseLockValue(*enc);
-  Check(back.ok() && *back == *v, "parse(encode(v)) == v");
+  HALO_CHECK(back.ok() && *back == *v, "parse(encode(v)) == v");
   // And it fits in a lock file slot.
   LockFileRecord rec{7, *enc};
   CheckSlotRoundTrip(rec);
 }
 
-// Once per process: a lock value of any size (a lock backend returns what it holds) parses
-// without exhausting the stack (a recursive parser overflows at ~200k levels).
-void CheckDeepNesting() {
-  static const bool done = [] {
-    Check(!halo::lock::ParseLockValue(std::string(1 << 20, '[')).ok(), "deep value refused");
-    return true;
-  }();
-  (void)done;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  CheckDeepNesting();
+  // A lock value of any size (a lock backend returns what it holds) parses without
+  // exhausting the stack.
+  halo::fuzz::CheckDeepNestingOnce([](const std::string& deep) {
+    HALO_CHECK(!halo::lock::ParseLockValue(deep).ok(), "deep value refused");
+  });
   if (size == 0) return 0;
   std::string in(reinterpret_cast<const char*>(data) + 1, size - 1);
   switch (data[0] % 3) {

@@ -10,69 +10,55 @@
 #include <string>
 #include <string_view>
 
+#include "common/check.h"
 #include "node/api_route.h"
 #include "node/node_config.h"
+#include "test/fuzz/fuzz_support.h"
 
 namespace {
-
-void Check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "node_config_fuzz: invariant broken: %s\n", what);
-    std::abort();
-  }
-}
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-// Once per process: a deeply nested file is an error, not a stack overflow (a recursive
-// parser overflows at ~200k levels).
-void CheckDeepNesting() {
-  static const bool done = [] {
-    std::string deep(1 << 20, '[');
-    Check(!halo::node::ParseNodeConfig(deep, "deep.json", nullptr).ok(), "deep file refused");
-    return true;
-  }();
-  (void)done;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  CheckDeepNesting();
+  halo::fuzz::CheckDeepNestingOnce([](const std::string& deep) {
+    HALO_CHECK(!halo::node::ParseNodeConfig(deep, "deep.json", nullptr).ok(), "deep file refused");
+  });
   std::string text(reinterpret_cast<const char*>(data), size);
   halo::Result<halo::node::NodeConfig> r = halo::node::ParseNodeConfig(text, "fuzz.json", nullptr);
   if (!r.ok()) {
-    Check(r.status().code() == halo::Status::Code::kInvalidArgument, "errors are kInvalidArgument");
-    Check(!r.status().message().empty(), "errors say what is wrong");
+    halo::fuzz::CheckRefusal(r.status());
     return 0;
   }
   const halo::node::NodeConfig& c = *r;
-  Check(c.listener.port >= 0 && c.listener.port <= 65535, "listener port in range");
-  Check(c.listener.max_request_size >= 1, "max_request_size positive");
-  Check(c.listener.max_request_duration_ms > 0, "max_request_duration positive");
-  Check(StartsWith(c.api_addr, "http://") || StartsWith(c.api_addr, "https://"),
-        "api_addr is an http(s) URL");
-  Check(!c.cluster_name.empty(), "cluster_name set");
-  Check(!c.mounts.empty(), "at least one mount");
+  HALO_CHECK(c.listener.port >= 0 && c.listener.port <= 65535, "listener port in range");
+  HALO_CHECK(c.listener.max_request_size >= 1, "max_request_size positive");
+  HALO_CHECK(c.listener.max_request_duration_ms > 0, "max_request_duration positive");
+  HALO_CHECK(StartsWith(c.api_addr, "http://") || StartsWith(c.api_addr, "https://"),
+             "api_addr is an http(s) URL");
+  HALO_CHECK(!c.cluster_name.empty(), "cluster_name set");
+  HALO_CHECK(!c.mounts.empty(), "at least one mount");
   for (size_t i = 0; i < c.mounts.size(); ++i) {
     const halo::node::MountConfig& m = c.mounts[i];
-    Check(!m.path.empty() && m.path.back() == '/' && m.path[0] != '/', "mount path shape");
-    Check(!StartsWith(m.path, "sys/"), "sys/ is reserved");
-    Check(m.kv_version == 1 || m.kv_version == 2, "kv version 1 or 2");
+    HALO_CHECK(!m.path.empty() && m.path.back() == '/' && m.path[0] != '/', "mount path shape");
+    HALO_CHECK(!StartsWith(m.path, "sys/"), "sys/ is reserved");
+    HALO_CHECK(m.kv_version == 1 || m.kv_version == 2, "kv version 1 or 2");
     for (size_t j = 0; j < i; ++j) {
-      Check(!StartsWith(m.path, c.mounts[j].path) && !StartsWith(c.mounts[j].path, m.path),
-            "mounts do not overlap");
+      HALO_CHECK(!StartsWith(m.path, c.mounts[j].path) && !StartsWith(c.mounts[j].path, m.path),
+                 "mounts do not overlap");
     }
     // The node routes a request under each mount to that mount.
     halo::node::Route route = halo::node::RoutePath("/v1/" + m.path + "x", false, c.mounts);
-    Check(route.kind == halo::node::RouteKind::kMount && route.mount == &m && route.rel_path == "x",
-          "a mount's paths route to it");
+    HALO_CHECK(
+        route.kind == halo::node::RouteKind::kMount && route.mount == &m && route.rel_path == "x",
+        "a mount's paths route to it");
   }
 
   halo::Result<halo::node::NodeConfig> env =
       halo::node::ParseNodeConfig(text, "fuzz.json", "env-token");
-  Check(env.ok() && env->root_token == "env-token", "HALO_ROOT_TOKEN wins");
+  HALO_CHECK(env.ok() && env->root_token == "env-token", "HALO_ROOT_TOKEN wins");
   return 0;
 }

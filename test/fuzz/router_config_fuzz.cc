@@ -13,21 +13,16 @@
 #include <string_view>
 #include <vector>
 
+#include "common/check.h"
 #include "router/classifier.h"
 #include "router/glob.h"
 #include "router/route_settings.h"
 #include "router/router_config.h"
+#include "test/fuzz/fuzz_support.h"
 
 namespace {
 
 using halo::router::RouterConfig;
-
-void Check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "router_config_fuzz: invariant broken: %s\n", what);
-    std::abort();
-  }
-}
 
 // Reference glob: '*' any run, '?' one character; O(pattern * text) table.
 bool SlowGlob(std::string_view pat, std::string_view s) {
@@ -56,34 +51,34 @@ void CheckGlob(std::string_view pat, std::string_view s) {
   if (halo::router::GlobMatch(pat, s) != SlowGlob(pat, s)) {
     std::fprintf(stderr, "router_config_fuzz: pattern \"%.*s\" text \"%.*s\"\n",
                  static_cast<int>(pat.size()), pat.data(), static_cast<int>(s.size()), s.data());
-    Check(false, "GlobMatch agrees with the reference matcher");
+    HALO_CHECK(false, "GlobMatch agrees with the reference matcher");
   }
 }
 
 void CheckAccepted(const RouterConfig& c, std::string_view text) {
-  Check(!c.nodes.empty() && c.nodes.size() <= 32, "1..32 nodes");
+  HALO_CHECK(!c.nodes.empty() && c.nodes.size() <= 32, "1..32 nodes");
   for (size_t i = 0; i < c.nodes.size(); ++i) {
-    Check(c.nodes[i].port != 0 && !c.nodes[i].host.empty(), "node host and port");
-    Check(!c.nodes[i].name.empty(), "node name");
-    for (size_t j = 0; j < i; ++j) Check(c.nodes[i].name != c.nodes[j].name, "unique names");
+    HALO_CHECK(c.nodes[i].port != 0 && !c.nodes[i].host.empty(), "node host and port");
+    HALO_CHECK(!c.nodes[i].name.empty(), "node name");
+    for (size_t j = 0; j < i; ++j) HALO_CHECK(c.nodes[i].name != c.nodes[j].name, "unique names");
   }
-  Check(c.workers >= 1 && c.workers <= 64, "workers in range");
-  Check(c.health.interval_ms > 0 && c.health.timeout_ms > 0 && c.health.leader_wait_ms > 0,
-        "positive health timings");
-  Check(c.health.rise >= 1 && c.health.fall >= 1, "rise and fall");
-  Check(c.limits.header_timeout_ms > 0 && c.limits.idle_timeout_ms > 0 &&
-            c.limits.upstream_connect_timeout_ms > 0 && c.limits.upstream_timeout_ms > 0,
-        "positive limit timings");
+  HALO_CHECK(c.workers >= 1 && c.workers <= 64, "workers in range");
+  HALO_CHECK(c.health.interval_ms > 0 && c.health.timeout_ms > 0 && c.health.leader_wait_ms > 0,
+             "positive health timings");
+  HALO_CHECK(c.health.rise >= 1 && c.health.fall >= 1, "rise and fall");
+  HALO_CHECK(c.limits.header_timeout_ms > 0 && c.limits.idle_timeout_ms > 0 &&
+                 c.limits.upstream_connect_timeout_ms > 0 && c.limits.upstream_timeout_ms > 0,
+             "positive limit timings");
   for (const halo::router::RuleConfig& r : c.rules) {
-    Check(!r.path.empty() && r.path[0] != '/', "rule path");
-    Check(r.cls.has_value() || r.mode.has_value(), "rule decides something");
+    HALO_CHECK(!r.path.empty() && r.path[0] != '/', "rule path");
+    HALO_CHECK(r.cls.has_value() || r.mode.has_value(), "rule decides something");
     for (const std::string& m : r.methods) {
-      for (char ch : m) Check(!(ch >= 'a' && ch <= 'z'), "methods upper case");
+      for (char ch : m) HALO_CHECK(!(ch >= 'a' && ch <= 'z'), "methods upper case");
     }
   }
 
   halo::router::RouteSettings settings(c, 1);
-  Check(settings.classifier.rule_count() == c.rules.size(), "every rule is kept");
+  HALO_CHECK(settings.classifier.rule_count() == c.rules.size(), "every rule is kept");
   std::vector<std::string> paths = {"", "sys/health", "secret/data/a", "a/b/c"};
   for (const halo::router::RuleConfig& r : c.rules) paths.push_back(r.path);
   // Substrings of the input between quotes, as more texts to match.
@@ -99,36 +94,26 @@ void CheckAccepted(const RouterConfig& c, std::string_view text) {
   for (const std::string& p : paths) {
     for (const char* method : {"GET", "PUT", "LIST"}) {
       halo::router::Classification cl = settings.classifier.Classify(method, p, false);
-      Check(cl.rule >= -1 && cl.rule < static_cast<int>(c.rules.size()), "rule index");
+      HALO_CHECK(cl.rule >= -1 && cl.rule < static_cast<int>(c.rules.size()), "rule index");
       if (cl.rule >= 0) {
-        Check(halo::router::GlobMatch(c.rules[static_cast<size_t>(cl.rule)].path, p),
-              "the deciding rule matches");
+        HALO_CHECK(halo::router::GlobMatch(c.rules[static_cast<size_t>(cl.rule)].path, p),
+                   "the deciding rule matches");
       }
     }
     for (const halo::router::RuleConfig& r : c.rules) CheckGlob(r.path, p);
   }
 }
 
-// Once per process: a deeply nested file is an error, not a stack overflow (a recursive
-// parser overflows at ~200k levels).
-void CheckDeepNesting() {
-  static const bool done = [] {
-    std::string deep(1 << 20, '[');
-    Check(!halo::router::ParseRouterConfig(deep, "deep.json").ok(), "deep file refused");
-    return true;
-  }();
-  (void)done;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  CheckDeepNesting();
+  halo::fuzz::CheckDeepNestingOnce([](const std::string& deep) {
+    HALO_CHECK(!halo::router::ParseRouterConfig(deep, "deep.json").ok(), "deep file refused");
+  });
   std::string text(reinterpret_cast<const char*>(data), size);
   halo::Result<RouterConfig> r = halo::router::ParseRouterConfig(text, "fuzz.json");
   if (!r.ok()) {
-    Check(r.status().code() == halo::Status::Code::kInvalidArgument, "errors are kInvalidArgument");
-    Check(!r.status().message().empty(), "errors say what is wrong");
+    halo::fuzz::CheckRefusal(r.status());
     return 0;
   }
   CheckAccepted(*r, text);

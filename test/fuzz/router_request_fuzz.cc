@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/check.h"
 #include "common/http/request_parser.h"
 #include "common/http/syntax.h"
 #include "router/classifier.h"
@@ -20,13 +21,6 @@ namespace {
 
 using halo::router::Classifier;
 using halo::router::NormalizedTarget;
-
-void Check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "router_request_fuzz: invariant broken: %s\n", what);
-    std::abort();
-  }
-}
 
 const Classifier& Rules() {
   static const Classifier* c = [] {
@@ -43,13 +37,13 @@ const Classifier& Rules() {
 }
 
 void CheckNormalized(const std::string& p) {
-  Check(!p.empty() && p[0] == '/', "normalised path is absolute");
-  Check(p.find("//") == std::string::npos, "no empty segments");
-  Check(p.find("/./") == std::string::npos && p.find("/../") == std::string::npos,
-        "no dot segments");
-  Check(p.size() < 2 || p.substr(p.size() - 2) != "/.", "no trailing /.");
-  Check(p.size() < 3 || p.substr(p.size() - 3) != "/..", "no trailing /..");
-  for (unsigned char c : p) Check(c >= 0x20 && c != 0x7f, "no control characters");
+  HALO_CHECK(!p.empty() && p[0] == '/', "normalised path is absolute");
+  HALO_CHECK(p.find("//") == std::string::npos, "no empty segments");
+  HALO_CHECK(p.find("/./") == std::string::npos && p.find("/../") == std::string::npos,
+             "no dot segments");
+  HALO_CHECK(p.size() < 2 || p.substr(p.size() - 2) != "/.", "no trailing /.");
+  HALO_CHECK(p.size() < 3 || p.substr(p.size() - 3) != "/..", "no trailing /..");
+  for (unsigned char c : p) HALO_CHECK(c >= 0x20 && c != 0x7f, "no control characters");
 }
 
 class Sink : public halo::http::RequestParser::Callbacks {
@@ -145,11 +139,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         sink.te_like_name) {
       return 0;
     }
-    Check(p.state != halo::http::ParseState::kError, "upstream head parses");
-    Check(back.done, "upstream head complete");
-    Check(back.method == sink.method && back.target == sink.target, "same method and target");
-    Check(back.te + back.cl <= 1, "at most one framing header");
-    Check(!sink.chunked || back.te == 1, "chunked stays chunked");
+    HALO_CHECK(p.state != halo::http::ParseState::kError, "upstream head parses");
+    HALO_CHECK(back.done, "upstream head complete");
+    HALO_CHECK(back.method == sink.method && back.target == sink.target, "same method and target");
+    HALO_CHECK(back.te + back.cl <= 1, "at most one framing header");
+    HALO_CHECK(!sink.chunked || back.te == 1, "chunked stays chunked");
   }
   return 0;
 }

@@ -205,7 +205,6 @@ TEST_CASE("node cluster: the blocking sys/leader query answers when the leader c
   Result<http::Response> parked = Status::Internal("not answered");
   Clock::time_point answered;
   std::atomic<bool> sent{false};
-  std::atomic<bool> done{false};
   std::thread waiter([&] {
     halo::testing::HttpTestClient client(c.port(standby));
     std::string request = "GET /v1/sys/leader?index=" + std::to_string(index) +
@@ -214,15 +213,15 @@ TEST_CASE("node cluster: the blocking sys/leader query answers when the leader c
     sent = true;
     if (st.ok()) parked = client.ReadResponse(std::chrono::seconds(25));
     answered = Clock::now();
-    done = true;
   });
   REQUIRE(PollUntil([&] { return sent.load(); }, std::chrono::seconds(5)));
-  // The query is parked: it has not been answered although it was sent.
-  CHECK_FALSE(PollUntil([&] { return done.load(); }, std::chrono::milliseconds(100)));
   Clock::time_point killed = Clock::now();
   c.Kill(active);
   waiter.join();
   REQUIRE(parked.ok());
+  // The query was parked until the kill: answered after it, and long before its 20 s wait
+  // ran out (checked below).
+  CHECK(answered >= killed);
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(answered - killed);
   MESSAGE("blocking sys/leader answered " << took.count() << " ms after SIGKILL of the active");
   CHECK(took < std::chrono::seconds(5));

@@ -1,4 +1,4 @@
-// Integration: the storage/lock combinations of the startup banner. `file` storage alone
+// Integration: the storage and lock combinations of the startup banner. `file` storage alone
 // runs one always-active node without HA; `file` with an `ha_storage` flock lock is a
 // cluster (OpenBao's data/lock split).
 #include <doctest/doctest.h>

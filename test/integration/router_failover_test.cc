@@ -170,7 +170,8 @@ Report RunFailover(Event ev, int* lost) {
                 ->status == 200);
   }
   Load load(router.port(), 2, 2);
-  halo::testing::PollUntil([&] { return load.writes_done() >= 50; }, std::chrono::seconds(10));
+  REQUIRE(
+      halo::testing::PollUntil([&] { return load.writes_done() >= 50; }, std::chrono::seconds(10)));
   Clock::time_point event = Clock::now();
   switch (ev) {
     case Event::kSigterm:
@@ -187,8 +188,8 @@ Report RunFailover(Event ev, int* lost) {
   REQUIRE(new_active >= 0);
   REQUIRE(router.WaitRoles(nodes.name(new_active), ev == Event::kStepDown ? 3 : 2));
   size_t at = load.writes_done();
-  halo::testing::PollUntil([&] { return load.writes_done() >= at + 100; },
-                           std::chrono::seconds(10));
+  CHECK(halo::testing::PollUntil([&] { return load.writes_done() >= at + 100; },
+                                 std::chrono::seconds(10)));
   load.Stop();
   // Every acknowledged write is there, read from the new active directly.
   *lost = 0;

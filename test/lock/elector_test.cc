@@ -99,6 +99,21 @@ struct Cluster {
   void Settle() {
     REQUIRE(PollUntil([&] { return Quiescent(); }, kPoll));
   }
+  // Adds a node, starts its elector and waits until every elector is idle.
+  Node& AddStarted(const std::string& value, ElectorCallbacks extra = {}) {
+    Node& n = Add(value, std::move(extra));
+    REQUIRE(n.elector->Start().ok());
+    Settle();
+    return n;
+  }
+  // A lone active whose first renew (5 s in) hangs in the backend until interrupted.
+  Node& AddActiveWithHungRenew(const std::string& value) {
+    Node& n = AddStarted(value);
+    n.backend.SetRenewFault(Fault::kHang);
+    clock.Advance(seconds(5));
+    REQUIRE(PollUntil([&] { return n.backend.hanging(); }, kPoll));
+    return n;
+  }
   void Step(Duration d) {
     clock.Advance(d);
     Settle();
@@ -110,9 +125,7 @@ struct Cluster {
 
 TEST_CASE("elector: acquires a free lock, advertises its value, writes with its epoch") {
   Cluster c;
-  Node& n = c.Add("node-a");
-  REQUIRE(n.elector->Start().ok());
-  c.Settle();
+  Node& n = c.AddStarted("node-a");
   REQUIRE(PollUntil([&] { return n.Saw("active:1"); }, kPoll));
   CHECK(n.elector->ActiveEpoch() == 1);
   CHECK(n.elector->IsActive());
@@ -167,9 +180,7 @@ TEST_CASE("elector: renews every renew_every (ttl/3) and keeps the lease beyond 
 
 TEST_CASE("elector: a renew with unknown outcome never extends the deadline; self-fence") {
   Cluster c;
-  Node& n = c.Add("node-a");
-  REQUIRE(n.elector->Start().ok());
-  c.Settle();
+  Node& n = c.AddStarted("node-a");
   REQUIRE(n.elector->MayWrite(1));
   // The renews reach the lock server (which extends the lease) but the replies are lost.
   n.backend.SetRenewFault(Fault::kLoseReply);
@@ -191,12 +202,7 @@ TEST_CASE("elector: a renew with unknown outcome never extends the deadline; sel
 
 TEST_CASE("elector: self-fences at the deadline even while a renew call hangs") {
   Cluster c;
-  Node& n = c.Add("node-a");
-  REQUIRE(n.elector->Start().ok());
-  c.Settle();
-  n.backend.SetRenewFault(Fault::kHang);
-  c.clock.Advance(seconds(5));
-  REQUIRE(PollUntil([&] { return n.backend.hanging(); }, kPoll));
+  Node& n = c.AddActiveWithHungRenew("node-a");
   c.clock.Advance(milliseconds(4999));
   CHECK(n.elector->MayWrite(1));
   c.clock.Advance(milliseconds(1));
@@ -216,9 +222,7 @@ TEST_CASE("elector: self-fences at the deadline even while a renew call hangs") 
 
 TEST_CASE("elector: a renew that succeeds after the deadline does not revive the term") {
   Cluster c;
-  Node& n = c.Add("node-a");
-  REQUIRE(n.elector->Start().ok());
-  c.Settle();
+  Node& n = c.AddStarted("node-a");
   n.backend.SetRenewFault(Fault::kHang);
   n.backend.SetAcquireFault(Fault::kLoseRequest);
   c.clock.Advance(seconds(5));
@@ -234,9 +238,7 @@ TEST_CASE("elector: a renew that succeeds after the deadline does not revive the
 
 TEST_CASE("elector: NotHeld ends the term; the node becomes standby behind the new holder") {
   Cluster c;
-  Node& a = c.Add("node-a");
-  REQUIRE(a.elector->Start().ok());
-  c.Settle();
+  Node& a = c.AddStarted("node-a");
   REQUIRE(a.elector->MayWrite(1));
   // The lock server loses the lease (e.g. a failover) and another client takes it.
   c.table->DropLeaseForTest();
@@ -261,9 +263,7 @@ TEST_CASE("elector: NotHeld ends the term; the node becomes standby behind the n
 
 TEST_CASE("elector: step-down stops writes before releasing and backs off for 10 s") {
   Cluster c;
-  Node& n = c.Add("node-a");
-  REQUIRE(n.elector->Start().ok());
-  c.Settle();
+  Node& n = c.AddStarted("node-a");
   REQUIRE(n.elector->MayWrite(1));
   bool may_write_at_release = true;
   n.backend.OnRelease([&] { may_write_at_release = n.elector->MayWrite(1); });
@@ -288,12 +288,8 @@ TEST_CASE("elector: step-down stops writes before releasing and backs off for 10
 
 TEST_CASE("elector: a stepped-down node leaves the lock to a waiting standby") {
   Cluster c;
-  Node& a = c.Add("node-a");
-  REQUIRE(a.elector->Start().ok());
-  c.Settle();
-  Node& b = c.Add("node-b");
-  REQUIRE(b.elector->Start().ok());
-  c.Settle();
+  Node& a = c.AddStarted("node-a");
+  Node& b = c.AddStarted("node-b");
   CHECK(b.elector->ActiveEpoch() == 0);
   REQUIRE(a.elector->StepDown());
   c.Step(seconds(1));  // b's next retry
@@ -386,12 +382,7 @@ TEST_CASE("elector: a crashed holder's lease expires after ttl; the standby take
 
 TEST_CASE("elector: Stop ends the term, releases, and does not hang on a hung renew") {
   Cluster c;
-  Node& n = c.Add("node-a");
-  REQUIRE(n.elector->Start().ok());
-  c.Settle();
-  n.backend.SetRenewFault(Fault::kHang);
-  c.clock.Advance(seconds(5));
-  REQUIRE(PollUntil([&] { return n.backend.hanging(); }, kPoll));
+  Node& n = c.AddActiveWithHungRenew("node-a");
   n.elector->Stop();  // interrupts the backend, which ends the hung call
   CHECK_FALSE(n.elector->MayWrite(1));
   CHECK(n.Events() == std::vector<std::string>{"active:1", "standby:stopping"});

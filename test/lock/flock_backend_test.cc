@@ -34,6 +34,13 @@ AcquireRequest Req(const std::string& value, Duration wait = Duration::zero()) {
   return AcquireRequest{NewLockToken(), value, seconds(15), wait, 0};
 }
 
+// Takes the lock for `value` or fails the test.
+Lease MustAcquire(FlockBackend& b, const std::string& value) {
+  Result<Lease> l = b.TryAcquire(Req(value), kTimeout);
+  REQUIRE(l.ok());
+  return *l;
+}
+
 std::unique_ptr<FlockBackend> OpenOrDie(const std::string& path) {
   Result<std::unique_ptr<FlockBackend>> b = FlockBackend::Open(FlockOptions{path});
   REQUIRE(b.ok());
@@ -55,8 +62,7 @@ TEST_CASE("flock: a blocked TryAcquire wakes the moment the holder releases") {
   TempDir dir("halo-lock");
   auto a = OpenOrDie(dir.Join("halo.lock"));
   auto b = OpenOrDie(dir.Join("halo.lock"));
-  Result<Lease> la = a->TryAcquire(Req("a"), kTimeout);
-  REQUIRE(la.ok());
+  Lease la = MustAcquire(*a, "a");
   std::atomic<bool> done{false};
   Status got;
   SteadyClock::time_point acquired_at;
@@ -71,7 +77,7 @@ TEST_CASE("flock: a blocked TryAcquire wakes the moment the holder releases") {
   CHECK(ReadHolderOr(*b) == "a");
   CHECK_FALSE(done.load());
   SteadyClock::time_point released_at = SteadyClock::now();
-  REQUIRE(a->Release(*la, kTimeout).ok());
+  REQUIRE(a->Release(la, kTimeout).ok());
   REQUIRE(PollUntil([&] { return done.load(); }, std::chrono::seconds(10)));
   waiter.join();
   CHECK(got.ok());
@@ -123,17 +129,15 @@ TEST_CASE("flock: a removed or replaced lock file ends the holder's lock") {
   TempDir dir("halo-lock");
   std::string path = dir.Join("halo.lock");
   auto a = OpenOrDie(path);
-  Result<Lease> la = a->TryAcquire(Req("a"), kTimeout);
-  REQUIRE(la.ok());
+  Lease la = MustAcquire(*a, "a");
   REQUIRE(::unlink(path.c_str()) == 0);
-  Status s = a->Renew(*la, seconds(15), kTimeout);
+  Status s = a->Renew(la, seconds(15), kTimeout);
   CHECK(IsNotHeld(s));
   CHECK(s.message().find("removed") != std::string::npos);
-  CHECK(IsNotHeld(a->Renew(*la, seconds(15), kTimeout)));  // and it stays lost
+  CHECK(IsNotHeld(a->Renew(la, seconds(15), kTimeout)));  // and it stays lost
   // The holder reopens the path (a new file) on its next acquire.
-  Result<Lease> again = a->TryAcquire(Req("a"), kTimeout);
-  REQUIRE(again.ok());
-  CHECK(a->Renew(*again, seconds(15), kTimeout).ok());
+  Lease again = MustAcquire(*a, "a");
+  CHECK(a->Renew(again, seconds(15), kTimeout).ok());
   auto b = OpenOrDie(path);
   CHECK(ReadHolderOr(*b) == "a");
 }
@@ -159,18 +163,16 @@ TEST_CASE("flock: the lock file is created 0600, never deleted, and keeps the ep
   std::string path = dir.Join("halo.lock");
   {
     auto a = OpenOrDie(path);
-    Result<Lease> l = a->TryAcquire(Req("a"), kTimeout);
-    REQUIRE(l.ok());
-    REQUIRE(a->Release(*l, kTimeout).ok());
+    Lease l = MustAcquire(*a, "a");
+    REQUIRE(a->Release(l, kTimeout).ok());
   }
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   CHECK(st.st_size >= static_cast<off_t>(kLockFileSlotSize));
   auto b = OpenOrDie(path);
-  Result<Lease> l = b->TryAcquire(Req("b"), kTimeout);
-  REQUIRE(l.ok());
-  CHECK(l->epoch == 2);
+  Lease l = MustAcquire(*b, "b");
+  CHECK(l.epoch == 2);
 }
 
 TEST_CASE("flock: a torn write of the next epoch loses nothing already used") {
@@ -178,10 +180,9 @@ TEST_CASE("flock: a torn write of the next epoch loses nothing already used") {
   std::string path = dir.Join("halo.lock");
   auto a = OpenOrDie(path);
   for (uint64_t want = 1; want <= 2; ++want) {
-    Result<Lease> l = a->TryAcquire(Req("a"), kTimeout);
-    REQUIRE(l.ok());
-    REQUIRE(l->epoch == want);
-    REQUIRE(a->Release(*l, kTimeout).ok());
+    Lease l = MustAcquire(*a, "a");
+    REQUIRE(l.epoch == want);
+    REQUIRE(a->Release(l, kTimeout).ok());
   }
   // Epoch 1 sits in slot 0, epoch 2 in slot 1. A crash while writing epoch 3 into slot 0
   // leaves it half-written:
@@ -190,9 +191,8 @@ TEST_CASE("flock: a torn write of the next epoch loses nothing already used") {
   REQUIRE(::pwrite(fd, "halo-lock 1\nepoch 3\nval", 23, 0) == 23);
   ::close(fd);
   auto b = OpenOrDie(path);
-  Result<Lease> l = b->TryAcquire(Req("b"), kTimeout);
-  REQUIRE(l.ok());
-  CHECK(l->epoch == 3);
+  Lease l = MustAcquire(*b, "b");
+  CHECK(l.epoch == 3);
   CHECK(ReadHolderOr(*a) == "b");
 }
 
@@ -204,13 +204,11 @@ TEST_CASE("child:lock_fork_holder") {
   REQUIRE(b.ok());
   REQUIRE((*b)->TryAcquire(Req("forker", seconds(30)), kTimeout).ok());
   pid_t pid = ::fork();
-  if (pid == 0) {
-    while (true) ::pause();
-  }
+  if (pid == 0) halo::testing::HoldUntilKilled();
   REQUIRE(pid > 0);
   std::ofstream(ChildArg(1) + ".tmp") << pid << "\n";
   REQUIRE(::rename((ChildArg(1) + ".tmp").c_str(), ChildArg(1).c_str()) == 0);
-  while (true) std::this_thread::sleep_for(std::chrono::seconds(1));
+  halo::testing::HoldUntilKilled();
 }
 
 TEST_CASE("flock: a forked child does not keep a dead holder's lock alive") {

@@ -20,8 +20,6 @@ namespace {
 
 using halo::testing::ChildArg;
 using halo::testing::PollUntil;
-using halo::testing::SpawnChildRole;
-using halo::testing::Subprocess;
 using halo::testing::TempDir;
 using SteadyClock = std::chrono::steady_clock;
 
@@ -69,7 +67,7 @@ TEST_CASE("child:lock_elector") {
   auto backend = OpenOrDie(ChildArg(0));
   Elector elector(backend.get(), RealClock(), FlockOptions(ChildArg(1)), {});
   REQUIRE(elector.Start().ok());
-  while (true) std::this_thread::sleep_for(std::chrono::seconds(1));  // until SIGKILL
+  halo::testing::HoldUntilKilled();
 }
 
 TEST_CASE("flock elector: SIGKILL of the holder process -> the standby acquires (timed)") {
@@ -80,7 +78,8 @@ TEST_CASE("flock elector: SIGKILL of the holder process -> the standby acquires 
   std::vector<double> ms;
   for (int round = 0; round < kRounds; ++round) {
     const std::string child_value = "child-" + std::to_string(round);
-    Subprocess child = SpawnChildRole("lock_elector", {path, child_value});
+    halo::testing::Subprocess child =
+        halo::testing::SpawnChildRole("lock_elector", {path, child_value});
     REQUIRE(child.started());
     std::optional<Holder> h;
     REQUIRE(PollUntil(

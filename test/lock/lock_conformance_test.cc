@@ -20,12 +20,6 @@
 namespace halo::lock {
 namespace {
 
-using halo::testing::ChildArg;
-using halo::testing::PollUntil;
-using halo::testing::SpawnChildRole;
-using halo::testing::Subprocess;
-using halo::testing::TempDir;
-
 constexpr Duration kTtl = seconds(15);
 constexpr Duration kTimeout = seconds(2);
 
@@ -43,17 +37,17 @@ std::optional<Holder> ReadHolderOrFail(LockBackend& b) {
 // A process that takes the flock lock and holds it until killed.
 TEST_CASE("child:lock_hold") {
   HALO_CHILD_ROLE_GUARD();
-  auto b = FlockBackend::Open(FlockOptions{ChildArg(0)});
+  auto b = FlockBackend::Open(FlockOptions{halo::testing::ChildArg(0)});
   REQUIRE(b.ok());
-  Result<Lease> lease = (*b)->TryAcquire(Req(ChildArg(1), seconds(30)), kTimeout);
+  Result<Lease> lease = (*b)->TryAcquire(Req(halo::testing::ChildArg(1), seconds(30)), kTimeout);
   REQUIRE(lease.ok());
-  while (true) std::this_thread::sleep_for(std::chrono::seconds(1));  // until SIGKILL
+  halo::testing::HoldUntilKilled();
 }
 
 struct FlockHarness {
-  TempDir dir{"halo-lock"};
+  halo::testing::TempDir dir{"halo-lock"};
   std::string path = dir.Join("halo.lock");
-  Subprocess holder;
+  halo::testing::Subprocess holder;
 
   LockBackendPtr Open() {
     Result<std::unique_ptr<FlockBackend>> b = FlockBackend::Open(FlockOptions{path});
@@ -62,11 +56,11 @@ struct FlockHarness {
   }
   // A holder in another process; returns once its value is published.
   uint64_t StartDoomedHolder(const std::string& value) {
-    holder = SpawnChildRole("lock_hold", {path, value});
+    holder = halo::testing::SpawnChildRole("lock_hold", {path, value});
     REQUIRE(holder.started());
     LockBackendPtr probe = Open();
     std::optional<Holder> seen;
-    REQUIRE(PollUntil(
+    REQUIRE(halo::testing::PollUntil(
         [&] {
           seen = ReadHolderOrFail(*probe);
           return seen && seen->value == value;

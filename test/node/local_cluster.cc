@@ -114,13 +114,13 @@ int LocalCluster::Active() {
 
 int LocalCluster::WaitActive(int not_this, std::chrono::milliseconds timeout) {
   int found = -1;
-  PollUntil(
+  const bool seen = PollUntil(
       [&] {
         found = Active();
         return found >= 0 && found != not_this;
       },
       timeout);
-  return found != not_this ? found : -1;
+  return seen ? found : -1;
 }
 
 Result<http::Response> LocalCluster::Call(int i, std::string_view method, std::string_view target,

@@ -72,13 +72,13 @@ int NodeCluster::Active() {
 
 int NodeCluster::WaitActive(int not_this, std::chrono::milliseconds timeout) {
   int a = -1;
-  PollUntil(
+  const bool seen = PollUntil(
       [&] {
         a = Active();
         return a >= 0 && a != not_this;
       },
       timeout, std::chrono::milliseconds(10));
-  return a >= 0 && a != not_this ? a : -1;
+  return seen ? a : -1;
 }
 
 std::optional<http::Response> NodeCluster::Call(int i, const std::string& method,

@@ -101,12 +101,19 @@ void FakeNode::ResetCounts() {
   reads_ = 0;
   writes_ = 0;
   std::lock_guard<std::mutex> l(mu_);
-  targets_.clear();
+  arrivals_.clear();
 }
 
 std::vector<std::string> FakeNode::targets() const {
   std::lock_guard<std::mutex> l(mu_);
-  return targets_;
+  std::vector<std::string> out;
+  for (const Arrival& a : arrivals_) out.push_back(a.target);
+  return out;
+}
+
+std::vector<FakeNode::Arrival> FakeNode::arrivals() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return arrivals_;
 }
 
 void FakeNode::Stop() {
@@ -132,8 +139,9 @@ void FakeNode::Stop() {
 bool FakeNode::Start() {
   Stop();
   int fd = -1;
-  PollUntil([&] { return (fd = ListenLoopback(port_)) >= 0; }, std::chrono::seconds(5));
-  if (fd < 0) return false;
+  if (!PollUntil([&] { return (fd = ListenLoopback(port_)) >= 0; }, std::chrono::seconds(5))) {
+    return false;
+  }
   {
     std::lock_guard<std::mutex> l(mu_);
     listen_fd_ = fd;
@@ -156,11 +164,12 @@ void FakeNode::AcceptLoop() {
       return;
     }
     conn_fds_.push_back(fd);
-    conn_threads_.emplace_back([this, fd] { Serve(fd); });
+    const int conn = ++accepted_;
+    conn_threads_.emplace_back([this, fd, conn] { Serve(fd, conn); });
   }
 }
 
-void FakeNode::Serve(int fd) {
+void FakeNode::Serve(int fd, int conn) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   http::ParserOptions opts;
@@ -182,7 +191,7 @@ void FakeNode::Serve(int fd) {
       }
       if (p.state != http::ParseState::kMessageComplete) break;
       http::Request req = parser.TakeRequest();
-      std::string out = Handle(req, &close_conn);
+      std::string out = Handle(req, conn, &close_conn);
       if (!out.empty() && ::send(fd, out.data(), out.size(), MSG_NOSIGNAL) < 0) close_conn = true;
       if (!req.keep_alive) close_conn = true;
     }
@@ -210,7 +219,7 @@ std::string FakeNode::LeaderBody(int64_t wait_index, int64_t wait_ms) {
          ",\"leader_cluster_address\":\"\",\"index\":" + std::to_string(index_) + "}";
 }
 
-std::string FakeNode::Handle(const http::Request& req, bool* close) {
+std::string FakeNode::Handle(const http::Request& req, int conn, bool* close) {
   if (req.path == "/v1/sys/health") {
     ++health_;
     Role r;
@@ -238,7 +247,7 @@ std::string FakeNode::Handle(const http::Request& req, bool* close) {
   bool read = IsRead(req.method);
   {
     std::lock_guard<std::mutex> l(mu_);
-    targets_.push_back(req.method + " " + req.target);
+    arrivals_.push_back(Arrival{conn, req.method + " " + req.target});
   }
   if (delay_ms.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
   if (read && drop_reads.load()) {

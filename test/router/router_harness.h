@@ -56,11 +56,18 @@ class FakeNode {
   int health_probes() const { return health_.load(); }
   void ResetCounts();
   std::vector<std::string> targets() const;
+  // A non-sys request as it arrived: "METHOD target" and the accept order of the connection
+  // it came on (1 for the first connection this node accepted).
+  struct Arrival {
+    int conn = 0;
+    std::string target;
+  };
+  std::vector<Arrival> arrivals() const;
 
  private:
   void AcceptLoop();
-  void Serve(int fd);
-  std::string Handle(const http::Request& req, bool* close);
+  void Serve(int fd, int conn);
+  std::string Handle(const http::Request& req, int conn, bool* close);
   std::string LeaderBody(int64_t wait_index, int64_t wait_ms);
 
   std::string name_;
@@ -75,7 +82,8 @@ class FakeNode {
   bool stopping_ = false;
   std::vector<int> conn_fds_;
   std::vector<std::thread> conn_threads_;
-  std::vector<std::string> targets_;
+  std::vector<Arrival> arrivals_;
+  int accepted_ = 0;
   std::atomic<int> reads_{0};
   std::atomic<int> writes_{0};
   std::atomic<int> health_{0};

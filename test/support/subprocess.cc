@@ -167,6 +167,10 @@ bool PollUntil(const std::function<bool()>& cond, std::chrono::milliseconds time
   }
 }
 
+void HoldUntilKilled() {
+  while (true) ::pause();
+}
+
 std::string BinPath(const std::string& name) {
   const char* dir = std::getenv("HALO_BIN_DIR");
   return std::string(dir ? dir : "build/bin") + "/" + name;

@@ -52,6 +52,9 @@ Subprocess SpawnChildRole(const std::string& role, const std::vector<std::string
                           const std::string& log_path = "");
 // In a child role: the i-th argument, or "" if absent.
 std::string ChildArg(int i);
+// In a child role that must stay alive until the test kills it (e.g. a lock holder):
+// waits for signals forever, never returns.
+[[noreturn]] void HoldUntilKilled();
 // True inside a process started by SpawnChildRole.
 bool InChildRole();
 #define HALO_CHILD_ROLE_GUARD()                  \
@@ -79,8 +82,8 @@ class TempDir {
 
 // Polls `cond` every `interval` until it returns true or `timeout` passes; returns the last
 // result. The way tests wait for something to happen (never a bare sleep).
-bool PollUntil(const std::function<bool()>& cond, std::chrono::milliseconds timeout,
-               std::chrono::milliseconds interval = std::chrono::milliseconds(5));
+[[nodiscard]] bool PollUntil(const std::function<bool()>& cond, std::chrono::milliseconds timeout,
+                             std::chrono::milliseconds interval = std::chrono::milliseconds(5));
 
 // Directory of the built daemons ($HALO_BIN_DIR, set by the Makefile), e.g. for
 // BinPath("halo-node").

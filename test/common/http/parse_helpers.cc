@@ -1,5 +1,7 @@
 #include "test/common/http/parse_helpers.h"
 
+#include <doctest/doctest.h>
+
 #include "common/http/request_parser.h"
 #include "common/http/response_parser.h"
 
@@ -110,6 +112,26 @@ std::string Describe(const ParsedResponses& p) {
   }
   if (p.error) s += "ERROR " + std::to_string(p.http_status) + " " + p.message;
   return s;
+}
+
+void CheckRequestsAtEverySplit(std::string_view input) {
+  const std::string whole = Describe(ParseRequests(input));
+  for (size_t i = 0; i <= input.size(); ++i) {
+    CAPTURE(i);
+    REQUIRE(Describe(ParseRequests(input, {i})) == whole);
+  }
+  CHECK(Describe(ParseRequestsBytewise(input)) == whole);
+}
+
+void CheckResponsesAtEverySplit(std::string_view input) {
+  const std::string whole = Describe(ParseResponses(input));
+  for (size_t i = 0; i <= input.size(); ++i) {
+    CAPTURE(i);
+    REQUIRE(Describe(ParseResponses(input, {i})) == whole);
+  }
+  std::vector<size_t> all;
+  for (size_t i = 1; i < input.size(); ++i) all.push_back(i);
+  CHECK(Describe(ParseResponses(input, all)) == whole);
 }
 
 }  // namespace halo::http::testing

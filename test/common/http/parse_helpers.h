@@ -40,4 +40,9 @@ ParsedResponses ParseResponses(std::string_view input, const std::vector<size_t>
 std::string Describe(const ParsedRequests& p);
 std::string Describe(const ParsedResponses& p);
 
+// Checks (doctest) that cutting `input` at every single offset, and feeding it one byte at a
+// time, parses to exactly what the whole input parses to.
+void CheckRequestsAtEverySplit(std::string_view input);
+void CheckResponsesAtEverySplit(std::string_view input);
+
 }  // namespace halo::http::testing

@@ -10,9 +10,7 @@
 namespace halo::http {
 namespace {
 
-using testing::Describe;
 using testing::ParseRequests;
-using testing::ParseRequestsBytewise;
 using namespace std::string_literals;
 
 // Parses `input` whole and checks it fails with `status`.
@@ -78,12 +76,7 @@ TEST_CASE("RequestParser: LIST and SCAN are accepted and kept, pipelined") {
   CHECK(p.requests[3].body == "hi");
   CHECK(p.requests[4].method == "PATCH");
   // Every single split point and one-byte-at-a-time delivery give the same result.
-  std::string whole = Describe(p);
-  for (size_t i = 0; i <= in.size(); ++i) {
-    CAPTURE(i);
-    REQUIRE(Describe(ParseRequests(in, {i})) == whole);
-  }
-  CHECK(Describe(ParseRequestsBytewise(in)) == whole);
+  testing::CheckRequestsAtEverySplit(in);
 }
 
 TEST_CASE("RequestParser: methods") {
@@ -222,12 +215,7 @@ TEST_CASE("RequestParser: chunked with extensions and trailers") {
   CHECK(r.trailers.Get("X-Other") == std::optional<std::string_view>("2"));
   CHECK(r.headers.size() == 2);  // trailers are not mixed into headers
   CHECK(p.requests[1].path == "/next");
-  std::string whole = Describe(p);
-  for (size_t i = 0; i <= in.size(); ++i) {
-    CAPTURE(i);
-    REQUIRE(Describe(ParseRequests(in, {i})) == whole);
-  }
-  CHECK(Describe(ParseRequestsBytewise(in)) == whole);
+  testing::CheckRequestsAtEverySplit(in);
 }
 
 TEST_CASE("RequestParser: head syntax rejects") {
