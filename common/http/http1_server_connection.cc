@@ -5,6 +5,7 @@
 
 #include "common/check.h"
 #include "common/http/error_body.h"
+#include "common/http/evbuffer_feed.h"
 #include "common/http/serializer.h"
 #include "common/http/syntax.h"
 #include "common/logging.h"
@@ -71,19 +72,7 @@ void Http1ServerConnection::ProcessInput() {
       phase_ = Phase::kHead;
       ArmTimer(TimerUse::kHeader, options_->header_timeout);
     }
-    evbuffer_iovec vec[8];
-    int n = evbuffer_peek(in, -1, nullptr, vec, 8);
-    if (n > 8) n = 8;
-    size_t consumed = 0;
-    ParseState state = ParseState::kNeedMore;
-    for (int i = 0; i < n; ++i) {
-      ParseProgress p =
-          parser_.Feed(std::string_view(static_cast<const char*>(vec[i].iov_base), vec[i].iov_len));
-      consumed += p.consumed;
-      state = p.state;
-      if (state != ParseState::kNeedMore || closing_ || input_paused_) break;
-    }
-    evbuffer_drain(in, consumed);
+    ParseState state = FeedFromEvbuffer(in, parser_, [this] { return closing_ || input_paused_; });
     if (closing_) break;
     if (state == ParseState::kError) {
       HandleParseError();

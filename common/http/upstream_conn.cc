@@ -1,5 +1,7 @@
 #include "common/http/upstream_conn.h"
 
+#include "common/http/evbuffer_feed.h"
+
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <sys/uio.h>
@@ -126,19 +128,7 @@ bool UpstreamConn::HandleRead() {
   }
   if (evbuffer_get_length(in) > 0) response_started_ = true;
   while (evbuffer_get_length(in) > 0) {
-    evbuffer_iovec vec[8];
-    int n = evbuffer_peek(in, -1, nullptr, vec, 8);
-    if (n > 8) n = 8;
-    size_t consumed = 0;
-    ParseState state = ParseState::kNeedMore;
-    for (int i = 0; i < n; ++i) {
-      ParseProgress p =
-          parser_.Feed(std::string_view(static_cast<const char*>(vec[i].iov_base), vec[i].iov_len));
-      consumed += p.consumed;
-      state = p.state;
-      if (state != ParseState::kNeedMore) break;
-    }
-    evbuffer_drain(in, consumed);
+    ParseState state = FeedFromEvbuffer(in, parser_, [] { return false; });
     if (state == ParseState::kError) {
       dead_ = true;
       sock_.DisableRead();

@@ -9,6 +9,7 @@
 
 #include <list>
 #include <string>
+#include <tuple>
 
 #include "common/http/request_parser.h"
 #include "test/fakes/fake_timer_source.h"
@@ -109,19 +110,31 @@ http::Request Put() {
   return Parse("PUT /v1/secret/data/a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}");
 }
 
+// One exchange on a fake worker; `req` is the request it is working on.
+struct Harness {
+  explicit Harness(int64_t hold_ms) : ctx(hold_ms), x(&ctx, &down) {}
+  // A whole PUT, begun and complete.
+  void Put() {
+    req = ::halo::router::Put();
+    REQUIRE(x.Begin(req));
+    x.RequestBody("{}");
+    x.RequestComplete({});
+  }
+  FakeContext ctx;
+  RecordingDownstream down;
+  ProxyExchange x;
+  http::Request req;
+};
+
 // Requests of class `cls` the router answered itself.
 uint64_t LocalCount(FakeContext& ctx, RequestClass cls) {
   return ctx.worker_metrics().cell(static_cast<int>(cls), kLocalSlot).count.load();
 }
 
 TEST_CASE("ProxyExchange: a write with no active is held for failover_hold_ms, then 503") {
-  FakeContext ctx(500);
-  RecordingDownstream down;
-  ProxyExchange x(&ctx, &down);
-  http::Request req = Put();
-  REQUIRE(x.Begin(req));
-  x.RequestBody("{}");
-  x.RequestComplete({});
+  Harness h(500);
+  auto [ctx, down, x] = std::tie(h.ctx, h.down, h.x);
+  h.Put();
   CHECK(x.held());
   CHECK(ctx.held_.size() == 1);
   CHECK(ctx.counters().held_now.load() == 1);
@@ -142,12 +155,9 @@ TEST_CASE("ProxyExchange: a write with no active is held for failover_hold_ms, t
 }
 
 TEST_CASE("ProxyExchange: one hold budget per request, however often it is re-dispatched") {
-  FakeContext ctx(300);
-  RecordingDownstream down;
-  ProxyExchange x(&ctx, &down);
-  http::Request req = Put();
-  REQUIRE(x.Begin(req));
-  x.RequestComplete({});
+  Harness h(300);
+  auto [ctx, down, x] = std::tie(h.ctx, h.down, h.x);
+  h.Put();
   for (int i = 0; i < 5; ++i) {  // new snapshots that still have no active
     ctx.timers_.Advance(std::chrono::milliseconds(50));
     x.Redispatch();
@@ -158,12 +168,10 @@ TEST_CASE("ProxyExchange: one hold budget per request, however often it is re-di
   CHECK(ctx.counters().held_writes.load() == 1);
 }
 
-TEST_CASE("ProxyExchange: reads are not held; Reset starts the next request from scratch") {
-  FakeContext ctx(500);
-  RecordingDownstream down;
-  ProxyExchange x(&ctx, &down);
-  http::Request put = Put();
-  REQUIRE(x.Begin(put));
+TEST_CASE("ProxyExchange: Reset starts the next request from scratch (class, hold, timers)") {
+  Harness h(500);
+  auto [ctx, down, x] = std::tie(h.ctx, h.down, h.x);
+  h.Put();
   CHECK(x.cls() == RequestClass::kWrite);
   x.Abandon();
   x.Reset();
@@ -178,14 +186,12 @@ TEST_CASE("ProxyExchange: reads are not held; Reset starts the next request from
 }
 
 TEST_CASE("ProxyExchange: /_halo/status is answered locally without a node") {
-  FakeContext ctx(500);
-  RecordingDownstream down;
-  ProxyExchange x(&ctx, &down);
-  http::Request req = Parse("GET /_halo/status HTTP/1.1\r\nHost: x\r\n\r\n");
-  REQUIRE(x.Begin(req));
-  x.RequestComplete({});
-  CHECK(down.status == 200);
-  CHECK(down.body.find("\"nodes\"") != std::string::npos);
+  Harness h(500);
+  h.req = Parse("GET /_halo/status HTTP/1.1\r\nHost: x\r\n\r\n");
+  REQUIRE(h.x.Begin(h.req));
+  h.x.RequestComplete({});
+  CHECK(h.down.status == 200);
+  CHECK(h.down.body.find("\"nodes\"") != std::string::npos);
 }
 
 }  // namespace
