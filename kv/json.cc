@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 
+#include "common/http/error_body.h"
 #include "common/ids.h"
 
 namespace halo::kv {
@@ -207,15 +208,7 @@ http::Response JsonResponse(int status, std::string body) {
 }
 
 http::Response ErrorResponse(int status, const std::vector<std::string>& errors) {
-  rapidjson::StringBuffer buf;
-  JsonWriter w(buf);
-  w.StartObject();
-  w.Key("errors");
-  w.StartArray();
-  for (const auto& e : errors) w.String(e.data(), static_cast<rapidjson::SizeType>(e.size()));
-  w.EndArray();
-  w.EndObject();
-  return JsonResponse(status, std::string(buf.GetString(), buf.GetSize()));
+  return JsonResponse(status, http::ErrorBody(errors));
 }
 
 http::Response UnsupportedOperation() {

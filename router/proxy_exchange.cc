@@ -51,14 +51,14 @@ bool ProxyExchange::Begin(http::Request& req) {
   st_.req = &req;
   st_.start = ctx_->timers().clock().Now();
   st_.settings = ctx_->settings();
-  if (!NormalizeTarget(req.target, &st_.target)) return false;
-  std::string_view path = st_.target.path;
+  if (!NormalizeTarget(req.target, &target_)) return false;
+  std::string_view path = target_.path;
   if (path.size() >= 7 && path.substr(0, 7) == "/_halo/") {
     st_.halo_endpoint = true;
     st_.cls = RequestClass::kRead;
     return true;  // answered at RequestComplete
   }
-  Classification c = st_.settings->classifier.Classify(req.method, ApiPath(path), st_.target.list);
+  Classification c = st_.settings->classifier.Classify(req.method, ApiPath(path), target_.list);
   st_.cls = c.cls;
   st_.mode = c.mode;
   // Response wrapping always writes (cubbyhole): OpenBao forwards it from standbys.
@@ -442,7 +442,7 @@ void ProxyExchange::Answer(int status, std::string_view content_type, std::strin
 }
 
 void ProxyExchange::AnswerHaloEndpoint() {
-  std::string_view path = st_.target.path;
+  std::string_view path = target_.path;
   std::string_view method = st_.req->method;
   if (path != "/_halo/status" && path != "/_halo/metrics") {
     Answer(404, "application/json", ErrorsJson("no such router endpoint"));

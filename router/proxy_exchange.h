@@ -105,7 +105,6 @@ class ProxyExchange final : public http::ServerExchange, private http::UpstreamO
     http::Request* req = nullptr;
     std::shared_ptr<const ClusterSnapshot> snap;  // the snapshot node_index refers to
     std::shared_ptr<const RouteSettings> settings;
-    NormalizedTarget target;
     RequestClass cls = RequestClass::kRead;
     WriteMode mode = WriteMode::kForward;
     bool no_forward = false;
@@ -136,8 +135,9 @@ class ProxyExchange final : public http::ServerExchange, private http::UpstreamO
   http::Downstream* downstream_;
   std::unique_ptr<Timer> hold_timer_;
   State st_;
-  // Buffers kept across requests (capacity reused), emptied by Reset().
-  std::string replay_;  // framed request bytes (head + body) while replayable
+  // Buffers kept across requests (capacity reused), emptied by Reset() or rewritten by Begin().
+  NormalizedTarget target_;  // of the request in progress (set by every Begin)
+  std::string replay_;       // framed request bytes (head + body) while replayable
   evbuffer* overflow_ = nullptr;
   http::Headers trailers_;
   std::string scratch_;
