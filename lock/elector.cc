@@ -26,6 +26,8 @@ const char* StandbyReasonName(StandbyReason r) {
       return "step-down";
     case StandbyReason::kStopping:
       return "stopping";
+    case StandbyReason::kStalled:
+      return "stalled";
   }
   return "unknown";
 }
@@ -159,6 +161,11 @@ void Elector::WorkerLoop() {
       WaitUntil(lock, no_compete_until_, stopping, &worker_idle_ns_);
       continue;
     }
+    if (StalledAt(clock_->Now())) {
+      // A node whose serving loop or storage is stuck must not become active.
+      WaitUntil(lock, clock_->Now() + Jittered(options_.retry), stopping, &worker_idle_ns_);
+      continue;
+    }
     lock.unlock();
     Status attempt = TryBeginTerm();
     lock.lock();
@@ -176,6 +183,7 @@ Status Elector::TryBeginTerm() {
   req.value = options_.value;
   req.ttl = options_.ttl;
   req.wait = backend_->CanWait() ? options_.max_wait : Duration::zero();
+  req.stale_after = options_.liveness_timeout;
   {
     std::lock_guard<std::mutex> l(mu_);
     req.min_epoch = std::max(last_epoch_, floor);
@@ -272,6 +280,7 @@ void Elector::RunTerm(const Lease& lease, TimePoint acquire_sent) {
 
 void Elector::WatchdogLoop() {
   std::unique_lock<std::mutex> lock(mu_);
+  TimePoint next_beat{};  // due at once when a term begins
   while (true) {
     if (!events_.empty()) {
       Event ev = std::move(events_.front());
@@ -290,18 +299,50 @@ void Elector::WatchdogLoop() {
     auto wake = [this, epoch] {
       return !events_.empty() || worker_done_ || active_epoch_.load() != epoch;
     };
-    if (epoch != 0 && has_ttl_) {
-      TimePoint deadline = FromNs(deadline_ns_.load());
-      if (clock_->Now() >= deadline) {
-        EndTermLocked(epoch, StandbyReason::kSelfFence,
-                      "no successful renew within renew_deadline");
-        continue;
-      }
-      WaitUntil(lock, deadline, wake, &watchdog_idle_ns_);
-    } else {
+    if (epoch == 0) {
       WaitUntil(lock, TimePoint::max(), wake, &watchdog_idle_ns_);
+      continue;
+    }
+    TimePoint now = clock_->Now();
+    if (has_ttl_ && now >= FromNs(deadline_ns_.load())) {
+      EndTermLocked(epoch, StandbyReason::kSelfFence, "no successful renew within renew_deadline");
+      continue;
+    }
+    if (now >= next_beat) {
+      lock.unlock();
+      Status beat = Beat(now);
+      lock.lock();
+      next_beat = now + options_.liveness_timeout / 6;
+      if (!beat.ok()) {
+        if (beat.IsConflict()) {
+          EndTermLocked(epoch, StandbyReason::kStalled, beat.message());
+          continue;
+        }
+        ++stats_.heartbeats_failed;
+      }
+    }
+    TimePoint until = next_beat;
+    if (has_ttl_) until = std::min(until, FromNs(deadline_ns_.load()));
+    WaitUntil(lock, until, wake, &watchdog_idle_ns_);
+  }
+}
+
+bool Elector::StalledAt(TimePoint now) const {
+  return callbacks_.last_progress && now - callbacks_.last_progress() > options_.liveness_timeout;
+}
+
+Status Elector::Beat(TimePoint now) {
+  if (StalledAt(now)) {
+    {
+      Duration behind = now - callbacks_.last_progress();
+      return Status::Conflict("no progress from the serving loop or storage writer for " +
+                              std::to_string(ToMillis(behind)) + " ms (liveness_timeout " +
+                              std::to_string(ToMillis(options_.liveness_timeout)) + " ms)");
     }
   }
+  Status s = backend_->Heartbeat();
+  if (!s.ok()) LOG_WARN("lock: heartbeat failed: %s", s.ToString().c_str());
+  return s.IsConflict() ? Status::Internal(s.message()) : s;
 }
 
 }  // namespace halo::lock

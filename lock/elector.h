@@ -9,6 +9,10 @@
 //    ends the term at once;
 //  - active on a backend without TTL (flock): every `renew_every` Renew() checks the lock
 //    is still valid (lock file not replaced); no time-based fence;
+//  - liveness (any backend): while active, every liveness_timeout / 6 the watchdog checks
+//    callbacks.last_progress(); older than liveness_timeout ends the term (kStalled),
+//    otherwise it calls backend->Heartbeat(), which lets standbys displace a holder that
+//    stopped beating (flock); a stalled node does not compete for the lock;
 //  - StepDown(): end the term, release at once, do not compete for `stepdown_backoff`;
 //  - every acquisition has an epoch strictly larger than any seen before by this elector
 //    (and than callbacks.epoch_floor(), if given); storage writes carry it.
@@ -47,6 +51,7 @@ enum class StandbyReason {
   kNotHeld,    // the backend says the lock is not ours (expired and taken, file replaced)
   kStepDown,   // StepDown() was called
   kStopping,   // Stop() was called
+  kStalled,    // callbacks.last_progress() older than liveness_timeout: a hung node
 };
 const char* StandbyReasonName(StandbyReason r);
 
@@ -59,6 +64,10 @@ struct ElectorCallbacks {
   // Optional: the highest epoch storage has recorded. A new epoch is always greater.
   // Called on the worker thread before each acquire attempt.
   std::function<uint64_t()> epoch_floor;
+  // Optional: when the node last showed progress (its serving loop ticked, its storage
+  // writer kept up). Called on the watchdog thread every beat; must be cheap and lock-free.
+  // Unset: the node is taken to be always making progress.
+  std::function<TimePoint()> last_progress;
 };
 
 struct ElectorStats {
@@ -67,6 +76,7 @@ struct ElectorStats {
   uint64_t renews_ok = 0;
   uint64_t renews_failed = 0;  // unknown outcome or error (not kConflict)
   uint64_t releases = 0;
+  uint64_t heartbeats_failed = 0;
 };
 
 class Elector {
@@ -120,6 +130,11 @@ class Elector {
   // Runs the renew loop of the current term until it ends; then releases if still ours.
   void RunTerm(const Lease& lease, TimePoint acquire_sent);
   void WatchdogLoop();
+  // One liveness beat of the active node: kConflict if last_progress is too old (the term
+  // must end), else the outcome of backend_->Heartbeat().
+  Status Beat(TimePoint now);
+  // True if callbacks.last_progress is older than liveness_timeout at `now`.
+  bool StalledAt(TimePoint now) const;
   // Ends term `epoch` if it is current. REQUIRES: mu_ held.
   void EndTermLocked(uint64_t epoch, StandbyReason reason, const std::string& detail);
   // Waits on cv_ until `until` (clock time), or until `wake()` is true. REQUIRES: lock held.

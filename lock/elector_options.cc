@@ -15,6 +15,10 @@ Status ElectorOptions::ValidateTiming() const {
   if (op_timeout <= Duration::zero()) return Status::InvalidArgument("op_timeout must be > 0");
   if (retry <= Duration::zero()) return Status::InvalidArgument("retry_interval must be > 0");
   if (max_wait <= Duration::zero()) return Status::InvalidArgument("max_wait must be > 0");
+  if (liveness_timeout < milliseconds(60)) {
+    return Status::InvalidArgument("liveness_timeout (" + Ms(liveness_timeout) +
+                                   ") must be at least 60ms");
+  }
   if (jitter < Duration::zero() || jitter >= retry) {
     return Status::InvalidArgument("retry_jitter (" + Ms(jitter) +
                                    ") must be >= 0 and < retry_interval (" + Ms(retry) + ")");

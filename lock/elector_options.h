@@ -32,13 +32,18 @@ struct ElectorOptions {
   // For backends that CanWait(): the longest single blocking wait for the lock before the
   // worker loops round (it is woken at once by Stop() anyway).
   Duration max_wait = seconds(1);
+  // The holder's serving loop and storage writer must show progress at least this often
+  // ("liveness_timeout"): past it the elector ends the term itself (a hung loop), and on a
+  // backend without TTL standbys displace a holder whose heartbeat stopped (a stopped
+  // process). The heartbeat is written every liveness_timeout / 6.
+  Duration liveness_timeout = seconds(3);
   // What this node advertises while it holds the lock (EncodeLockValue()). Required.
   std::string value;
 
   // kInvalidArgument naming the offending option unless:
   //   ttl > renew_deadline > 1.2 * renew_every,  ttl >= renew_deadline + 2 * op_timeout,
-  //   op_timeout > 0, retry > 0, 0 <= jitter < retry, stepdown_backoff >= 0, max_wait > 0,
-  //   and value is a valid lock value (ValidateLockValue).
+  //   op_timeout > 0, retry > 0, liveness_timeout >= 60ms, 0 <= jitter < retry, stepdown_backoff >=
+  //   0, max_wait > 0, and value is a valid lock value (ValidateLockValue).
   Status Validate() const;
   // The same checks without `value`.
   Status ValidateTiming() const;

@@ -6,20 +6,31 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <cinttypes>
 #include <mutex>
 
 #include "common/logging.h"
+#include "common/time_util.h"
 #include "lock/lock_file_record.h"
 
 namespace halo::lock {
 namespace {
 
-constexpr off_t kElectionByte = 0;
-constexpr off_t kPublishedByte = 1;
+constexpr off_t kTakeoverByte = 2;
 constexpr size_t kFileBytes = 2 * kLockFileSlotSize;
+
+// The election byte of generation g; the published byte follows it.
+off_t ElectionByte(uint64_t g) { return g == 0 ? 0 : static_cast<off_t>(64 + 2 * (g - 1)); }
+off_t PublishedByte(uint64_t g) { return ElectionByte(g) + 1; }
+
+// The longest slice of a wait before a standby looks at the holder's heartbeat again.
+Duration WatchSlice(Duration stale_after) {
+  return std::clamp<Duration>(stale_after / 4, milliseconds(10), milliseconds(250));
+}
 
 // Lock-file fds of this process, closed in children forked without exec so that a child
 // never keeps the lock alive after the parent dies (the lock belongs to the open file
@@ -68,11 +79,11 @@ bool IsNetworkFs(long type) {
   }
 }
 
-Result<std::string> ReadAll(int fd, const std::string& path) {
-  std::string buf(kFileBytes, '\0');
+Result<std::string> ReadAt(int fd, size_t off, size_t len, const std::string& path) {
+  std::string buf(len, '\0');
   size_t got = 0;
   while (got < buf.size()) {
-    ssize_t n = ::pread(fd, buf.data() + got, buf.size() - got, static_cast<off_t>(got));
+    ssize_t n = ::pread(fd, buf.data() + got, buf.size() - got, static_cast<off_t>(off + got));
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::FromErrno("read " + path, errno);
@@ -82,6 +93,10 @@ Result<std::string> ReadAll(int fd, const std::string& path) {
   }
   buf.resize(got);
   return buf;
+}
+
+Result<std::string> ReadAll(int fd, const std::string& path) {
+  return ReadAt(fd, 0, kFileBytes, path);
 }
 
 Status WriteAll(int fd, std::string_view data, off_t off, const std::string& path) {
@@ -140,24 +155,72 @@ Result<int> OpenLockFile(const FlockOptions& options) {
 
 }  // namespace
 
-Result<std::unique_ptr<FlockBackend>> FlockBackend::Open(const FlockOptions& options) {
+Result<std::unique_ptr<FlockBackend>> FlockBackend::Open(const FlockOptions& options,
+                                                         Clock* clock) {
   if (options.path.empty()) return Status::InvalidArgument("flock: lock file path is empty");
   ASSIGN_OR_RETURN(int fd, OpenLockFile(options));
-  std::unique_ptr<FlockBackend> b(new FlockBackend(options, fd));
+  std::unique_ptr<FlockBackend> b(new FlockBackend(options, fd, clock));
   // Refuse a file that is not ours before anyone relies on its epoch.
   ASSIGN_OR_RETURN(std::string contents, ReadAll(fd, options.path));
   Result<LockFileState> state = DecodeLockFile(contents);
   if (!state.ok()) return state.status().Annotate("lock file " + options.path);
+  Result<uint64_t> gen = b->ReadGeneration();
+  if (!gen.ok()) return gen.status();
   return b;
 }
 
-FlockBackend::FlockBackend(FlockOptions options, int fd) : options_(std::move(options)) {
+FlockBackend::FlockBackend(FlockOptions options, int fd, Clock* clock)
+    : options_(std::move(options)), clock_(clock) {
   SetFd(fd);
 }
 
 FlockBackend::~FlockBackend() {
-  if (held_) OfdUnlock(fd_, kElectionByte, 2).ok();
+  if (held_) OfdUnlock(fd_, ElectionByte(held_generation_), 2).ok();
   SetFd(-1);
+}
+
+Result<uint64_t> FlockBackend::ReadGeneration() const {
+  ASSIGN_OR_RETURN(std::string rec, ReadAt(fd_, kLivenessOffset, kLivenessRecordSize, path()));
+  Result<uint64_t> g = DecodeGenerationRecord(rec);
+  if (!g.ok()) return g.status().Annotate("lock file " + path());
+  return g;
+}
+
+std::optional<HeartbeatRecord> FlockBackend::ReadHeartbeat(uint64_t generation) const {
+  Result<std::string> rec = ReadAt(fd_, HeartbeatOffset(generation), kLivenessRecordSize, path());
+  if (!rec.ok()) return std::nullopt;
+  return DecodeHeartbeatRecord(*rec);
+}
+
+Status FlockBackend::TakeOver(uint64_t stale, Duration stale_after) {
+  Status t = OfdTryLock(fd_, kTakeoverByte, 1);
+  if (IsNotHeld(t)) return Status::Ok();  // another standby is at it; look again
+  RETURN_IF_ERROR(t);
+  struct Unlock {
+    int fd;
+    ~Unlock() { OfdUnlock(fd, kTakeoverByte, 1).ok(); }
+  } unlock{fd_};
+  ASSIGN_OR_RETURN(uint64_t now_gen, ReadGeneration());
+  if (now_gen != stale) return Status::Ok();  // someone else took over already
+  // Re-read under the takeover byte: the holder may have come back since.
+  if (!watch_.Observe(stale, ReadHeartbeat(stale), clock_->Now(), stale_after)) {
+    return Status::Ok();
+  }
+  RETURN_IF_ERROR(WriteAll(fd_, EncodeGenerationRecord(stale + 1),
+                           static_cast<off_t>(kLivenessOffset), path()));
+  if (::fdatasync(fd_) != 0) return Status::FromErrno("fdatasync " + path(), errno);
+  LOG_WARN("flock: the holder of %s (generation %" PRIu64
+           ") has made no progress for %lld ms; taking over as generation %" PRIu64,
+           path().c_str(), stale, static_cast<long long>(ToMillis(watch_.Unchanged(clock_->Now()))),
+           stale + 1);
+  return Status::Ok();
+}
+
+Status FlockBackend::Heartbeat() {
+  std::lock_guard<std::mutex> l(beat_mu_);
+  if (!beat_generation_) return Status::Ok();
+  std::string rec = EncodeHeartbeatRecord({*beat_generation_, ++beat_seq_});
+  return WriteAll(fd_, rec, static_cast<off_t>(HeartbeatOffset(*beat_generation_)), path());
 }
 
 void FlockBackend::SetFd(int fd) {
@@ -196,22 +259,40 @@ Result<Lease> FlockBackend::TryAcquire(const AcquireRequest& req, Duration /*tim
   if (held_) return Status::Conflict("lock already held by this backend");
   RETURN_IF_ERROR(ValidateLockValue(req.value));
   RETURN_IF_ERROR(ReopenIfReplaced());
-  RETURN_IF_ERROR(waiter_.LockExclusive(fd_, kElectionByte, 1, req.wait));
-  // The file may have been replaced while we waited on (or just before locking) the old
-  // one: locking a file nobody else can open any more proves nothing.
-  Status same = CheckSameFile();
-  if (!same.ok()) {
-    OfdUnlock(fd_, kElectionByte, 1).ok();
-    if (!IsNotHeld(same)) return same;
-    RETURN_IF_ERROR(ReopenIfReplaced());
-    RETURN_IF_ERROR(OfdTryLock(fd_, kElectionByte, 1));
+  const TimePoint end = clock_->Now() + req.wait;
+  while (true) {
+    ASSIGN_OR_RETURN(uint64_t g, ReadGeneration());
+    Duration left = std::max(Duration::zero(), end - clock_->Now());
+    Duration slice =
+        req.stale_after > Duration::zero() ? std::min(left, WatchSlice(req.stale_after)) : left;
+    Status st = waiter_.LockExclusive(fd_, ElectionByte(g), 1, slice);
+    if (st.ok()) {
+      // The file may have been replaced, or the generation raised, while we waited: a lock
+      // on a byte or file nobody else contends for any more proves nothing.
+      Status same = CheckSameFile();
+      Result<uint64_t> g_now = same.ok() ? ReadGeneration() : Result<uint64_t>(g);
+      if (!same.ok() || !g_now.ok() || *g_now != g) {
+        OfdUnlock(fd_, ElectionByte(g), 1).ok();
+        if (!same.ok() && !IsNotHeld(same)) return same;
+        if (!g_now.ok()) return g_now.status();
+        RETURN_IF_ERROR(ReopenIfReplaced());
+        continue;
+      }
+      Result<Lease> lease = Publish(req, g);
+      if (!lease.ok()) OfdUnlock(fd_, ElectionByte(g), 2).ok();
+      return lease;
+    }
+    if (!IsNotHeld(st)) return st;
+    if (req.stale_after > Duration::zero() &&
+        watch_.Observe(g, ReadHeartbeat(g), clock_->Now(), req.stale_after)) {
+      RETURN_IF_ERROR(TakeOver(g, req.stale_after));
+      continue;
+    }
+    if (clock_->Now() >= end) return st;
   }
-  Result<Lease> lease = Publish(req);
-  if (!lease.ok()) OfdUnlock(fd_, kElectionByte, 2).ok();
-  return lease;
 }
 
-Result<Lease> FlockBackend::Publish(const AcquireRequest& req) {
+Result<Lease> FlockBackend::Publish(const AcquireRequest& req, uint64_t generation) {
   ASSIGN_OR_RETURN(std::string contents, ReadAll(fd_, path()));
   Result<LockFileState> state = DecodeLockFile(contents);
   if (!state.ok()) return state.status().Annotate("lock file " + path());
@@ -219,31 +300,49 @@ Result<Lease> FlockBackend::Publish(const AcquireRequest& req) {
   Lease lease;
   lease.epoch = std::max(last, req.min_epoch) + 1;
   lease.token = req.token;
+  RETURN_IF_ERROR(WriteAll(fd_, EncodeHeartbeatRecord({generation, 0}),
+                           static_cast<off_t>(HeartbeatOffset(generation)), path()));
   std::string slot = EncodeLockFileSlot({lease.epoch, req.value});
   RETURN_IF_ERROR(
       WriteAll(fd_, slot, static_cast<off_t>(state->next_slot * kLockFileSlotSize), path()));
   if (::fdatasync(fd_) != 0) return Status::FromErrno("fdatasync " + path(), errno);
-  Status pub = OfdTryLock(fd_, kPublishedByte, 1);
+  Status pub = OfdTryLock(fd_, PublishedByte(generation), 1);
   if (!pub.ok()) return pub.Annotate("lock file " + path() + ": publish");
   held_ = lease;
+  held_generation_ = generation;
+  std::lock_guard<std::mutex> l(beat_mu_);
+  beat_generation_ = generation;
+  beat_seq_ = 0;
   return lease;
 }
 
 Status FlockBackend::Renew(const Lease& lease, Duration /*ttl*/, Duration /*timeout*/) {
   if (!held_ || held_->token != lease.token) return Status::Conflict("lock not held");
   Status same = CheckSameFile();
+  if (same.ok()) {
+    Result<uint64_t> g = ReadGeneration();
+    if (!g.ok()) return g.status();
+    if (*g != held_generation_) {
+      same = Status::Conflict("lock file " + path() + ": taken over (generation " +
+                              std::to_string(*g) + ") while this holder made no progress");
+    }
+  }
   if (IsNotHeld(same)) {
-    // Our lock is on a file nobody else can see: drop it and stop claiming leadership.
-    OfdUnlock(fd_, kElectionByte, 2).ok();
-    held_.reset();
+    // Our lock is on a file or generation nobody else contends for: drop it and stop
+    // claiming leadership.
+    Release(lease, Duration::zero()).ok();
   }
   return same;
 }
 
 Status FlockBackend::Release(const Lease& lease, Duration /*timeout*/) {
   if (!held_ || held_->token != lease.token) return Status::Ok();
+  {
+    std::lock_guard<std::mutex> l(beat_mu_);
+    beat_generation_.reset();
+  }
   held_.reset();
-  return OfdUnlock(fd_, kElectionByte, 2);
+  return OfdUnlock(fd_, ElectionByte(held_generation_), 2);
 }
 
 Result<std::optional<Holder>> FlockBackend::ReadHolder(Duration /*timeout*/) {
@@ -256,15 +355,19 @@ Result<std::optional<Holder>> FlockBackend::ReadHolder(Duration /*timeout*/) {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
-  ASSIGN_OR_RETURN(bool held, OfdIsLocked(fd, kElectionByte, 1));
+  ASSIGN_OR_RETURN(std::string gen_rec, ReadAt(fd, kLivenessOffset, kLivenessRecordSize, path()));
+  Result<uint64_t> gen = DecodeGenerationRecord(gen_rec);
+  if (!gen.ok()) return gen.status().Annotate("lock file " + path());
+  const uint64_t g = *gen;
+  ASSIGN_OR_RETURN(bool held, OfdIsLocked(fd, ElectionByte(g), 1));
   if (!held) return std::optional<Holder>();
   // Read until two reads agree (a new holder may be writing), while published.
   for (int attempt = 0; attempt < 5; ++attempt) {
-    ASSIGN_OR_RETURN(bool published, OfdIsLocked(fd, kPublishedByte, 1));
+    ASSIGN_OR_RETURN(bool published, OfdIsLocked(fd, PublishedByte(g), 1));
     if (!published) return std::optional<Holder>();
     ASSIGN_OR_RETURN(std::string a, ReadAll(fd, path()));
     ASSIGN_OR_RETURN(std::string b, ReadAll(fd, path()));
-    ASSIGN_OR_RETURN(published, OfdIsLocked(fd, kPublishedByte, 1));
+    ASSIGN_OR_RETURN(published, OfdIsLocked(fd, PublishedByte(g), 1));
     if (!published) return std::optional<Holder>();
     if (a != b) continue;
     Result<LockFileState> state = DecodeLockFile(a);

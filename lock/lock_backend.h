@@ -17,8 +17,8 @@
 // Every call returns within its `timeout` (plus `wait` for TryAcquire).
 //
 // Threading: TryAcquire, Renew and Release are called by one thread at a time (the
-// elector's worker). ReadHolder and Interrupt may be called from any thread, concurrently
-// with each other and with a TryAcquire that is blocked waiting.
+// elector's worker). ReadHolder, Heartbeat and Interrupt may be called from any thread,
+// concurrently with each other and with a TryAcquire that is blocked waiting.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +55,9 @@ struct AcquireRequest {
   // The granted epoch is > max(min_epoch, every epoch granted before). Lets the caller carry
   // the highest epoch storage has recorded into a backend that lost its counter.
   uint64_t min_epoch = 0;
+  // If > 0, a backend without TTL (flock) may displace a holder whose heartbeat (see
+  // Heartbeat()) has not advanced for this long: a stopped or hung holder. 0 = never.
+  Duration stale_after{};
 };
 
 inline constexpr size_t kMaxLockValueSize = 2048;
@@ -94,6 +97,12 @@ class LockBackend {
   // The current holder, or nullopt if the lock is free (or a new holder has taken it but
   // not yet published its value). Cheap enough to poll every ~100 ms.
   virtual Result<std::optional<Holder>> ReadHolder(Duration timeout) = 0;
+
+  // The holder proves that it is making progress (the elector calls this every beat while
+  // the node's serving loop and storage writer keep up). Backends without a TTL publish it
+  // for standbys (AcquireRequest::stale_after); lease backends need nothing (the TTL is the
+  // proof) and return OK. Thread-safe: may run concurrently with Renew and ReadHolder.
+  virtual Status Heartbeat() { return Status::Ok(); }
 
   // Makes any TryAcquire that is waiting, and every later one, stop waiting and return
   // kUnavailable at once (a try-once still happens). For shutdown; cannot be undone.

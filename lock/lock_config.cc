@@ -48,6 +48,7 @@ Status ParseElectorTiming(ConfigObject& obj, ElectorOptions* out) {
   RETURN_IF_ERROR(GetDuration(obj, "op_timeout", &out->op_timeout));
   RETURN_IF_ERROR(GetDuration(obj, "stepdown_backoff", &out->stepdown_backoff));
   RETURN_IF_ERROR(GetDuration(obj, "max_wait", &out->max_wait));
+  RETURN_IF_ERROR(GetDuration(obj, "liveness_timeout", &out->liveness_timeout));
   return Status::Ok();
 }
 
@@ -80,7 +81,7 @@ Result<LockOptions> ParseLockConfig(std::string_view type, ConfigObject& obj) {
 
 Result<LockBackendPtr> OpenLockBackend(const LockOptions& options, Clock* clock) {
   if (options.type == "flock") {
-    ASSIGN_OR_RETURN(std::unique_ptr<FlockBackend> b, FlockBackend::Open(options.flock));
+    ASSIGN_OR_RETURN(std::unique_ptr<FlockBackend> b, FlockBackend::Open(options.flock, clock));
     return LockBackendPtr(std::move(b));
   }
   if (options.type == "inmem") {

@@ -1,6 +1,7 @@
 #include "lock/lock_file_record.h"
 
 #include <charconv>
+#include <vector>
 
 #include "common/hex.h"
 
@@ -99,6 +100,74 @@ Result<LockFileState> DecodeLockFile(std::string_view contents) {
     state.next_slot = 1 - best_slot;
   }
   return state;
+}
+
+namespace {
+
+bool AllNul(std::string_view s) { return s.find_first_not_of('\0') == std::string_view::npos; }
+
+// "<magic> <fields...> <sum>\n" zero-padded to kLivenessRecordSize.
+std::string EncodeLivenessLine(std::string_view body) {
+  std::string line(body);
+  line += " " + HexU64(Fnv1a64(line)) + "\n";
+  line.resize(kLivenessRecordSize, '\0');
+  return line;
+}
+
+// The fields between `magic` and the sum, if the record is well formed and the sum matches.
+std::optional<std::vector<std::string_view>> DecodeLivenessLine(std::string_view rec,
+                                                                std::string_view magic) {
+  size_t nl = rec.find('\n');
+  if (nl == std::string_view::npos || !AllNul(rec.substr(nl + 1))) return std::nullopt;
+  std::string_view line = rec.substr(0, nl);
+  size_t last = line.rfind(' ');
+  if (last == std::string_view::npos ||
+      line.substr(last + 1) != HexU64(Fnv1a64(line.substr(0, last)))) {
+    return std::nullopt;
+  }
+  std::string_view body = line.substr(0, last);
+  if (body.substr(0, magic.size()) != magic) return std::nullopt;
+  body.remove_prefix(magic.size());
+  std::vector<std::string_view> fields;
+  while (!body.empty()) {
+    if (body[0] != ' ') return std::nullopt;
+    body.remove_prefix(1);
+    size_t sp = body.find(' ');
+    fields.push_back(body.substr(0, sp));
+    body = sp == std::string_view::npos ? std::string_view() : body.substr(sp);
+  }
+  return fields;
+}
+
+}  // namespace
+
+std::string EncodeGenerationRecord(uint64_t generation) {
+  return EncodeLivenessLine("halo-gen " + std::to_string(generation));
+}
+
+Result<uint64_t> DecodeGenerationRecord(std::string_view rec) {
+  if (AllNul(rec)) return uint64_t{0};
+  auto fields = DecodeLivenessLine(rec, "halo-gen");
+  uint64_t g = 0;
+  if (!fields || fields->size() != 1 || !ParseU64((*fields)[0], &g)) {
+    return Status::Corruption("not a valid halo lock generation record");
+  }
+  return g;
+}
+
+std::string EncodeHeartbeatRecord(const HeartbeatRecord& hb) {
+  return EncodeLivenessLine("halo-hb " + std::to_string(hb.generation) + " " +
+                            std::to_string(hb.seq));
+}
+
+std::optional<HeartbeatRecord> DecodeHeartbeatRecord(std::string_view rec) {
+  auto fields = DecodeLivenessLine(rec, "halo-hb");
+  HeartbeatRecord hb;
+  if (!fields || fields->size() != 2 || !ParseU64((*fields)[0], &hb.generation) ||
+      !ParseU64((*fields)[1], &hb.seq)) {
+    return std::nullopt;
+  }
+  return hb;
 }
 
 }  // namespace halo::lock

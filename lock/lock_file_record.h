@@ -14,6 +14,14 @@
 // (The FNV offset basis used is one digit short of the standard one; lock_file_record.cc
 // says why it stays.)
 //
+// After the two slots, at kLivenessOffset, the liveness page (see lock/flock_backend.h):
+//
+//   kLivenessOffset + 0:     "halo-gen <generation> <16 hex sum>\n", zero-padded to
+//                             kLivenessRecordSize. Missing or all NULs: generation 0.
+//   HeartbeatOffset(g):       "halo-hb <generation> <seq> <16 hex sum>\n", zero-padded: the
+//                             heartbeat of the holder of generation g (8 rotating places, so
+//                             a resumed holder of g never overwrites the one of g+1).
+//
 // Pure functions over bytes (no I/O), safe on any input.
 #pragma once
 
@@ -48,5 +56,26 @@ struct LockFileState {
 // kCorruption if some slot is neither empty nor valid and no slot is valid (a file that is
 // not ours, or both slots destroyed).
 Result<LockFileState> DecodeLockFile(std::string_view contents);
+
+inline constexpr size_t kLivenessOffset = 2 * kLockFileSlotSize;
+inline constexpr size_t kLivenessRecordSize = 64;
+inline constexpr size_t HeartbeatOffset(uint64_t generation) {
+  return kLivenessOffset + 512 + (generation % 8) * kLivenessRecordSize;
+}
+
+// Exactly kLivenessRecordSize bytes.
+std::string EncodeGenerationRecord(uint64_t generation);
+// 0 for an empty record (no bytes, or only NULs); kCorruption if it is not a valid one.
+Result<uint64_t> DecodeGenerationRecord(std::string_view rec);
+
+struct HeartbeatRecord {
+  uint64_t generation = 0;
+  uint64_t seq = 0;
+  bool operator==(const HeartbeatRecord&) const = default;
+};
+// Exactly kLivenessRecordSize bytes.
+std::string EncodeHeartbeatRecord(const HeartbeatRecord& hb);
+// nullopt for an empty, torn or foreign record: "no heartbeat seen".
+std::optional<HeartbeatRecord> DecodeHeartbeatRecord(std::string_view rec);
 
 }  // namespace halo::lock

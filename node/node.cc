@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include "common/event_timer_source.h"
 #include "common/http/http_server.h"
 #include "common/logging.h"
 #include "common/net/getaddrinfo_resolver.h"
@@ -83,6 +84,7 @@ Status Node::Init() {
 }
 
 Node::~Node() {
+  liveness_timer_.reset();
   server_.reset();
   api_.reset();
   forwarder_.reset();
@@ -122,6 +124,10 @@ Status Node::StartElection() {
     OnStandby(reason, detail);
   };
   callbacks.epoch_floor = [this] { return backend_->MaxEpoch().value_or(0); };
+  callbacks.last_progress = [this] { return LastProgress(); };
+  timers_ = std::make_unique<EventTimerSource>(base_);
+  liveness_timer_ = timers_->NewTimer([this] { OnLivenessTick(); });
+  OnLivenessTick();
   elector_ = std::make_unique<lock::Elector>(lock_backend_.get(), RealClock(), options,
                                              std::move(callbacks));
   RETURN_IF_ERROR(elector_->Start());
@@ -234,6 +240,17 @@ void Node::ReleaseLock() {
   }
   if (watcher_) watcher_->Stop();
   MaybeExit();
+}
+
+void Node::OnLivenessTick() {
+  loop_progress_ns_.store(RealClock()->Now().time_since_epoch().count(), std::memory_order_release);
+  liveness_timer_->Arm(config_.lock.elector.liveness_timeout / 6);
+}
+
+TimePoint Node::LastProgress() const {
+  TimePoint loop{Duration(loop_progress_ns_.load(std::memory_order_acquire))};
+  std::optional<TimePoint> writer = backend_->WriterBusySince();
+  return writer ? std::min(loop, *writer) : loop;
 }
 
 void Node::MaybeExit() {

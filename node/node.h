@@ -5,9 +5,11 @@
 // Election wiring: Elector::on_active(epoch) records the epoch in storage (RecordEpoch,
 // durable) and only then makes the NodeApi active with it, so no write of this term can be
 // accepted before storage refuses the older terms; on_standby makes it a standby at once
-// (MayWrite is already false by then). The LeaderWatcher polls the lock holder every
-// leader_check_interval and feeds the NodeApi's leader view (forwarding, 307, sys/leader).
-// Without an HA lock (file storage without ha_storage) the node is always active.
+// (MayWrite is already false by then). Liveness: the elector also ends the term when the
+// serving loop or the storage writer stops making progress (liveness_timeout). The LeaderWatcher
+// polls the lock holder every leader_check_interval and feeds the NodeApi's leader view
+// (forwarding, 307, sys/leader). Without an HA lock (file storage without ha_storage) the node is
+// always active.
 //
 // Threading: everything but the elector's and watcher's threads (and the backend's writer
 // threads) runs on the loop thread; they reach it through a LoopTaskQueue.
@@ -15,12 +17,14 @@
 
 #include <event2/event.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
 #include "common/loop_task_queue.h"
 #include "common/net/resolver.h"
 #include "common/result.h"
+#include "common/timer.h"
 #include "lock/elector.h"
 #include "lock/lock_backend.h"
 #include "node/forwarder.h"
@@ -60,6 +64,11 @@ class Node {
   static void OnSignal(evutil_socket_t sig, short, void* arg);
   void BeginShutdown(int sig);
   static void OnDrainTick(evutil_socket_t, short, void* arg);
+  // Liveness: the serving loop stamps loop_progress_ns_ every liveness_timeout / 6; the
+  // elector's watchdog reads LastProgress() (the older of that and the storage writer's
+  // progress) and ends the term of a hung node.
+  void OnLivenessTick();
+  TimePoint LastProgress() const;
   // Steps down and releases the lock (once no request is in flight).
   void ReleaseLock();
   // Exits the loop once the lock is released and the server has closed every connection.
@@ -81,6 +90,9 @@ class Node {
   event* sigint_ = nullptr;
   event* drain_timer_ = nullptr;
   std::unique_ptr<http::HttpHandler> handler_;
+  std::unique_ptr<TimerSource> timers_;
+  std::unique_ptr<Timer> liveness_timer_;
+  std::atomic<int64_t> loop_progress_ns_{0};
   bool shutting_down_ = false;
   bool lock_released_ = false;
   bool server_closed_ = false;

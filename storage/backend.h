@@ -25,10 +25,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/result.h"
 
 namespace halo::storage {
@@ -76,6 +78,11 @@ class Backend {
   // Durably raises the recorded epoch to `epoch` (a new active calls this before its first
   // write, so writes from older epochs are refused from then on). kConflict if lower.
   virtual Status RecordEpoch(uint64_t epoch) = 0;
+
+  // While writes are pending: when the writer last made progress on them (see
+  // GroupWriter::BusySince in storage/backend_txn.h); nullopt when idle or not tracked. The
+  // node's liveness watchdog reads it to notice a stalled disk.
+  virtual std::optional<TimePoint> WriterBusySince() const { return std::nullopt; }
 
   // Single-key conveniences over Update().
   Status Put(std::string_view key, std::string_view value, uint64_t epoch);

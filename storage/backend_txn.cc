@@ -77,9 +77,16 @@ GroupWriter::~GroupWriter() {
 void GroupWriter::Submit(PendingUpdate update) {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.empty() && !committing_) progress_ = RealClock()->Now();
     queue_.push_back(std::move(update));
   }
   cv_.notify_one();
+}
+
+std::optional<TimePoint> GroupWriter::BusySince() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (queue_.empty() && !committing_) return std::nullopt;
+  return progress_;
 }
 
 Status GroupWriter::SubmitAndWait(uint64_t epoch, UpdateFn fn) {
@@ -107,6 +114,7 @@ void GroupWriter::Run() {
       queue_.pop_front();
     }
     ++groups_;
+    committing_ = true;
     lock.unlock();
     results.clear();
     commit_(group, &results);
@@ -116,6 +124,8 @@ void GroupWriter::Run() {
     }
     group.clear();
     lock.lock();
+    committing_ = false;
+    progress_ = RealClock()->Now();
   }
 }
 

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "storage/backend.h"
 
 namespace halo::storage {
@@ -92,6 +93,10 @@ class GroupWriter {
   Status SubmitAndWait(uint64_t epoch, UpdateFn fn);
   // Groups handed to `commit` so far.
   uint64_t groups() const;
+  // While updates are queued or committing: the later of when that work arrived at an idle
+  // writer and when the writer last finished a group. nullopt when idle. A time far in the
+  // past means a stalled writer (a hung disk).
+  std::optional<TimePoint> BusySince() const;
 
  private:
   void Run();
@@ -103,6 +108,8 @@ class GroupWriter {
   std::deque<PendingUpdate> queue_;  // guarded by mu_
   bool stopping_ = false;            // guarded by mu_
   uint64_t groups_ = 0;              // guarded by mu_
+  bool committing_ = false;          // guarded by mu_
+  TimePoint progress_{};             // guarded by mu_; see BusySince()
   std::thread thread_;
 };
 

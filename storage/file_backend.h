@@ -51,6 +51,7 @@ class FileBackend final : public Backend {
   void UpdateAsync(uint64_t epoch, UpdateFn fn, DoneFn done) override;
   Result<uint64_t> MaxEpoch() override;
   Status RecordEpoch(uint64_t epoch) override;
+  std::optional<TimePoint> WriterBusySince() const override { return writer_->BusySince(); }
 
   // The key file's path relative to <path>/data (see FORMAT.md). REQUIRES: a valid key.
   static std::string KeyToPath(std::string_view key);

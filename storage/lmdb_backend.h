@@ -42,6 +42,7 @@ class LmdbBackend final : public Backend {
   void UpdateAsync(uint64_t epoch, UpdateFn fn, DoneFn done) override;
   Result<uint64_t> MaxEpoch() override;
   Status RecordEpoch(uint64_t epoch) override;
+  std::optional<TimePoint> WriterBusySince() const override { return writer_->BusySince(); }
 
   // Number of write transactions committed by this object (for tests and benchmarks:
   // fewer commits than updates shows group commit at work).

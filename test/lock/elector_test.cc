@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -388,6 +389,31 @@ TEST_CASE("elector: Stop ends the term, releases, and does not hang on a hung re
   CHECK(n.Events() == std::vector<std::string>{"active:1", "standby:stopping"});
   CHECK(n.backend.releases() == 1);
   CHECK_FALSE(c.table->Read().has_value());
+}
+
+TEST_CASE("elector: a node that stops making progress ends its own term (stalled)") {
+  Cluster c;
+  std::atomic<int64_t> progress_ns{c.clock.Now().time_since_epoch().count()};
+  ElectorCallbacks cb;
+  cb.last_progress = [&] { return TimePoint(Duration(progress_ns.load())); };
+  Node& a = c.AddStarted("a", cb);
+  REQUIRE(PollUntil([&] { return a.Saw("active:1"); }, kPoll));
+  // Progress keeps up: beats every liveness_timeout / 6 (500 ms) never end the term.
+  for (int i = 0; i < 12; ++i) {
+    c.Step(milliseconds(500));
+    progress_ns = c.clock.Now().time_since_epoch().count();
+  }
+  CHECK(a.elector->IsActive());
+  // The serving loop hangs: past liveness_timeout (3 s) the term ends, the lock is released.
+  c.Step(milliseconds(2500));
+  CHECK(a.elector->IsActive());
+  c.Step(milliseconds(1000));
+  CHECK_FALSE(a.elector->IsActive());
+  CHECK(a.Saw("standby:stalled"));
+  CHECK(a.elector->Stats().releases >= 1);
+  Node& b = c.AddStarted("b");
+  c.Step(seconds(1));
+  REQUIRE(PollUntil([&] { return b.Saw("active:2"); }, kPoll));
 }
 
 }  // namespace

@@ -93,6 +93,7 @@ class FaultLockBackend final : public LockBackend {
   Result<std::optional<Holder>> ReadHolder(Duration timeout) override {
     return inner_->ReadHolder(timeout);
   }
+  Status Heartbeat() override { return inner_->Heartbeat(); }
   void Interrupt() override {
     {
       std::lock_guard<std::mutex> l(mu_);

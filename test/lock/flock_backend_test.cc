@@ -87,6 +87,71 @@ TEST_CASE("flock: a blocked TryAcquire wakes the moment the holder releases") {
   CHECK(ms < 2000);
 }
 
+AcquireRequest StaleReq(const std::string& value, Duration wait, Duration stale_after) {
+  AcquireRequest r = Req(value, wait);
+  r.stale_after = stale_after;
+  return r;
+}
+
+TEST_CASE("flock: a holder whose heartbeat stops is displaced; it learns so at its renew") {
+  TempDir dir("halo-lock");
+  auto a = OpenOrDie(dir.Join("halo.lock"));
+  auto b = OpenOrDie(dir.Join("halo.lock"));
+  auto c = OpenOrDie(dir.Join("halo.lock"));
+  Lease la = MustAcquire(*a, "a");
+  REQUIRE(a->Heartbeat().ok());
+  // a keeps its kernel lock but never beats again (as a SIGSTOPped process).
+  auto t0 = SteadyClock::now();
+  Result<Lease> lb = b->TryAcquire(StaleReq("b", seconds(10), milliseconds(300)), kTimeout);
+  double ms = MsSince(t0);
+  REQUIRE(lb.ok());
+  MESSAGE("flock: stalled holder displaced after " << ms << " ms (stale_after 300 ms)");
+  CHECK(ms >= 290);
+  CHECK(lb->epoch > la.epoch);
+  CHECK(ReadHolderOr(*c) == "b");
+  // The old holder, running again, finds out at its next renew and drops its lock.
+  Status renew = a->Renew(la, seconds(15), kTimeout);
+  CHECK(IsNotHeld(renew));
+  CHECK(renew.message().find("taken over") != std::string::npos);
+  CHECK(ReadHolderOr(*c) == "b");
+  // The kernel fast path holds for the new generation: b releases, a waiter gets it at once.
+  std::atomic<bool> done{false};
+  Result<Lease> lc = Status::Internal("not run");
+  std::thread waiter([&] {
+    lc = c->TryAcquire(StaleReq("c", seconds(30), milliseconds(300)), kTimeout);
+    done = true;
+  });
+  REQUIRE(b->Heartbeat().ok());
+  REQUIRE(b->Release(*lb, kTimeout).ok());
+  REQUIRE(PollUntil([&] { return done.load(); }, std::chrono::seconds(10)));
+  waiter.join();
+  REQUIRE(lc.ok());
+  CHECK(lc->epoch > lb->epoch);
+  CHECK(ReadHolderOr(*a) == "c");
+}
+
+TEST_CASE("flock: a holder that keeps beating is never displaced") {
+  TempDir dir("halo-lock");
+  auto a = OpenOrDie(dir.Join("halo.lock"));
+  auto b = OpenOrDie(dir.Join("halo.lock"));
+  Lease la = MustAcquire(*a, "a");
+  std::atomic<bool> stop{false};
+  std::thread beater([&] {
+    while (!stop.load()) {
+      a->Heartbeat().ok();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the beat period
+    }
+  });
+  Status s = b->TryAcquire(StaleReq("b", milliseconds(900), milliseconds(200)), kTimeout).status();
+  stop = true;
+  beater.join();
+  CHECK(IsNotHeld(s));
+  CHECK(ReadHolderOr(*b) == "a");
+  CHECK(a->Renew(la, seconds(15), kTimeout).ok());
+  // Without stale_after a silent holder is never displaced either (older standbys).
+  CHECK(IsNotHeld(b->TryAcquire(Req("b", milliseconds(400)), kTimeout).status()));
+}
+
 TEST_CASE("flock: Interrupt ends a wait promptly and every later wait") {
   TempDir dir("halo-lock");
   auto a = OpenOrDie(dir.Join("halo.lock"));

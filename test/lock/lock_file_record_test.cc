@@ -72,5 +72,38 @@ TEST_CASE("lock file: the newest valid slot wins; the next write goes to the oth
         Status::Code::kCorruption);
 }
 
+TEST_CASE("lock file liveness page: generation and heartbeat records") {
+  std::string gen = EncodeGenerationRecord(7);
+  CHECK(gen.size() == kLivenessRecordSize);
+  CHECK(gen.rfind("halo-gen 7 ", 0) == 0);
+  Result<uint64_t> g = DecodeGenerationRecord(gen);
+  REQUIRE(g.ok());
+  CHECK(*g == 7);
+  // Never written (short file, or NULs): generation 0.
+  CHECK(DecodeGenerationRecord("").value() == 0);
+  CHECK(DecodeGenerationRecord(std::string(kLivenessRecordSize, '\0')).value() == 0);
+  std::string flipped = gen;
+  flipped[9] = '8';  // the sum no longer matches
+  CHECK(DecodeGenerationRecord(flipped).status().code() == Status::Code::kCorruption);
+  CHECK(DecodeGenerationRecord("halo-gen x\n").status().code() == Status::Code::kCorruption);
+  CHECK(DecodeGenerationRecord(EncodeHeartbeatRecord({1, 2})).status().code() ==
+        Status::Code::kCorruption);
+
+  HeartbeatRecord hb{3, 123456};
+  std::string rec = EncodeHeartbeatRecord(hb);
+  CHECK(rec.size() == kLivenessRecordSize);
+  CHECK(DecodeHeartbeatRecord(rec) == hb);
+  CHECK_FALSE(DecodeHeartbeatRecord("").has_value());
+  CHECK_FALSE(DecodeHeartbeatRecord(rec.substr(0, 12)).has_value());  // torn
+  CHECK_FALSE(DecodeHeartbeatRecord(gen).has_value());                // another record
+  std::string garbage = rec;
+  garbage[10] = '9';
+  CHECK_FALSE(DecodeHeartbeatRecord(garbage).has_value());
+  // Eight rotating places after the generation record; g and g+1 never share one.
+  CHECK(HeartbeatOffset(0) >= kLivenessOffset + kLivenessRecordSize);
+  CHECK(HeartbeatOffset(1) == HeartbeatOffset(0) + kLivenessRecordSize);
+  CHECK(HeartbeatOffset(8) == HeartbeatOffset(0));
+}
+
 }  // namespace
 }  // namespace halo::lock
