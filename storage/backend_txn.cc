@@ -1,5 +1,7 @@
 #include "storage/backend_txn.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <future>
 
@@ -63,7 +65,10 @@ void OverlayTxn::MergeInto(OverlayTxn* parent) const {
 namespace halo::storage {
 
 GroupWriter::GroupWriter(CommitFn commit, size_t max_batch)
-    : commit_(std::move(commit)), max_batch_(max_batch), thread_([this] { Run(); }) {}
+    : commit_(std::move(commit)), max_batch_(max_batch), thread_([this] { Run(); }) {
+  // Named so that operators (top -H) and the liveness tests can find the storage writer.
+  pthread_setname_np(thread_.native_handle(), "halo-writer");
+}
 
 GroupWriter::~GroupWriter() {
   {

@@ -368,7 +368,8 @@ bool RawClient::ReadPrefix(std::string_view prefix, std::chrono::milliseconds ti
 
 std::optional<http::Response> RawClient::Request(const std::string& method,
                                                  const std::string& target, const std::string& body,
-                                                 const std::vector<std::string>& extra_headers) {
+                                                 const std::vector<std::string>& extra_headers,
+                                                 std::chrono::milliseconds timeout) {
   std::string req = method + " " + target + " HTTP/1.1\r\nHost: router\r\n";
   for (const std::string& h : extra_headers) req += h + "\r\n";
   if (!body.empty() || method == "PUT" || method == "POST") {
@@ -376,7 +377,7 @@ std::optional<http::Response> RawClient::Request(const std::string& method,
   }
   req += "\r\n" + body;
   if (!Send(req)) return std::nullopt;
-  return Read(std::chrono::seconds(10), method == "HEAD");
+  return Read(timeout, method == "HEAD");
 }
 
 bool RawClient::WaitClosed(std::chrono::milliseconds timeout) {

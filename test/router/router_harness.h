@@ -108,9 +108,10 @@ class RawClient {
   bool ReadPrefix(std::string_view prefix,
                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
   // Sends a request with Content-Length framing and reads the answer.
-  std::optional<http::Response> Request(const std::string& method, const std::string& target,
-                                        const std::string& body = "",
-                                        const std::vector<std::string>& extra_headers = {});
+  std::optional<http::Response> Request(
+      const std::string& method, const std::string& target, const std::string& body = "",
+      const std::vector<std::string>& extra_headers = {},
+      std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // True if the peer closed (EOF or reset) within `timeout` without sending anything more.
   bool WaitClosed(std::chrono::milliseconds timeout = std::chrono::seconds(3));
   void Close();
