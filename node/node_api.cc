@@ -143,7 +143,7 @@ void NodeApi::Handle(http::Request request, ReplyFn reply) {
     reply(std::move(response));
   };
   if (shutting_down_) {
-    http::Response response = ErrorReply(503, "node is shutting down");
+    http::Response response = NotExecuted("node is shutting down");
     response.headers.Set("Connection", "close");
     done(std::move(response));
     return;
@@ -257,6 +257,7 @@ void NodeApi::RunEngine(kv::SecretsEngine& engine, const kv::KvRequest& kv, bool
     poster->Post([reply, response = std::move(response)]() mutable {
       if (kv::IsNotActive(response)) {
         LOG_WARN("a write was refused for a stale fencing epoch; not acknowledged");
+        MarkNotExecuted(&response);  // refused before it touched storage
       }
       reply(std::move(response));
     });
@@ -266,7 +267,7 @@ void NodeApi::RunEngine(kv::SecretsEngine& engine, const kv::KvRequest& kv, bool
 void NodeApi::SendToActive(http::Request& request, const ReplyFn& reply) {
   if (request.headers.Has(kForwardedHeader)) {
     // Already forwarded once: never again (no loops).
-    reply(ErrorReply(503, kv::kNotActiveMessage));
+    reply(NotExecuted(kv::kNotActiveMessage));
     return;
   }
   if (!leader_.known || leader_.api_addr.empty() || leader_.api_addr == config_.api_addr) {
@@ -285,7 +286,8 @@ void NodeApi::SendToActive(http::Request& request, const ReplyFn& reply) {
         reply(std::move(outcome.response));
         return;
       case ForwardOutcome::Kind::kNotSent:
-        reply(ErrorReply(503, "active node unreachable: " + outcome.error));
+        // Nothing left this node (HttpForwarder: Reach::kNeverWritten only).
+        reply(NotExecuted("active node unreachable: " + outcome.error));
         return;
       case ForwardOutcome::Kind::kUnknown:
         reply(ErrorReply(

@@ -67,6 +67,8 @@ bool ProxyExchange::Begin(http::Request& req) {
   }
   std::optional<std::string_view> nf = req.headers.Get("x-vault-no-request-forwarding");
   st_.no_forward = nf.has_value() && !nf->empty();
+  // sys/health answers with the codes the client's query picks: relayed as is.
+  st_.health_query = ApiPath(path) == "sys/health";
   AppendUpstreamRequestHead(req, downstream_->client_ip(), st_.settings->listen_address, &replay_);
   Dispatch();
   return true;
@@ -295,14 +297,16 @@ void ProxyExchange::OnUpstreamDrained(http::UpstreamConn*) { PaceRequestBody(); 
 bool ProxyExchange::OnUpstreamHead(http::UpstreamConn*, http::Response& resp) {
   const NodeView& node = st_.snap->nodes[st_.node_index];
   if (resp.status == 503) {
-    // A sealed or shutting-down node, or a standby that knows no active: not executed.
+    // Marked: a sealed or shutting-down node, or a standby that knows no active, did not run
+    // it. Unmarked: it may have run (DecideRetry replays only reads).
+    bool marked = resp.headers.Get(http::kNotExecutedHeader).value_or("") == "1";
     http::RetryInput in = RetryBase();
-    in.end = http::AttemptEnd::kNotExecuted;
+    in.end = marked ? http::AttemptEnd::kNotExecuted : http::AttemptEnd::kAnswered503;
     http::RetryDecision d = http::DecideRetry(in);
     if (d.action == http::RetryAction::kResend) {
       if (d.counts_as_replay) ++st_.replays;
-      ctx_->ReportStale();
-      return false;  // -> OnUpstreamRefused: excluded, dispatched again
+      if (marked) ctx_->ReportStale();  // only the node's own word is cluster state
+      return false;                     // -> OnUpstreamRefused: excluded, dispatched again
     }
   }
   if (st_.cls == RequestClass::kWrite && resp.status == 307 && node.role == NodeRole::kActive) {
@@ -367,6 +371,7 @@ http::RetryInput ProxyExchange::RetryBase() const {
   in.response_forwarded = st_.response_started;
   in.replays = st_.replays;
   in.other_peer = true;  // routing decides: another node, the next active, or a 503
+  in.client_chosen_status = st_.health_query;
   return in;
 }
 

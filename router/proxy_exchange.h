@@ -6,7 +6,7 @@
 // worker's hold queue while no active node is known (failover_hold_ms, then dispatched in
 // arrival order). Request bytes for the node accumulate in a replay buffer while the body is
 // small enough (limits.retry_buffer_bytes), so a request that was never sent, a read that
-// failed before any response byte, or a write a node refused with 503 (not executed) can be
+// failed before any response byte, or a write a node refused with a 503 marked not executed can be
 // sent again; larger bodies stream through without being kept. A request whose outcome is
 // unknown is never replayed (502/504).
 //
@@ -108,6 +108,7 @@ class ProxyExchange final : public http::ServerExchange, private http::UpstreamO
     RequestClass cls = RequestClass::kRead;
     WriteMode mode = WriteMode::kForward;
     bool no_forward = false;
+    bool health_query = false;   // sys/health: its status is the client's choice, not state
     bool halo_endpoint = false;  // /_halo/*: answered at RequestComplete
     bool request_done = false;
     bool response_started = false;  // a byte of a node's response went to the client

@@ -265,6 +265,7 @@ TEST_CASE("router: a held write gives up after failover_hold_ms with 503 and Ret
 TEST_CASE("router: a write refused with 503 by a demoted active is retried on the new one") {
   Cluster c;
   c.n1.write_status = 503;  // n1 lost the lock but the router does not know yet
+  c.n1.not_executed = true;
   c.n2.SetRole(Role::kActive);
   c.n1.SetRole(Role::kStandby);  // (health will catch up; the 503 triggers a probe at once)
   auto r = HttpCall(c.router.port(), "PUT", "/v1/secret/data/x", "{}");
@@ -272,6 +273,19 @@ TEST_CASE("router: a write refused with 503 by a demoted active is retried on th
   CHECK(r->status == 200);
   CHECK(Header(r, "X-Fake-Node") == "n2");
   CHECK(c.n2.writes() == 1);
+}
+
+TEST_CASE("router: a write's 503 without the not-executed marker is relayed, never replayed") {
+  Cluster c;
+  c.n1.write_status = 503;  // e.g. an answer the active relayed: the write may have run
+  int64_t held_before = StatusCounter(c.router.Status(), "held_writes");
+  auto r = HttpCall(c.router.port(), "PUT", "/v1/secret/data/x", "{}");
+  REQUIRE(r);
+  CHECK(r->status == 503);
+  CHECK(Header(r, "X-Fake-Node") == "n1");  // the node's own answer, not the router's
+  CHECK(c.n1.writes() == 1);
+  CHECK(c.n2.writes() + c.n3.writes() == 0);
+  CHECK(StatusCounter(c.router.Status(), "held_writes") == held_before);
 }
 
 TEST_CASE("router: an unknown outcome is never replayed (502); a failed read is retried once") {

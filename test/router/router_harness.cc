@@ -262,7 +262,9 @@ std::string FakeNode::Handle(const http::Request& req, int conn, bool* close) {
       return "";
     }
     if (int st = write_status.load(); st != 0) {
-      return Reply(st, "{\"errors\":[\"scripted\"]}", name_);
+      ++writes_;
+      return Reply(st, "{\"errors\":[\"scripted\"]}", name_,
+                   not_executed.load() ? "X-Halo-Not-Executed: 1\r\n" : "");
     }
   }
   (read ? reads_ : writes_)++;
@@ -270,13 +272,13 @@ std::string FakeNode::Handle(const http::Request& req, int conn, bool* close) {
     std::optional<std::string_view> v = req.headers.Get(n);
     return v ? std::string(*v) : std::string();
   };
-  std::string body = "{\"node\":" + Json(name_) + ",\"method\":" + Json(req.method) +
-                     ",\"target\":" + Json(req.target) + ",\"body\":" + Json(req.body) +
-                     ",\"xff\":" + Json(hdr("x-forwarded-for")) +
-                     ",\"xfp\":" + Json(hdr("x-forwarded-proto")) +
-                     ",\"no_forward\":" + Json(hdr("x-vault-no-request-forwarding")) +
-                     ",\"connection\":" + Json(hdr("connection")) +
-                     ",\"te\":" + Json(hdr("transfer-encoding")) + "}";
+  std::string body =
+      "{\"node\":" + Json(name_) + ",\"method\":" + Json(req.method) +
+      ",\"target\":" + Json(req.target) + ",\"body\":" + Json(req.body) +
+      ",\"xff\":" + Json(hdr("x-forwarded-for")) + ",\"xfp\":" + Json(hdr("x-forwarded-proto")) +
+      ",\"no_forward\":" + Json(hdr("x-vault-no-request-forwarding")) +
+      ",\"connection\":" + Json(hdr("connection")) + ",\"te\":" + Json(hdr("transfer-encoding")) +
+      ",\"halo_forwarded\":" + Json(hdr("x-halo-forwarded")) + "}";
   return Reply(200, body, name_);
 }
 

@@ -22,7 +22,8 @@ namespace halo::router::testing {
 
 // One fake halo-node: answers sys/health and sys/leader (incl. the blocking query
 // ?index=N&wait=Ns) from a scripted role, and echoes every other request as JSON
-// {"node","method","target","body","xff","xfp","no_forward"} with an X-Fake-Node header.
+// {"node","method","target","body","xff","xfp","no_forward","connection","te",
+// "halo_forwarded"} with an X-Fake-Node header.
 class FakeNode {
  public:
   enum class Role { kActive, kStandby, kSealed };
@@ -45,10 +46,11 @@ class FakeNode {
   bool Start();
 
   // Behaviour knobs for non-sys requests.
-  std::atomic<int> write_status{0};      // answer writes with this status (0 = echo 200)
-  std::atomic<bool> drop_writes{false};  // read a write, then close without answering
-  std::atomic<bool> drop_reads{false};   // read a read, then close without answering
-  std::atomic<int> delay_ms{0};          // before answering non-sys requests
+  std::atomic<int> write_status{0};       // answer writes with this status (0 = echo 200)
+  std::atomic<bool> not_executed{false};  // ... with X-Halo-Not-Executed: 1
+  std::atomic<bool> drop_writes{false};   // read a write, then close without answering
+  std::atomic<bool> drop_reads{false};    // read a read, then close without answering
+  std::atomic<int> delay_ms{0};           // before answering non-sys requests
 
   // Requests served (non-sys), by method class.
   int reads() const { return reads_.load(); }

@@ -1,0 +1,140 @@
+// Integration: a real standby halo-node forwarding to an "active" that is a raw socket
+// (test/support/scripted_upstream.h): the active's api_addr in the lock names the scripted
+// peer, so the standby's forwarder meets exactly the failures a crashing active causes.
+// Also: the not-executed marker on the node's own 503s.
+#include <doctest/doctest.h>
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "test/node/local_cluster.h"
+#include "test/support/scripted_upstream.h"
+
+namespace halo::node::testing {
+namespace {
+
+using halo::testing::PollUntil;
+using halo::testing::ScriptedUpstream;
+
+const char kSecret[] = R"({"data":{"password":"hunter2"}})";
+
+// Every request the scripted active read, as "METHOD target".
+class Received {
+ public:
+  // Reads one whole request (head and Content-Length body, so the close is a FIN) and
+  // records it; "" if the connection ended first.
+  std::string Read(int fd) {
+    std::string got = ScriptedUpstream::ReadHead(fd);
+    size_t end = got.find("\r\n\r\n");
+    if (end == std::string::npos) return "";
+    size_t want = 0;
+    size_t cl = got.find("Content-Length: ");
+    if (cl != std::string::npos && cl < end) want = std::stoul(got.substr(cl + 16));
+    char buf[4096];
+    while (got.size() < end + 4 + want) {
+      ssize_t n = recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+    std::string line = got.substr(0, got.find(" HTTP/1.1"));
+    std::lock_guard<std::mutex> l(mu_);
+    seen_.push_back(line);
+    return line;
+  }
+  int Count(const std::string& line) {
+    std::lock_guard<std::mutex> l(mu_);
+    int n = 0;
+    for (const std::string& s : seen_) n += s == line;
+    return n;
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> l(mu_);
+    return seen_.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> seen_;
+};
+
+// Node 0 holds the lock and advertises `fake_port` as its api_addr; node 1 is the standby
+// that forwards there. Returns false if the cluster did not settle.
+bool StartWithFakeActive(LocalCluster& c, int fake_port) {
+  if (!c.StartNode(0)) return false;
+  if (!PollUntil([&] { return c.Health(0) == 200; }, std::chrono::seconds(10))) return false;
+  if (!c.StartNode(1)) return false;
+  std::string fake = "http://127.0.0.1:" + std::to_string(fake_port);
+  return PollUntil(
+      [&] {
+        auto r = c.Call(1, "GET", "/v1/sys/leader");
+        return r.ok() && JsonString(r->body, {"leader_address"}) == fake;
+      },
+      std::chrono::seconds(10));
+}
+
+ClusterOptions FakeActiveOptions(int fake_port) {
+  ClusterOptions o;
+  o.nodes = 2;
+  o.node_extra_json = {"\"api_addr\": \"http://127.0.0.1:" + std::to_string(fake_port) + "\""};
+  return o;
+}
+
+TEST_CASE(
+    "node forwarder: a write the active read and then dropped is 502, sent once, never "
+    "503-then-replayed") {
+  Received rx;
+  ScriptedUpstream up({
+      [&](int fd) {  // a kept-alive connection: answers one write, reads the next, closes
+        rx.Read(fd);
+        ScriptedUpstream::Write(fd, "HTTP/1.1 204 No Content\r\n\r\n");
+        rx.Read(fd);
+      },
+      [&](int fd) { rx.Read(fd); },  // a fresh connection: reads the write, closes
+      [&](int fd) {                  // a resend would land here
+        rx.Read(fd);
+        ScriptedUpstream::Write(fd, "HTTP/1.1 204 No Content\r\n\r\n");
+        ScriptedUpstream::WaitPeerClose(fd);
+      },
+  });
+  LocalCluster c(FakeActiveOptions(up.port()));
+  REQUIRE(StartWithFakeActive(c, up.port()));
+
+  auto first = c.Call(1, "PUT", "/v1/secret/data/a1", kSecret);
+  REQUIRE(first.ok());
+  CHECK(first->status == 204);  // the active's answer, relayed
+  // The same kept-alive connection: read, then closed without a byte of answer.
+  auto second = c.Call(1, "PUT", "/v1/secret/data/a2", kSecret);
+  REQUIRE(second.ok());
+  CHECK_MESSAGE(second->status == 502, second->body);
+  CHECK_FALSE(second->headers.Has("X-Halo-Not-Executed"));
+  // A fresh connection: the same.
+  auto third = c.Call(1, "PUT", "/v1/secret/data/a3", kSecret);
+  REQUIRE(third.ok());
+  CHECK_MESSAGE(third->status == 502, third->body);
+  CHECK(third->body.find("outcome unknown") != std::string::npos);
+  // Each write reached the active exactly once; nothing was resent.
+  CHECK(rx.Count("PUT /v1/secret/data/a1") == 1);
+  CHECK(rx.Count("PUT /v1/secret/data/a2") == 1);
+  CHECK(rx.Count("PUT /v1/secret/data/a3") == 1);
+  CHECK(rx.size() == 3);
+  CHECK(up.accepted() == 2);
+}
+
+TEST_CASE("node forwarder: nothing written (active unreachable) is 503 marked not executed") {
+  std::optional<ScriptedUpstream> up;
+  up.emplace(std::vector<ScriptedUpstream::Script>{});
+  int port = up->port();
+  LocalCluster c(FakeActiveOptions(port));
+  REQUIRE(StartWithFakeActive(c, port));
+  up.reset();  // the active's port now refuses connections
+  auto w = c.Call(1, "PUT", "/v1/secret/data/b", kSecret);
+  REQUIRE(w.ok());
+  CHECK_MESSAGE(w->status == 503, w->body);
+  CHECK(w->body.find("active node unreachable") != std::string::npos);
+  CHECK(w->headers.Get("X-Halo-Not-Executed").value_or("") == "1");
+}
+
+}  // namespace
+}  // namespace halo::node::testing
