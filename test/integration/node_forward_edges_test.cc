@@ -136,5 +136,49 @@ TEST_CASE("node forwarder: nothing written (active unreachable) is 503 marked no
   CHECK(w->headers.Get("X-Halo-Not-Executed").value_or("") == "1");
 }
 
+TEST_CASE("node hop marker: a client's X-Halo-Forwarded is ignored, a node's is honoured") {
+  Received rx;
+  std::string marker;
+  ScriptedUpstream up({[&](int fd) {
+    std::string head = ScriptedUpstream::ReadHead(fd);
+    size_t at = head.find("X-Halo-Forwarded: ");
+    if (at != std::string::npos) marker = head.substr(at + 18, head.find("\r\n", at) - at - 18);
+    ScriptedUpstream::Write(fd, "HTTP/1.1 204 No Content\r\n\r\n");
+    ScriptedUpstream::WaitPeerClose(fd);
+  }});
+  ClusterOptions o = FakeActiveOptions(up.port());
+  o.extra_json = R"("cluster_secret": "hop-marker-test-secret-0123")";
+  LocalCluster c(o);
+  REQUIRE(StartWithFakeActive(c, up.port()));
+  // A client's forged marker: forwarded like any write (not answered 503).
+  auto forged = c.Call(1, "PUT", "/v1/secret/data/c", kSecret, {{"X-Halo-Forwarded", "1"}});
+  REQUIRE(forged.ok());
+  CHECK_MESSAGE(forged->status == 204, forged->body);
+  // What the standby sent: the keyed marker, not the client's value nor the secret.
+  CHECK(marker.size() == 64);
+  CHECK(marker != "1");
+  CHECK(marker.find("hop-marker-test-secret") == std::string::npos);
+  // The node's own marker is honoured: a request forwarded once is not forwarded again.
+  auto again = c.Call(1, "PUT", "/v1/secret/data/c", kSecret, {{"X-Halo-Forwarded", marker}});
+  REQUIRE(again.ok());
+  CHECK(again->status == 503);
+  CHECK(again->headers.Get("X-Halo-Not-Executed").value_or("") == "1");
+  CHECK(up.accepted() == 1);
+}
+
+TEST_CASE("node hop marker: through real nodes, a client's marker on a standby is forwarded") {
+  LocalCluster c;
+  REQUIRE(c.Start());
+  int active = c.Active();
+  REQUIRE(active >= 0);
+  int standby = active == 0 ? 1 : 0;
+  auto w = c.Call(standby, "PUT", "/v1/secret/data/forged", kSecret, {{"X-Halo-Forwarded", "1"}});
+  REQUIRE(w.ok());
+  CHECK_MESSAGE(w->status == 200, w->body);
+  auto r = c.Call(active, "GET", "/v1/secret/data/forged");
+  REQUIRE(r.ok());
+  CHECK(JsonString(r->body, {"data", "data", "password"}) == "hunter2");
+}
+
 }  // namespace
 }  // namespace halo::node::testing

@@ -275,6 +275,17 @@ TEST_CASE("router: a write refused with 503 by a demoted active is retried on th
   CHECK(c.n2.writes() == 1);
 }
 
+TEST_CASE("router: a client's X-Halo-Forwarded never reaches a node") {
+  Cluster c;
+  for (const char* method : {"PUT", "GET"}) {
+    auto r = HttpCall(c.router.port(), method, "/v1/secret/data/x", method[0] == 'P' ? "{}" : "",
+                      {"X-Halo-Forwarded: 1"});
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(Body(r).find("\"halo_forwarded\":\"\"") != std::string::npos);
+  }
+}
+
 TEST_CASE("router: a write's 503 without the not-executed marker is relayed, never replayed") {
   Cluster c;
   c.n1.write_status = 503;  // e.g. an answer the active relayed: the write may have run
