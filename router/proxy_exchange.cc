@@ -9,6 +9,7 @@
 #include "common/http/serializer.h"
 #include "common/http/url.h"
 #include "common/logging.h"
+#include "router/admin_access.h"
 #include "router/proxy_headers.h"
 #include "router/route_policy.h"
 #include "router/status_page.h"
@@ -21,8 +22,8 @@ constexpr size_t kHighWater = 256 * 1024;
 
 }  // namespace
 
-ProxyExchange::ProxyExchange(ExchangeContext* ctx, http::Downstream* downstream)
-    : ctx_(ctx), downstream_(downstream) {
+ProxyExchange::ProxyExchange(ExchangeContext* ctx, http::Downstream* downstream, Listener listener)
+    : ctx_(ctx), downstream_(downstream), listener_(listener) {
   hold_timer_ = ctx_->timers().NewTimer([this] { OnHoldTimer(); });
 }
 
@@ -53,7 +54,7 @@ bool ProxyExchange::Begin(http::Request& req) {
   st_.settings = ctx_->settings();
   if (!NormalizeTarget(req.target, &target_)) return false;
   std::string_view path = target_.path;
-  if (path.size() >= 7 && path.substr(0, 7) == "/_halo/") {
+  if (listener_ == Listener::kAdmin || (path.size() >= 7 && path.substr(0, 7) == "/_halo/")) {
     st_.halo_endpoint = true;
     st_.cls = RequestClass::kRead;
     return true;  // answered at RequestComplete
@@ -449,6 +450,16 @@ void ProxyExchange::Answer(int status, std::string_view content_type, std::strin
 void ProxyExchange::AnswerHaloEndpoint() {
   std::string_view path = target_.path;
   std::string_view method = st_.req->method;
+  if (listener_ == Listener::kClient) {
+    // OpenBao has no /_halo/ paths; the router's pages are on its admin listener only.
+    Answer(404, "application/json",
+           ErrorsJson("no such path; the router's pages are on its admin listener"));
+    return;
+  }
+  if (!AdminAccessAllowed(st_.req->headers, st_.settings->admin_token)) {
+    Answer(403, "application/json", ErrorsJson("permission denied"));
+    return;
+  }
   if (path != "/_halo/status" && path != "/_halo/metrics") {
     Answer(404, "application/json", ErrorsJson("no such router endpoint"));
     return;

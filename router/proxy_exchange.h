@@ -41,7 +41,10 @@ namespace halo::router {
 
 class ProxyExchange final : public http::ServerExchange, private http::UpstreamOwner {
  public:
-  ProxyExchange(ExchangeContext* ctx, http::Downstream* downstream);
+  // Which listener the connection came in on: the client listener proxies (its /_halo/*
+  // paths are 404); the admin listener serves only the router's pages (router/README.md).
+  enum class Listener { kClient, kAdmin };
+  ProxyExchange(ExchangeContext* ctx, http::Downstream* downstream, Listener listener);
   ~ProxyExchange() override;
   ProxyExchange(const ProxyExchange&) = delete;
   ProxyExchange& operator=(const ProxyExchange&) = delete;
@@ -134,6 +137,7 @@ class ProxyExchange final : public http::ServerExchange, private http::UpstreamO
 
   ExchangeContext* ctx_;
   http::Downstream* downstream_;
+  const Listener listener_;
   std::unique_ptr<Timer> hold_timer_;
   State st_;
   // Buffers kept across requests (capacity reused), emptied by Reset() or rewritten by Begin().

@@ -435,11 +435,11 @@ TEST_CASE("router: request and response bodies stream through") {
   CHECK(h->body.empty());
 }
 
-TEST_CASE("router: /_halo/status and /_halo/metrics") {
+TEST_CASE("router: /_halo/status and /_halo/metrics on the admin listener, 404 on the client one") {
   Cluster c;
   HttpCall(c.router.port(), "PUT", "/v1/secret/data/x", "{}");
   HttpCall(c.router.port(), "GET", "/v1/secret/data/x");
-  auto m = HttpCall(c.router.port(), "GET", "/_halo/metrics");
+  auto m = HttpCall(c.router.admin_port(), "GET", "/_halo/metrics");
   REQUIRE(m);
   CHECK(m->status == 200);
   CHECK(Header(m, "Content-Type").find("text/plain") == 0);
@@ -455,8 +455,33 @@ TEST_CASE("router: /_halo/status and /_halo/metrics") {
   CHECK(st["nodes"].Size() == 3);
   CHECK(std::string(st["nodes"][1]["role"].GetString()) == "standby");
   CHECK(st["nodes"][0].HasMember("in_flight"));
-  CHECK(HttpCall(c.router.port(), "GET", "/_halo/nope")->status == 404);
-  CHECK(HttpCall(c.router.port(), "DELETE", "/_halo/status")->status == 405);
+  CHECK(HttpCall(c.router.admin_port(), "GET", "/_halo/nope")->status == 404);
+  CHECK(HttpCall(c.router.admin_port(), "DELETE", "/_halo/status")->status == 405);
+  // The client listener serves none of it, and passes nothing to a node.
+  int writes = c.n1.writes(), reads = c.n2.reads() + c.n3.reads();
+  for (const char* path : {"/_halo/status", "/_halo/metrics"}) {
+    auto r = HttpCall(c.router.port(), "GET", path);
+    REQUIRE(r);
+    CHECK(r->status == 404);
+    CHECK(Body(r).find("\"nodes\"") == std::string::npos);
+    CHECK(Body(r).find("halo_router_") == std::string::npos);
+  }
+  CHECK(c.n1.writes() == writes);
+  CHECK(c.n2.reads() + c.n3.reads() == reads);
+}
+
+TEST_CASE("router: the admin token is enforced on the admin listener") {
+  Cluster c("", false);
+  c.router.set_admin_token("admin-test-token");  // Start() waits for the status with it
+  REQUIRE(c.Start(R"("admin":{"address":"127.0.0.1:)" + std::to_string(c.router.admin_port()) +
+                  R"(","token":"admin-test-token"})"));
+  int admin = c.router.admin_port();
+  CHECK(HttpCall(admin, "GET", "/_halo/status")->status == 403);
+  CHECK(HttpCall(admin, "GET", "/_halo/metrics", "", {"X-Halo-Admin-Token: nope"})->status == 403);
+  CHECK(HttpCall(admin, "GET", "/_halo/metrics", "", {"Authorization: Bearer admin-test-token"})
+            ->status == 200);
+  CHECK(HttpCall(admin, "GET", "/_halo/status", "", {"X-Halo-Admin-Token: admin-test-token"})
+            ->status == 200);
 }
 
 TEST_CASE("router: SIGTERM finishes the request in flight, then exits 0") {

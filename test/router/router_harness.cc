@@ -423,7 +423,8 @@ std::string RouterConfigJson(int port,
 // ------------------------------------------------------------------------------------------
 // RouterProcess
 
-RouterProcess::RouterProcess(std::string tag) : dir_(tag), port_(halo::testing::PickFreePort()) {
+RouterProcess::RouterProcess(std::string tag)
+    : dir_(tag), port_(halo::testing::PickFreePort()), admin_port_(halo::testing::PickFreePort()) {
   config_path_ = dir_.Join("router.json");
   log_path_ = dir_.Join("router.log");
 }
@@ -433,7 +434,7 @@ RouterProcess::~RouterProcess() {
 }
 
 bool RouterProcess::Start(const std::string& config_json) {
-  halo::testing::WriteFile(config_path_, config_json);
+  halo::testing::WriteFile(config_path_, WithAdmin(config_json));
   proc_ = halo::testing::Subprocess::Start(
       {halo::testing::BinPath("halo-router"), "--config", config_path_}, {}, log_path_);
   if (!proc_.started()) return false;
@@ -450,16 +451,26 @@ bool RouterProcess::Reload(const std::string& config_json, bool wait) {
   rapidjson::Document before = Status();
   if (!before.IsObject()) return false;
   uint64_t gen = before["config_generation"].GetUint64();
-  halo::testing::WriteFile(config_path_, config_json);
+  halo::testing::WriteFile(config_path_, WithAdmin(config_json));
   proc_.Signal(SIGHUP);
   if (!wait) return true;
   return WaitStatus(
       [&](const rapidjson::Document& d) { return d["config_generation"].GetUint64() > gen; });
 }
 
+std::string RouterProcess::WithAdmin(const std::string& config_json) const {
+  if (config_json.find("\"admin\"") != std::string::npos) return config_json;
+  std::string out = config_json;
+  out.insert(out.find('{') + 1,
+             "\"admin\":{\"address\":\"127.0.0.1:" + std::to_string(admin_port_) + "\"},");
+  return out;
+}
+
 rapidjson::Document RouterProcess::Status() {
   rapidjson::Document d;
-  std::optional<http::Response> r = HttpCall(port_, "GET", "/_halo/status");
+  std::vector<std::string> headers;
+  if (!admin_token_.empty()) headers.push_back("X-Halo-Admin-Token: " + admin_token_);
+  std::optional<http::Response> r = HttpCall(admin_port_, "GET", "/_halo/status", "", headers);
   if (r && r->status == 200) d.Parse(r->body.c_str());
   if (d.HasParseError()) d.SetNull();
   return d;

@@ -140,7 +140,8 @@ class RouterProcess {
   explicit RouterProcess(std::string tag = "router");
   ~RouterProcess();
 
-  // Writes the config and starts the binary; waits until /_halo/status answers.
+  // Writes the config (with "admin" on admin_port() unless it has one) and starts the
+  // binary; waits until /_halo/status answers on the admin port.
   bool Start(const std::string& config_json);
   // Rewrites the config file and sends SIGHUP; with `wait`, waits until config_generation
   // grows (false if it does not).
@@ -154,12 +155,19 @@ class RouterProcess {
   bool WaitRoles(const std::string& active, int routable,
                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
   int port() const { return port_; }
+  int admin_port() const { return admin_port_; }
+  // Sent by Status() when the config asks for an admin token.
+  void set_admin_token(std::string token) { admin_token_ = std::move(token); }
   halo::testing::Subprocess& process() { return proc_; }
   std::string log() const;
 
  private:
+  std::string WithAdmin(const std::string& config_json) const;
+
   halo::testing::TempDir dir_;
   int port_;
+  int admin_port_;
+  std::string admin_token_;
   std::string config_path_;
   std::string log_path_;
   halo::testing::Subprocess proc_;
