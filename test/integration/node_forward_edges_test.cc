@@ -1,11 +1,17 @@
 // Integration: a real standby halo-node forwarding to an "active" that is a raw socket
 // (test/support/scripted_upstream.h): the active's api_addr in the lock names the scripted
 // peer, so the standby's forwarder meets exactly the failures a crashing active causes.
-// Also: the not-executed marker on the node's own 503s.
+// Also: a real active stopped and killed with a forwarded write unread in its socket (cas
+// shows it ran at most once), the not-executed marker on the node's own 503s, and the hop
+// marker.
 #include <doctest/doctest.h>
+#include <signal.h>
 
+#include <fstream>
+#include <future>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -134,6 +140,66 @@ TEST_CASE("node forwarder: nothing written (active unreachable) is 503 marked no
   CHECK_MESSAGE(w->status == 503, w->body);
   CHECK(w->body.find("active node unreachable") != std::string::npos);
   CHECK(w->headers.Get("X-Halo-Not-Executed").value_or("") == "1");
+}
+
+// True when a TCP socket on loopback port `port` holds unread bytes (rx_queue > 0) in
+// /proc/net/tcp: a request written to a process that has not read it.
+bool UnreadBytesOnPort(int port) {
+  std::ifstream in("/proc/net/tcp");
+  std::string line;
+  std::getline(in, line);  // header
+  char want[8];
+  std::snprintf(want, sizeof(want), ":%04X", port);
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string sl, local, remote, st, queues;
+    f >> sl >> local >> remote >> st >> queues;
+    if (local.size() < 5 || local.substr(local.size() - 5) != want || st != "01") continue;
+    size_t colon = queues.find(':');
+    if (colon != std::string::npos && std::stoul(queues.substr(colon + 1), nullptr, 16) > 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST_CASE(
+    "node forwarder: a write handed to an active that then dies unread is 502, not 503, and "
+    "never replayed (cas)") {
+  LocalCluster c;
+  REQUIRE(c.Start());
+  int active = c.Active();
+  REQUIRE(active >= 0);
+  int standby = active == 0 ? 1 : 0;
+  auto v1 =
+      c.Call(standby, "PUT", "/v1/secret/data/once", R"({"options":{"cas":0},"data":{"v":"1"}})");
+  REQUIRE(v1.ok());
+  REQUIRE(JsonInt(v1->body, {"data", "version"}) == 1);
+  // A stopped active: the kernel still takes the forwarded request into its socket.
+  c.process(active).Signal(SIGSTOP);
+  auto pending = std::async(std::launch::async, [&] {
+    return c.Call(standby, "PUT", "/v1/secret/data/once",
+                  R"({"options":{"cas":1},"data":{"v":"2"}})", {}, std::chrono::seconds(30));
+  });
+  bool written =
+      PollUntil([&] { return UnreadBytesOnPort(c.port(active)); }, std::chrono::seconds(10));
+  c.Kill(active);  // dies without reading it: the standby sees a reset after writing
+  REQUIRE(written);
+  Result<http::Response> w = pending.get();
+  REQUIRE(w.ok());
+  CHECK_MESSAGE(w->status == 502, w->body);  // outcome unknown, never "not executed"
+  CHECK_FALSE(w->headers.Has("X-Halo-Not-Executed"));
+  // The standby takes over; the write ran at most once: here not at all (never read).
+  int next = c.WaitActive(active);
+  REQUIRE(next >= 0);
+  auto r = c.Call(next, "GET", "/v1/secret/data/once");
+  REQUIRE(r.ok());
+  CHECK(JsonInt(r->body, {"data", "metadata", "version"}) == 1);
+  auto again =
+      c.Call(next, "PUT", "/v1/secret/data/once", R"({"options":{"cas":1},"data":{"v":"2"}})");
+  REQUIRE(again.ok());
+  CHECK_MESSAGE(again->status == 200, again->body);
+  CHECK(JsonInt(again->body, {"data", "version"}) == 2);
 }
 
 TEST_CASE("node hop marker: a client's X-Halo-Forwarded is ignored, a node's is honoured") {
