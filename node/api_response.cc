@@ -1,5 +1,6 @@
 #include "node/api_response.h"
 
+#include "common/http/retry_policy.h"
 #include "kv/json.h"
 
 namespace halo::node {
@@ -23,7 +24,17 @@ http::Response NoHandler(std::string_view path) {
                     "no handler for route \"" + std::string(path) + "\". route entry not found.");
 }
 
-http::Response NoActiveNode() { return ErrorReply(503, "no active node found"); }
+http::Response NoActiveNode() { return NotExecuted("no active node found"); }
+
+http::Response NotExecuted(std::string_view error) {
+  http::Response response = ErrorReply(503, error);
+  MarkNotExecuted(&response);
+  return response;
+}
+
+void MarkNotExecuted(http::Response* response) {
+  response->headers.Set(http::kNotExecutedHeader, "1");
+}
 
 http::Response Redirect(std::string_view location) {
   http::Response response = JsonReply(307, "");

@@ -22,10 +22,16 @@ inline http::Response ErrorReply(int status, std::string_view error) {
 http::Response JsonReply(int status, std::string body);
 
 // The standard errors, with OpenBao's wording.
-http::Response PermissionDenied();                   // 403
-http::Response MethodNotAllowed();                   // 405 {"errors":[]}
-http::Response NoHandler(std::string_view path);     // 404 no handler for route
-http::Response NoActiveNode();                       // 503
+http::Response PermissionDenied();                // 403
+http::Response MethodNotAllowed();                // 405 {"errors":[]}
+http::Response NoHandler(std::string_view path);  // 404 no handler for route
+http::Response NoActiveNode();                    // 503, marked not executed
+// A 503 for a request this node did not execute and did not pass on (no active, shutting
+// down, never sent to the active): marked with http::kNotExecutedHeader so that the router
+// may send it again (common/http/retry_policy.h).
+http::Response NotExecuted(std::string_view error);
+// Adds that marker to an answer built elsewhere (a write the engine refused unrun).
+void MarkNotExecuted(http::Response* response);
 http::Response Redirect(std::string_view location);  // 307 with Location, no body
 
 }  // namespace halo::node

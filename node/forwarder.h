@@ -17,8 +17,10 @@
 
 namespace halo::node {
 
-// The hop marker on forwarded requests. A node that receives a request carrying it never
-// forwards it again (no loops): if it is not active it answers 503.
+// The hop marker on forwarded requests, valued HopMarker() (node/auth.h): only nodes that
+// share the cluster secret can make it. A node that receives a request carrying a valid one
+// never forwards it again (no loops): if it is not active it answers 503. A value that does
+// not match is a client's and is ignored; the router strips the field from client requests.
 inline constexpr const char kForwardedHeader[] = "X-Halo-Forwarded";
 
 struct ForwardOutcome {

@@ -63,6 +63,7 @@ NodeApi::NodeApi(const NodeConfig& config, storage::Backend* backend, Forwarder*
       hooks_(std::move(hooks)),
       clock_(clock),
       cluster_id_(ClusterIdFor(config.cluster_name)),
+      hop_marker_(HopMarker(config.cluster_secret, config.root_token)),
       alive_(std::make_shared<bool>(true)) {
   for (const MountConfig& mount : config_.mounts) {
     kv::KvEngineOptions options;
@@ -143,7 +144,7 @@ void NodeApi::Handle(http::Request request, ReplyFn reply) {
     reply(std::move(response));
   };
   if (shutting_down_) {
-    http::Response response = ErrorReply(503, "node is shutting down");
+    http::Response response = NotExecuted("node is shutting down");
     response.headers.Set("Connection", "close");
     done(std::move(response));
     return;
@@ -257,6 +258,7 @@ void NodeApi::RunEngine(kv::SecretsEngine& engine, const kv::KvRequest& kv, bool
     poster->Post([reply, response = std::move(response)]() mutable {
       if (kv::IsNotActive(response)) {
         LOG_WARN("a write was refused for a stale fencing epoch; not acknowledged");
+        MarkNotExecuted(&response);  // refused before it touched storage
       }
       reply(std::move(response));
     });
@@ -264,11 +266,13 @@ void NodeApi::RunEngine(kv::SecretsEngine& engine, const kv::KvRequest& kv, bool
 }
 
 void NodeApi::SendToActive(http::Request& request, const ReplyFn& reply) {
-  if (request.headers.Has(kForwardedHeader)) {
-    // Already forwarded once: never again (no loops).
-    reply(ErrorReply(503, kv::kNotActiveMessage));
+  std::optional<std::string_view> marker = request.headers.Get(kForwardedHeader);
+  if (marker && TokenMatches(*marker, hop_marker_)) {
+    // Forwarded once by a node: never again (no loops).
+    reply(NotExecuted(kv::kNotActiveMessage));
     return;
   }
+  // Any other marker came from a client: an ordinary request (replaced below).
   if (!leader_.known || leader_.api_addr.empty() || leader_.api_addr == config_.api_addr) {
     reply(NoActiveNode());
     return;
@@ -278,14 +282,15 @@ void NodeApi::SendToActive(http::Request& request, const ReplyFn& reply) {
     reply(Redirect(leader_.api_addr + OriginTarget(request)));
     return;
   }
-  request.headers.Set(kForwardedHeader, "1");
+  request.headers.Set(kForwardedHeader, hop_marker_);
   forwarder_->Forward(leader_.api_addr, std::move(request), [reply](ForwardOutcome outcome) {
     switch (outcome.kind) {
       case ForwardOutcome::Kind::kResponse:
         reply(std::move(outcome.response));
         return;
       case ForwardOutcome::Kind::kNotSent:
-        reply(ErrorReply(503, "active node unreachable: " + outcome.error));
+        // Nothing left this node (HttpForwarder: Reach::kNeverWritten only).
+        reply(NotExecuted("active node unreachable: " + outcome.error));
         return;
       case ForwardOutcome::Kind::kUnknown:
         reply(ErrorReply(

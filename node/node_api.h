@@ -113,6 +113,7 @@ class NodeApi {
   Clock* const clock_;
   std::map<std::string, std::unique_ptr<kv::SecretsEngine>> engines_;  // by mount path
   std::string cluster_id_;
+  std::string hop_marker_;  // X-Halo-Forwarded between nodes (HopMarker in node/auth.h)
 
   bool ha_enabled_ = true;
   uint64_t write_epoch_ = 0;     // the term this node is active in; 0 = standby

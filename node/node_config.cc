@@ -196,6 +196,10 @@ Status ParseTop(ConfigObject& root, NodeConfig* out) {
   RETURN_IF_ERROR(root.GetBool("disable_standby_reads", &out->disable_standby_reads));
   RETURN_IF_ERROR(root.GetBool("disable_request_forwarding", &out->disable_request_forwarding));
   RETURN_IF_ERROR(root.GetString("root_token", &out->root_token));
+  RETURN_IF_ERROR(root.GetString("cluster_secret", &out->cluster_secret));
+  if (root.Has("cluster_secret") && out->cluster_secret.size() < 16) {
+    return Status::InvalidArgument("cluster_secret: at least 16 characters");
+  }
   RETURN_IF_ERROR(ParseMounts(root, &out->mounts));
 
   std::string level;

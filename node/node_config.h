@@ -49,7 +49,10 @@ struct NodeConfig {
   bool disable_standby_reads = false;
   bool disable_request_forwarding = false;  // halo: standbys answer 307 instead of forwarding
   std::string root_token;                   // HALO_ROOT_TOKEN wins over the file
-  std::vector<MountConfig> mounts;          // default: secret/ (kv v2), kv/ (kv v1)
+  // Shared by the nodes of a cluster: keys the hop marker (node/auth.h HopMarker). Empty:
+  // derived from root_token, which the nodes share anyway.
+  std::string cluster_secret;
+  std::vector<MountConfig> mounts;  // default: secret/ (kv v2), kv/ (kv v1)
   LogLevel log_level = LogLevel::kInfo;
   std::string log_tag;                    // prefix on every log line; default "" (none)
   int64_t leader_check_interval_ms = 50;  // how often a standby re-reads the lock holder

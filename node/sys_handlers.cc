@@ -37,11 +37,12 @@ std::string Finish(const rapidjson::StringBuffer& buf) {
   return out;
 }
 
-// Reads a status-code parameter; HTTP codes only (100..599).
+// Reads a status-code parameter: final-response codes only (200..599). A 1xx would be sent
+// as an interim answer and leave the client waiting for the real one.
 Status ReadCode(const QueryParams& query, std::string_view key, int* code) {
   Result<int64_t> value = query.GetInt(key, *code);
   if (!value.ok()) return value.status();
-  if (*value < 100 || *value > 599) {
+  if (*value < 200 || *value > 599) {
     return Status::InvalidArgument("invalid status code for " + std::string(key) + ": " +
                                    std::to_string(*value));
   }

@@ -9,6 +9,7 @@
 #include "common/http/serializer.h"
 #include "common/http/url.h"
 #include "common/logging.h"
+#include "router/admin_access.h"
 #include "router/proxy_headers.h"
 #include "router/route_policy.h"
 #include "router/status_page.h"
@@ -21,8 +22,8 @@ constexpr size_t kHighWater = 256 * 1024;
 
 }  // namespace
 
-ProxyExchange::ProxyExchange(ExchangeContext* ctx, http::Downstream* downstream)
-    : ctx_(ctx), downstream_(downstream) {
+ProxyExchange::ProxyExchange(ExchangeContext* ctx, http::Downstream* downstream, Listener listener)
+    : ctx_(ctx), downstream_(downstream), listener_(listener) {
   hold_timer_ = ctx_->timers().NewTimer([this] { OnHoldTimer(); });
 }
 
@@ -53,7 +54,7 @@ bool ProxyExchange::Begin(http::Request& req) {
   st_.settings = ctx_->settings();
   if (!NormalizeTarget(req.target, &target_)) return false;
   std::string_view path = target_.path;
-  if (path.size() >= 7 && path.substr(0, 7) == "/_halo/") {
+  if (listener_ == Listener::kAdmin || (path.size() >= 7 && path.substr(0, 7) == "/_halo/")) {
     st_.halo_endpoint = true;
     st_.cls = RequestClass::kRead;
     return true;  // answered at RequestComplete
@@ -67,6 +68,8 @@ bool ProxyExchange::Begin(http::Request& req) {
   }
   std::optional<std::string_view> nf = req.headers.Get("x-vault-no-request-forwarding");
   st_.no_forward = nf.has_value() && !nf->empty();
+  // sys/health answers with the codes the client's query picks: relayed as is.
+  st_.health_query = ApiPath(path) == "sys/health";
   AppendUpstreamRequestHead(req, downstream_->client_ip(), st_.settings->listen_address, &replay_);
   Dispatch();
   return true;
@@ -295,14 +298,16 @@ void ProxyExchange::OnUpstreamDrained(http::UpstreamConn*) { PaceRequestBody(); 
 bool ProxyExchange::OnUpstreamHead(http::UpstreamConn*, http::Response& resp) {
   const NodeView& node = st_.snap->nodes[st_.node_index];
   if (resp.status == 503) {
-    // A sealed or shutting-down node, or a standby that knows no active: not executed.
+    // Marked: a sealed or shutting-down node, or a standby that knows no active, did not run
+    // it. Unmarked: it may have run (DecideRetry replays only reads).
+    bool marked = resp.headers.Get(http::kNotExecutedHeader).value_or("") == "1";
     http::RetryInput in = RetryBase();
-    in.end = http::AttemptEnd::kNotExecuted;
+    in.end = marked ? http::AttemptEnd::kNotExecuted : http::AttemptEnd::kAnswered503;
     http::RetryDecision d = http::DecideRetry(in);
     if (d.action == http::RetryAction::kResend) {
       if (d.counts_as_replay) ++st_.replays;
-      ctx_->ReportStale();
-      return false;  // -> OnUpstreamRefused: excluded, dispatched again
+      if (marked) ctx_->ReportStale();  // only the node's own word is cluster state
+      return false;                     // -> OnUpstreamRefused: excluded, dispatched again
     }
   }
   if (st_.cls == RequestClass::kWrite && resp.status == 307 && node.role == NodeRole::kActive) {
@@ -367,6 +372,7 @@ http::RetryInput ProxyExchange::RetryBase() const {
   in.response_forwarded = st_.response_started;
   in.replays = st_.replays;
   in.other_peer = true;  // routing decides: another node, the next active, or a 503
+  in.client_chosen_status = st_.health_query;
   return in;
 }
 
@@ -444,6 +450,16 @@ void ProxyExchange::Answer(int status, std::string_view content_type, std::strin
 void ProxyExchange::AnswerHaloEndpoint() {
   std::string_view path = target_.path;
   std::string_view method = st_.req->method;
+  if (listener_ == Listener::kClient) {
+    // OpenBao has no /_halo/ paths; the router's pages are on its admin listener only.
+    Answer(404, "application/json",
+           ErrorsJson("no such path; the router's pages are on its admin listener"));
+    return;
+  }
+  if (!AdminAccessAllowed(st_.req->headers, st_.settings->admin_token)) {
+    Answer(403, "application/json", ErrorsJson("permission denied"));
+    return;
+  }
   if (path != "/_halo/status" && path != "/_halo/metrics") {
     Answer(404, "application/json", ErrorsJson("no such router endpoint"));
     return;

@@ -6,7 +6,7 @@
 // worker's hold queue while no active node is known (failover_hold_ms, then dispatched in
 // arrival order). Request bytes for the node accumulate in a replay buffer while the body is
 // small enough (limits.retry_buffer_bytes), so a request that was never sent, a read that
-// failed before any response byte, or a write a node refused with 503 (not executed) can be
+// failed before any response byte, or a write a node refused with a 503 marked not executed can be
 // sent again; larger bodies stream through without being kept. A request whose outcome is
 // unknown is never replayed (502/504).
 //
@@ -41,7 +41,10 @@ namespace halo::router {
 
 class ProxyExchange final : public http::ServerExchange, private http::UpstreamOwner {
  public:
-  ProxyExchange(ExchangeContext* ctx, http::Downstream* downstream);
+  // Which listener the connection came in on: the client listener proxies (its /_halo/*
+  // paths are 404); the admin listener serves only the router's pages (router/README.md).
+  enum class Listener { kClient, kAdmin };
+  ProxyExchange(ExchangeContext* ctx, http::Downstream* downstream, Listener listener);
   ~ProxyExchange() override;
   ProxyExchange(const ProxyExchange&) = delete;
   ProxyExchange& operator=(const ProxyExchange&) = delete;
@@ -108,6 +111,7 @@ class ProxyExchange final : public http::ServerExchange, private http::UpstreamO
     RequestClass cls = RequestClass::kRead;
     WriteMode mode = WriteMode::kForward;
     bool no_forward = false;
+    bool health_query = false;   // sys/health: its status is the client's choice, not state
     bool halo_endpoint = false;  // /_halo/*: answered at RequestComplete
     bool request_done = false;
     bool response_started = false;  // a byte of a node's response went to the client
@@ -133,6 +137,7 @@ class ProxyExchange final : public http::ServerExchange, private http::UpstreamO
 
   ExchangeContext* ctx_;
   http::Downstream* downstream_;
+  const Listener listener_;
   std::unique_ptr<Timer> hold_timer_;
   State st_;
   // Buffers kept across requests (capacity reused), emptied by Reset() or rewritten by Begin().

@@ -27,6 +27,8 @@ void AppendUpstreamRequestHead(const http::Request& req, std::string_view client
     if (IsHopByHop(f.name, conn)) continue;
     if (f.name.size() == 17 && EqualsIgnoreCase(f.name, "x-forwarded-proto")) continue;
     if (f.name.size() == 6 && EqualsIgnoreCase(f.name, "expect")) continue;
+    // The nodes' hop marker (node/forwarder.h): only a node may send it, never a client.
+    if (f.name.size() == 16 && EqualsIgnoreCase(f.name, "x-halo-forwarded")) continue;
     if (f.name.size() == 15 && EqualsIgnoreCase(f.name, "x-forwarded-for")) {
       if (wrote_xff) continue;
       // Merge every X-Forwarded-For line into one list, then append the client.

@@ -1,5 +1,6 @@
 // The request head the router sends towards a node: the client's request with the hop-by-hop
-// fields removed (common/http/framing.h), X-Forwarded-For (the client's address appended to
+// fields and the nodes' own hop marker X-Halo-Forwarded removed (common/http/framing.h,
+// node/forwarder.h), X-Forwarded-For (the client's address appended to
 // any existing list) and X-Forwarded-Proto, Host when the client sent none, and the router's
 // own framing. Field names and values come from the strict parser (already validated), so
 // they are written as is. Appends into a caller-owned string. Pure.

@@ -11,6 +11,7 @@ RouteSettings::RouteSettings(const RouterConfig& cfg, uint64_t gen)
       retry_after_s(cfg.retry_after_s),
       limits(cfg.limits),
       listen_address(cfg.listen_host + ":" + std::to_string(cfg.listen_port)),
+      admin_token(cfg.admin_token),
       workers(cfg.workers) {
   request_parser.max_header_bytes = static_cast<size_t>(cfg.limits.max_header_bytes);
   request_parser.max_header_count = static_cast<size_t>(cfg.limits.max_headers);

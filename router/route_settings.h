@@ -27,6 +27,7 @@ struct RouteSettings {
   http::ServerConnectionOptions server;  // client connections: request_parser + timeouts
   http::ParserOptions response_parser;   // node side
   std::string listen_address;            // Host for HTTP/1.0 requests that sent none
+  std::string admin_token;               // admin listener (router/admin_access.h)
   int workers;
 };
 

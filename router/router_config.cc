@@ -57,6 +57,22 @@ Status ParseListener(ConfigObject* top, RouterConfig* cfg) {
   return tcp->Finish();
 }
 
+Status ParseAdmin(ConfigObject* top, RouterConfig* cfg) {
+  std::optional<ConfigObject> admin;
+  RETURN_IF_ERROR(OptionalObject(top, "admin", &admin));
+  if (!admin) return Status::Ok();
+  std::string address;
+  RETURN_IF_ERROR(admin->GetString("address", &address));
+  if (!address.empty() && !SplitHostPort(address, &cfg->admin_host, &cfg->admin_port)) {
+    return Status::InvalidArgument(admin->KeyPath("address") + ": expected \"host:port\"");
+  }
+  RETURN_IF_ERROR(admin->GetString("token", &cfg->admin_token));
+  if (admin->Has("token") && cfg->admin_token.empty()) {
+    return Status::InvalidArgument(admin->KeyPath("token") + ": empty (omit it for no token)");
+  }
+  return admin->Finish();
+}
+
 Status ParseNodes(ConfigObject* top, RouterConfig* cfg) {
   top->MarkKnown("nodes");
   if (!top->Has("nodes"))
@@ -211,6 +227,7 @@ Result<RouterConfig> ParseRouterConfig(std::string_view json, std::string_view w
   RETURN_IF_ERROR(top.CheckIsObject());
   RouterConfig cfg;
   RETURN_IF_ERROR(ParseListener(&top, &cfg));
+  RETURN_IF_ERROR(ParseAdmin(&top, &cfg));
   RETURN_IF_ERROR(GetIntAs(&top, "workers", &cfg.workers, 1, 64));
   RETURN_IF_ERROR(top.GetString("log_level", &cfg.log_level));
   RETURN_IF_ERROR(ParseNodes(&top, &cfg));

@@ -62,6 +62,10 @@ struct LimitsConfig {
 struct RouterConfig {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8200;
+  // The admin listener: /_halo/status and /_halo/metrics (never on the client listener).
+  std::string admin_host = "127.0.0.1";
+  uint16_t admin_port = 8201;
+  std::string admin_token;  // empty: no token asked (keep the address private)
   int workers = 1;
   std::string log_level = "info";
   std::vector<NodeConfig> nodes;

@@ -74,6 +74,11 @@ Status RouterServer::Init() {
         w->Init(*listen, listen_name, cfg_.workers > 1, settings, controller_->snapshot()));
     workers_.push_back(std::move(w));
   }
+  Result<net::NetAddress> admin =
+      net::ResolveHostPort(*resolver_, cfg_.admin_host, cfg_.admin_port);
+  if (!admin.ok()) return admin.status().Annotate("admin.address");
+  RETURN_IF_ERROR(
+      workers_[0]->InitAdmin(*admin, cfg_.admin_host + ":" + std::to_string(cfg_.admin_port)));
   for (int sig : {SIGHUP, SIGTERM, SIGINT}) {
     event* e = evsignal_new(base_, sig, &RouterServer::OnSignal, this);
     evsignal_add(e, nullptr);
@@ -92,6 +97,7 @@ void RouterServer::PrintBanner() const {
   std::fprintf(stdout,
                "==> halo-router configuration:\n\n"
                "             Listener: tcp (addr: \"%s:%u\")\n"
+               "                Admin: tcp (addr: \"%s:%u\"%s; /_halo/status, /_halo/metrics)\n"
                "              Workers: %d\n"
                "                Nodes: %s\n"
                "                Reads: %s\n"
@@ -100,7 +106,8 @@ void RouterServer::PrintBanner() const {
                "         Health check: every %lldms, timeout %lldms, rise %d, fall %d%s\n"
                "                Rules: %zu\n\n"
                "==> halo-router started! Log data will stream in below:\n\n",
-               cfg_.listen_host.c_str(), cfg_.listen_port, cfg_.workers, nodes.c_str(),
+               cfg_.listen_host.c_str(), cfg_.listen_port, cfg_.admin_host.c_str(), cfg_.admin_port,
+               cfg_.admin_token.empty() ? "" : ", token", cfg_.workers, nodes.c_str(),
                ReadPolicyName(cfg_.reads), WriteModeName(cfg_.mode),
                static_cast<long long>(cfg_.failover_hold_ms),
                static_cast<long long>(cfg_.health.interval_ms),
@@ -201,6 +208,8 @@ void RouterServer::ReloadFailed(const Status& st) {
 }
 
 void RouterServer::ApplyReload(RouterConfig cfg) {
+  cfg.admin_host = cfg_.admin_host;  // the admin listener is bound once, at startup
+  cfg.admin_port = cfg_.admin_port;
   if (cfg.listen_host != cfg_.listen_host || cfg.listen_port != cfg_.listen_port ||
       cfg.workers != cfg_.workers) {
     LOG_WARN("reload: listener address and workers only change on restart; keeping %s:%u x%d",

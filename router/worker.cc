@@ -28,6 +28,7 @@ Worker::~Worker() {
   CloseConnections();
   pool_.reset();
   listener_.reset();
+  admin_listener_.reset();
   if (queue_) queue_->Close();
   queue_.reset();
   if (base_) event_base_free(base_);
@@ -52,6 +53,35 @@ Status Worker::Init(const net::NetAddress& listen_addr, const std::string& liste
                        base_, listen_addr, listen_name, 1024, reuse_port,
                        [this](evutil_socket_t fd, const sockaddr* peer) { OnAccept(fd, peer); }));
   return Status::Ok();
+}
+
+Status Worker::InitAdmin(const net::NetAddress& addr, const std::string& name) {
+  ASSIGN_OR_RETURN(admin_listener_,
+                   net::TcpListener::Create(base_, addr, name, 64, false,
+                                            [this](evutil_socket_t fd, const sockaddr* peer) {
+                                              OnAdminAccept(fd, peer);
+                                            }));
+  return Status::Ok();
+}
+
+void Worker::OnAdminAccept(evutil_socket_t fd, const sockaddr* peer) {
+  constexpr size_t kMaxAdminConnections = 64;  // operators and scrapers, not clients
+  if (draining_ || admin_conns_.size() >= kMaxAdminConnections) {
+    evutil_closesocket(fd);
+    return;
+  }
+  std::shared_ptr<const http::ServerConnectionOptions> options(settings_, &settings_->server);
+  admin_conns_.insert(new http::Http1ServerConnection(base_, timers_.get(), &admin_host_,
+                                                      std::move(options), fd, peer));
+}
+
+std::unique_ptr<http::ServerExchange> Worker::AdminHost::NewExchange(http::Downstream* downstream) {
+  return std::make_unique<ProxyExchange>(w_, downstream, ProxyExchange::Listener::kAdmin);
+}
+
+void Worker::AdminHost::OnConnectionClosed(http::Http1ServerConnection* c) {
+  w_->admin_conns_.erase(c);
+  if (w_->draining_) w_->MaybeDrained();
 }
 
 void Worker::Start() {
@@ -86,7 +116,9 @@ void Worker::Drain() {
   Post([this] {
     draining_ = true;
     listener_.reset();
+    admin_listener_.reset();
     std::vector<http::Http1ServerConnection*> conns(conns_.begin(), conns_.end());
+    conns.insert(conns.end(), admin_conns_.begin(), admin_conns_.end());
     for (http::Http1ServerConnection* c : conns) c->BeginDrain();
     MaybeDrained();
   });
@@ -113,7 +145,7 @@ void Worker::OnAccept(evutil_socket_t fd, const sockaddr* peer) {
 }
 
 std::unique_ptr<http::ServerExchange> Worker::NewExchange(http::Downstream* downstream) {
-  return std::make_unique<ProxyExchange>(this, downstream);
+  return std::make_unique<ProxyExchange>(this, downstream, ProxyExchange::Listener::kClient);
 }
 
 void Worker::OnBadRequest(int status) {
@@ -132,6 +164,7 @@ void Worker::OnTimeout() { counters().timeouts.fetch_add(1, std::memory_order_re
 void Worker::CloseConnections() {
   // Connections tell OnConnectionClosed() as they go; take a copy first.
   std::vector<http::Http1ServerConnection*> conns(conns_.begin(), conns_.end());
+  conns.insert(conns.end(), admin_conns_.begin(), admin_conns_.end());
   for (http::Http1ServerConnection* c : conns) delete c;
 }
 
@@ -180,7 +213,7 @@ void Worker::OnConnectionClosed(http::Http1ServerConnection* c) {
 }
 
 void Worker::MaybeDrained() {
-  if (draining_ && conns_.empty() && !drained_reported_) {
+  if (draining_ && conns_.empty() && admin_conns_.empty() && !drained_reported_) {
     drained_reported_ = true;
     control_->WorkerDrained(id_);
   }

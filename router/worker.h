@@ -1,5 +1,7 @@
 // Worker: one data-path thread with its own event loop, listener (SO_REUSEPORT when there
-// are several workers), client connections, upstream pool and held-request queue.
+// are several workers), client connections, upstream pool and held-request queue. Worker 0
+// also owns the admin listener (the router's /_halo/* pages): the same TcpListener and
+// Http1ServerConnection, with a host whose exchanges serve only those pages.
 //
 // The control thread talks to it only through Post(): new cluster snapshots, new settings
 // (SIGHUP), drain (SIGTERM). It talks back through the `to_control` function given at
@@ -62,6 +64,8 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
   Status Init(const net::NetAddress& listen_addr, const std::string& listen_name, bool reuse_port,
               std::shared_ptr<const RouteSettings> settings,
               std::shared_ptr<const ClusterSnapshot> snapshot);
+  // Binds the admin listener on this worker (worker 0 only; after Init).
+  Status InitAdmin(const net::NetAddress& addr, const std::string& name);
   void Start();
   void Join();
   // Thread-safe: runs `fn` on the worker's loop.
@@ -99,7 +103,22 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
   void OnTimeout() override;
   void OnConnectionClosed(http::Http1ServerConnection* c) override;
 
+  // The admin listener's connections: ProxyExchanges in admin mode, not counted as clients.
+  class AdminHost final : public http::ServerConnectionHost {
+   public:
+    explicit AdminHost(Worker* w) : w_(w) {}
+    std::unique_ptr<http::ServerExchange> NewExchange(http::Downstream* downstream) override;
+    bool draining() const override { return w_->draining_; }
+    void OnBadRequest(int) override {}
+    void OnTimeout() override {}
+    void OnConnectionClosed(http::Http1ServerConnection* c) override;
+
+   private:
+    Worker* w_;
+  };
+
   void OnAccept(evutil_socket_t fd, const sockaddr* peer);
+  void OnAdminAccept(evutil_socket_t fd, const sockaddr* peer);
   void CloseConnections();
   void SetSnapshot(std::shared_ptr<const ClusterSnapshot> snap);
   void DispatchHeld();
@@ -116,6 +135,9 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
   std::shared_ptr<const ClusterSnapshot> snapshot_;
   std::shared_ptr<const RouteSettings> settings_;
   std::unordered_set<http::Http1ServerConnection*> conns_;
+  AdminHost admin_host_{this};
+  std::unique_ptr<net::TcpListener> admin_listener_;
+  std::unordered_set<http::Http1ServerConnection*> admin_conns_;
   std::list<ProxyExchange*> held_;
   Rng rng_;
   uint64_t local_down_slots_ = 0;

@@ -35,7 +35,7 @@ RetryDecision Unknown(const RetryInput& in, std::string_view why) {
 }
 
 RetryDecision DecideSamePeer(const RetryInput& in) {
-  if (in.end == AttemptEnd::kNotExecuted) return PassThrough("the peer's 503 stands");
+  if (in.end != AttemptEnd::kFailed) return PassThrough("the peer's 503 stands");
   if (in.failure == UpstreamFailure::kInvalidRequest) {
     return Fail(503, false, "the request could not be written; never sent");
   }
@@ -53,6 +53,15 @@ RetryDecision DecideSamePeer(const RetryInput& in) {
 
 RetryDecision DecideAnyNode(const RetryInput& in) {
   const bool read = in.kind == RequestKind::kRead;
+  if (in.end != AttemptEnd::kFailed && in.client_chosen_status) {
+    return PassThrough("503 chosen by the client's query: relayed as is");
+  }
+  if (in.end == AttemptEnd::kAnswered503) {
+    if (read && in.replayable && in.other_peer && in.replays == 0) {
+      return Resend(true, false, true, "read answered 503: once elsewhere");
+    }
+    return PassThrough("503 not marked \"not executed\": it may have run, relayed as is");
+  }
   if (in.end == AttemptEnd::kNotExecuted) {
     if (!in.replayable || !in.other_peer) return PassThrough("503 and no resend possible");
     if (!read) return Resend(true, false, true, "503 not executed: held for the next active");

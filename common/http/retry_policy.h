@@ -4,7 +4,7 @@
 //
 // The rule behind every row: never replay an unknown outcome. A request is sent again only
 // when the peer provably did not act on it (Reach::kNeverWritten, a reset before any
-// response byte, a 503 "not executed"), or when it is a read (safe to run twice) that has
+// response byte, a 503 marked "not executed"), or when it is a read (safe to run twice) that has
 // not been replayed yet and no response byte reached the client.
 //
 // Two scopes:
@@ -33,9 +33,15 @@ enum class RetryScope : uint8_t {
 // ignores it: the forwarder never replays what may have been executed, reads included.
 enum class RequestKind : uint8_t { kRead, kWrite };
 
+// The response header with which a node says that its 503 means "not executed" (no active,
+// sealed, shutting down, never sent to the active): value "1". A 503 without it may come from
+// a request that ran (a forwarded answer, a client-chosen sys/health code): never replayed.
+inline constexpr const char kNotExecutedHeader[] = "X-Halo-Not-Executed";
+
 enum class AttemptEnd : uint8_t {
   kFailed,       // no complete response: see `failure` and `reach`
-  kNotExecuted,  // the peer answered 503 (sealed, shutting down, standby without an active)
+  kNotExecuted,  // the peer answered 503 marked with kNotExecutedHeader
+  kAnswered503,  // the peer answered 503 without that marker: it may have acted
 };
 
 struct RetryInput {
@@ -56,6 +62,8 @@ struct RetryInput {
   int replays = 0;
   // kAnyNode: another node (or, for a write, the next active) may take a resend.
   bool other_peer = true;
+  // The status code was picked by the client (sys/health?activecode=...): never cluster state.
+  bool client_chosen_status = false;
 };
 
 enum class RetryAction : uint8_t {

@@ -155,6 +155,40 @@ TEST_CASE("cluster: forward, redirect and auto give the right response and Locat
   }
 }
 
+TEST_CASE("cluster: sys/health codes the client picks are relayed as is, never cluster state") {
+  // As conf/router.json: sys/* goes to the active, as a write.
+  Stack s(R"("rules":[{"path":"sys/*","class":"write"}])");
+  const std::string active = s.nodes.name(s.active);
+  // Straight to the node: a 1xx is no final answer, so 400 with {"errors":[...]}.
+  auto direct = s.nodes.Call(s.active, "GET", "/v1/sys/health?activecode=100");
+  REQUIRE(direct);
+  CHECK(direct->status == 400);
+  CHECK(direct->body.find("{\"errors\":[") == 0);
+  auto direct503 = s.nodes.Call(s.active, "GET", "/v1/sys/health?activecode=503");
+  REQUIRE(direct503);
+  CHECK(direct503->status == 503);
+  CHECK_FALSE(direct503->headers.Has("X-Halo-Not-Executed"));
+
+  rapidjson::Document before = s.router.Status();
+  RawClient c;
+  REQUIRE(c.Connect(s.router.port()));
+  auto via100 = c.Request("GET", "/v1/sys/health?activecode=100");
+  REQUIRE(via100);
+  CHECK(via100->status == 400);
+  // The active answers 503 (its client-chosen code) with its own health body.
+  auto via503 = c.Request("GET", "/v1/sys/health?activecode=503&standbycode=503");
+  REQUIRE(via503);
+  CHECK(via503->status == 503);
+  CHECK(via503->body.find("\"cluster_name\":\"router-test\"") != std::string::npos);
+  // No hold, no replay, no "view looks stale" re-probe: the router's state is untouched.
+  rapidjson::Document after = s.router.Status();
+  for (const char* k : {"held_writes", "held_expired", "retries", "stale_signals", "failovers"}) {
+    CAPTURE(k);
+    CHECK(StatusCounter(after, k) == StatusCounter(before, k));
+  }
+  CHECK(s.router.WaitRoles(active, 3));
+}
+
 TEST_CASE("cluster: a down node gets no traffic") {
   Stack s;
   int down = (s.active + 1) % 3;

@@ -265,6 +265,7 @@ TEST_CASE("router: a held write gives up after failover_hold_ms with 503 and Ret
 TEST_CASE("router: a write refused with 503 by a demoted active is retried on the new one") {
   Cluster c;
   c.n1.write_status = 503;  // n1 lost the lock but the router does not know yet
+  c.n1.not_executed = true;
   c.n2.SetRole(Role::kActive);
   c.n1.SetRole(Role::kStandby);  // (health will catch up; the 503 triggers a probe at once)
   auto r = HttpCall(c.router.port(), "PUT", "/v1/secret/data/x", "{}");
@@ -272,6 +273,30 @@ TEST_CASE("router: a write refused with 503 by a demoted active is retried on th
   CHECK(r->status == 200);
   CHECK(Header(r, "X-Fake-Node") == "n2");
   CHECK(c.n2.writes() == 1);
+}
+
+TEST_CASE("router: a client's X-Halo-Forwarded never reaches a node") {
+  Cluster c;
+  for (const char* method : {"PUT", "GET"}) {
+    auto r = HttpCall(c.router.port(), method, "/v1/secret/data/x", method[0] == 'P' ? "{}" : "",
+                      {"X-Halo-Forwarded: 1"});
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(Body(r).find("\"halo_forwarded\":\"\"") != std::string::npos);
+  }
+}
+
+TEST_CASE("router: a write's 503 without the not-executed marker is relayed, never replayed") {
+  Cluster c;
+  c.n1.write_status = 503;  // e.g. an answer the active relayed: the write may have run
+  int64_t held_before = StatusCounter(c.router.Status(), "held_writes");
+  auto r = HttpCall(c.router.port(), "PUT", "/v1/secret/data/x", "{}");
+  REQUIRE(r);
+  CHECK(r->status == 503);
+  CHECK(Header(r, "X-Fake-Node") == "n1");  // the node's own answer, not the router's
+  CHECK(c.n1.writes() == 1);
+  CHECK(c.n2.writes() + c.n3.writes() == 0);
+  CHECK(StatusCounter(c.router.Status(), "held_writes") == held_before);
 }
 
 TEST_CASE("router: an unknown outcome is never replayed (502); a failed read is retried once") {
@@ -410,11 +435,11 @@ TEST_CASE("router: request and response bodies stream through") {
   CHECK(h->body.empty());
 }
 
-TEST_CASE("router: /_halo/status and /_halo/metrics") {
+TEST_CASE("router: /_halo/status and /_halo/metrics on the admin listener, 404 on the client one") {
   Cluster c;
   HttpCall(c.router.port(), "PUT", "/v1/secret/data/x", "{}");
   HttpCall(c.router.port(), "GET", "/v1/secret/data/x");
-  auto m = HttpCall(c.router.port(), "GET", "/_halo/metrics");
+  auto m = HttpCall(c.router.admin_port(), "GET", "/_halo/metrics");
   REQUIRE(m);
   CHECK(m->status == 200);
   CHECK(Header(m, "Content-Type").find("text/plain") == 0);
@@ -430,8 +455,33 @@ TEST_CASE("router: /_halo/status and /_halo/metrics") {
   CHECK(st["nodes"].Size() == 3);
   CHECK(std::string(st["nodes"][1]["role"].GetString()) == "standby");
   CHECK(st["nodes"][0].HasMember("in_flight"));
-  CHECK(HttpCall(c.router.port(), "GET", "/_halo/nope")->status == 404);
-  CHECK(HttpCall(c.router.port(), "DELETE", "/_halo/status")->status == 405);
+  CHECK(HttpCall(c.router.admin_port(), "GET", "/_halo/nope")->status == 404);
+  CHECK(HttpCall(c.router.admin_port(), "DELETE", "/_halo/status")->status == 405);
+  // The client listener serves none of it, and passes nothing to a node.
+  int writes = c.n1.writes(), reads = c.n2.reads() + c.n3.reads();
+  for (const char* path : {"/_halo/status", "/_halo/metrics"}) {
+    auto r = HttpCall(c.router.port(), "GET", path);
+    REQUIRE(r);
+    CHECK(r->status == 404);
+    CHECK(Body(r).find("\"nodes\"") == std::string::npos);
+    CHECK(Body(r).find("halo_router_") == std::string::npos);
+  }
+  CHECK(c.n1.writes() == writes);
+  CHECK(c.n2.reads() + c.n3.reads() == reads);
+}
+
+TEST_CASE("router: the admin token is enforced on the admin listener") {
+  Cluster c("", false);
+  c.router.set_admin_token("admin-test-token");  // Start() waits for the status with it
+  REQUIRE(c.Start(R"("admin":{"address":"127.0.0.1:)" + std::to_string(c.router.admin_port()) +
+                  R"(","token":"admin-test-token"})"));
+  int admin = c.router.admin_port();
+  CHECK(HttpCall(admin, "GET", "/_halo/status")->status == 403);
+  CHECK(HttpCall(admin, "GET", "/_halo/metrics", "", {"X-Halo-Admin-Token: nope"})->status == 403);
+  CHECK(HttpCall(admin, "GET", "/_halo/metrics", "", {"Authorization: Bearer admin-test-token"})
+            ->status == 200);
+  CHECK(HttpCall(admin, "GET", "/_halo/status", "", {"X-Halo-Admin-Token: admin-test-token"})
+            ->status == 200);
 }
 
 TEST_CASE("router: SIGTERM finishes the request in flight, then exits 0") {

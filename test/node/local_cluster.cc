@@ -38,6 +38,10 @@ std::string LocalCluster::log(int i) const {
 
 std::string LocalCluster::Config(int i) const {
   std::string extra = options_.extra_json.empty() ? "" : ",\n  " + options_.extra_json;
+  if (static_cast<size_t>(i) < options_.node_extra_json.size() &&
+      !options_.node_extra_json[i].empty()) {
+    extra += ",\n  " + options_.node_extra_json[i];
+  }
   std::string storage = "\"storage\": {\"lmdb\": {\"path\": \"%DIR%/data\"}}";
   if (!options_.storage_json.empty()) storage = options_.storage_json;
   for (size_t at; (at = storage.find("%DIR%")) != std::string::npos;) {

@@ -21,6 +21,9 @@ struct ClusterOptions {
   int nodes = 3;
   // Extra top-level config members, e.g. R"("disable_request_forwarding": true)".
   std::string extra_json;
+  // Extra top-level members for node i only (index i; missing or empty: none), e.g. an
+  // api_addr that points somewhere else.
+  std::vector<std::string> node_extra_json;
   // Replaces the default storage (lmdb in <dir>/data): the members for "storage" and
   // optionally "ha_storage", with %DIR% standing for the temp dir, e.g.
   // R"("storage": {"file": {"path": "%DIR%/data"}})".

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "common/http/url.h"
+#include "node/auth.h"
 #include "storage/inmem_backend.h"
 
 namespace halo::node {
@@ -181,7 +182,8 @@ TEST_CASE("NodeApi: a standby reads locally and forwards writes with the hop mar
   CHECK(write->body == "{\"from\":\"active\"}");
   REQUIRE(f.forwarder.calls.size() == 1);
   CHECK(f.forwarder.calls[0].api_addr == "http://127.0.0.1:8220");
-  CHECK(f.forwarder.calls[0].request.headers.Get(kForwardedHeader) == "1");
+  // The keyed hop marker (no cluster_secret here: derived from the root token).
+  CHECK(f.forwarder.calls[0].request.headers.Get(kForwardedHeader) == HopMarker("", "root"));
   CHECK(f.forwarder.calls[0].request.target == "/v1/secret/data/app?x=1");
   CHECK(f.forwarder.calls[0].request.body == kWrite);
 
@@ -218,9 +220,18 @@ TEST_CASE("NodeApi: 503 with no active node, and for a request forwarded twice")
   CHECK(Json(*r)["errors"][0].GetString() == std::string("no active node found"));
   f.api->SetLeader({true, "http://127.0.0.1:8220", "", 4});
   auto twice =
-      f.Send("PUT", "/v1/kv/x", {{"X-Vault-Token", "root"}, {kForwardedHeader, "1"}}, R"({"a":1})");
+      f.Send("PUT", "/v1/kv/x",
+             {{"X-Vault-Token", "root"}, {kForwardedHeader, HopMarker("", "root")}}, R"({"a":1})");
   CHECK(twice->status == 503);
+  CHECK(twice->headers.Get("X-Halo-Not-Executed") == "1");
   CHECK(f.forwarder.calls.empty());
+  // A marker that does not match is a client's: the request is forwarded as any other.
+  auto forged =
+      f.Send("PUT", "/v1/kv/x", {{"X-Vault-Token", "root"}, {kForwardedHeader, "1"}}, R"({"a":1})");
+  CHECK(forged->status == 201);
+  REQUIRE(f.forwarder.calls.size() == 1);
+  CHECK(f.forwarder.calls[0].request.headers.Get(kForwardedHeader) == HopMarker("", "root"));
+  f.forwarder.calls.clear();
   // A leader view naming this very node (stale) is not forwarded to.
   f.api->SetLeader({true, f.config.api_addr, "", 5});
   CHECK(f.Send("PUT", "/v1/kv/x", {{"X-Vault-Token", "root"}}, R"({"a":1})")->status == 503);

@@ -93,6 +93,8 @@ TEST_CASE("NodeConfig: bad configs are errors naming the key") {
   };
   std::vector<Case> cases = {
       {With(R"("bogus": 1)"), "bogus: unknown key"},
+      {With(R"("cluster_secret": "short")"), "cluster_secret: at least 16"},
+      {With(R"("cluster_secret": 5)"), "cluster_secret"},
       {With(R"("api_addr": "127.0.0.1:8200")"), "api_addr"},
       {With(R"("api_addr": "http://h:1/path")"), "api_addr"},
       {With(R"("disable_standby_reads": "yes")"), "disable_standby_reads"},

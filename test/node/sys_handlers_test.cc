@@ -69,6 +69,25 @@ TEST_CASE("sys/health rejects bad parameters and methods") {
   CHECK(HandleHealth("POST", Q(""), Active()).status == 405);
 }
 
+TEST_CASE("sys/health code parameters: final codes 200-599 only, else 400 {errors}") {
+  struct Row {
+    const char* query;
+    int status;
+  };
+  const Row rows[] = {
+      {"activecode=100", 400},  {"activecode=101", 400}, {"activecode=199", 400},
+      {"activecode=200", 200},  {"activecode=302", 302}, {"activecode=599", 599},
+      {"activecode=600", 400},  {"activecode=0", 400},   {"activecode=-200", 400},
+      {"standbycode=100", 400}, {"sealedcode=150", 400}, {"uninitcode=700", 400},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.query);
+    http::Response r = HandleHealth("GET", Q(row.query), Active());
+    CHECK(r.status == row.status);
+    if (row.status == 400) CHECK(r.body.find("{\"errors\":[\"") == 0);
+  }
+}
+
 TEST_CASE("sys/health body and HEAD") {
   http::Response r = HandleHealth("GET", Q(""), Standby());
   rapidjson::Document d = Json(r);

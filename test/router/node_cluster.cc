@@ -28,7 +28,9 @@ std::string NodeCluster::NodeConfig(int i) const {
          "\"}},\"listener\":{\"tcp\":{\"address\":\"" + address(i) +
          "\",\"tls_disable\":true}},\"api_addr\":\"" + api_addr(i) +
          "\",\"cluster_name\":\"router-test\",\"node_name\":\"" + name(i) + "\",\"root_token\":\"" +
-         kRootToken + "\",\"log_level\":\"warn\"}";
+         kRootToken + "\",\"log_level\":\"warn\"" +
+         // One secret per cluster (its temp dir is unique): the hop marker between nodes.
+         ",\"cluster_secret\":\"router-test-secret:" + dir_.path() + "\"}";
 }
 
 bool NodeCluster::StartNode(int i) {

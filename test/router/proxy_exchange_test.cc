@@ -48,10 +48,12 @@ class RecordingDownstream final : public http::Downstream {
 
 class FakeContext final : public ExchangeContext {
  public:
-  explicit FakeContext(int64_t hold_ms) : metrics_(1), pool_(kMaxSlots, 4) {
+  explicit FakeContext(int64_t hold_ms, std::string admin_token = "")
+      : metrics_(1), pool_(kMaxSlots, 4) {
     base_ = event_base_new();
     RouterConfig cfg;
     cfg.failover_hold_ms = hold_ms;
+    cfg.admin_token = std::move(admin_token);
     settings_ = std::make_shared<RouteSettings>(cfg, 1);
     // Two standbys, no active: writes are held.
     auto s = std::make_shared<ClusterSnapshot>();
@@ -112,7 +114,9 @@ http::Request Put() {
 
 // One exchange on a fake worker; `req` is the request it is working on.
 struct Harness {
-  explicit Harness(int64_t hold_ms) : ctx(hold_ms), x(&ctx, &down) {}
+  explicit Harness(int64_t hold_ms, ProxyExchange::Listener l = ProxyExchange::Listener::kClient,
+                   std::string admin_token = "")
+      : ctx(hold_ms, std::move(admin_token)), x(&ctx, &down, l) {}
   // A whole PUT, begun and complete.
   void Put() {
     req = ::halo::router::Put();
@@ -185,13 +189,50 @@ TEST_CASE("ProxyExchange: Reset starts the next request from scratch (class, hol
   CHECK(ctx.timers_.armed_count() == 0);
 }
 
-TEST_CASE("ProxyExchange: /_halo/status is answered locally without a node") {
-  Harness h(500);
-  h.req = Parse("GET /_halo/status HTTP/1.1\r\nHost: x\r\n\r\n");
-  REQUIRE(h.x.Begin(h.req));
-  h.x.RequestComplete({});
-  CHECK(h.down.status == 200);
-  CHECK(h.down.body.find("\"nodes\"") != std::string::npos);
+TEST_CASE("ProxyExchange: /_halo/status is answered locally on the admin listener only") {
+  Harness admin(500, ProxyExchange::Listener::kAdmin);
+  admin.req = Parse("GET /_halo/status HTTP/1.1\r\nHost: x\r\n\r\n");
+  REQUIRE(admin.x.Begin(admin.req));
+  admin.x.RequestComplete({});
+  CHECK(admin.down.status == 200);
+  CHECK(admin.down.body.find("\"nodes\"") != std::string::npos);
+  // Any other path on the admin listener is the router's 404, never proxied.
+  Harness other(500, ProxyExchange::Listener::kAdmin);
+  other.req = Parse("GET /v1/secret/data/a HTTP/1.1\r\nHost: x\r\n\r\n");
+  REQUIRE(other.x.Begin(other.req));
+  other.x.RequestComplete({});
+  CHECK(other.down.status == 404);
+  // On the client listener: 404.
+  Harness client(500);
+  client.req = Parse("GET /_halo/status HTTP/1.1\r\nHost: x\r\n\r\n");
+  REQUIRE(client.x.Begin(client.req));
+  client.x.RequestComplete({});
+  CHECK(client.down.status == 404);
+  CHECK(client.down.body.find("\"nodes\"") == std::string::npos);
+}
+
+TEST_CASE("ProxyExchange: the admin token is enforced") {
+  struct Row {
+    const char* header;
+    int status;
+  };
+  const Row rows[] = {
+      {"", 403},
+      {"X-Halo-Admin-Token: wrong-token\r\n", 403},
+      {"X-Halo-Admin-Token: admin-secret\r\n", 200},
+      {"Authorization: Bearer admin-secret\r\n", 200},
+      {"Authorization: bearer admin-secret\r\n", 200},
+      {"Authorization: Basic admin-secret\r\n", 403},
+      {"Authorization: Bearer admin-secre\r\n", 403},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.header);
+    Harness h(500, ProxyExchange::Listener::kAdmin, "admin-secret");
+    h.req = Parse(std::string("GET /_halo/metrics HTTP/1.1\r\nHost: x\r\n") + row.header + "\r\n");
+    REQUIRE(h.x.Begin(h.req));
+    h.x.RequestComplete({});
+    CHECK(h.down.status == row.status);
+  }
 }
 
 }  // namespace

@@ -29,6 +29,17 @@ TEST_CASE("AppendUpstreamRequestHead rewrites only what crosses the proxy") {
         "X-Vault-No-Request-Forwarding: 1\r\nX-Forwarded-Proto: http\r\nContent-Length: 2\r\n\r\n");
 }
 
+TEST_CASE("AppendUpstreamRequestHead drops a client's hop marker X-Halo-Forwarded") {
+  http::Request req = Parse(
+      "PUT /v1/secret/data/x HTTP/1.1\r\nHost: vault\r\nX-Halo-Forwarded: 1\r\n"
+      "x-halo-forwarded: forged\r\nX-Vault-Token: t\r\nContent-Length: 0\r\n\r\n");
+  std::string out;
+  AppendUpstreamRequestHead(req, "127.0.0.9", "router:8200", &out);
+  CHECK(out ==
+        "PUT /v1/secret/data/x HTTP/1.1\r\nHost: vault\r\nX-Vault-Token: t\r\n"
+        "X-Forwarded-For: 127.0.0.9\r\nX-Forwarded-Proto: http\r\nContent-Length: 0\r\n\r\n");
+}
+
 TEST_CASE("AppendUpstreamRequestHead: HTTP/1.0 without Host, chunked bodies") {
   http::Request req = Parse("GET /v1/x HTTP/1.0\r\n\r\n");
   std::string out;

@@ -64,7 +64,16 @@ TEST_CASE("ParseRouterConfig defaults") {
   CHECK(r->reads == ReadPolicy::kStandbys);
   CHECK(r->mode == WriteMode::kForward);
   CHECK(r->listen_port == 8200);
+  CHECK(r->admin_host == "127.0.0.1");  // the admin listener defaults to loopback
+  CHECK(r->admin_port == 8201);
+  CHECK(r->admin_token.empty());
   CHECK(r->rules.empty());
+  Result<RouterConfig> a = ParseRouterConfig(
+      R"({"nodes":[{"address":"h:1"}],"admin":{"address":"[::1]:9001","token":"t0k"}})", "x");
+  REQUIRE(a.ok());
+  CHECK(a->admin_host == "::1");
+  CHECK(a->admin_port == 9001);
+  CHECK(a->admin_token == "t0k");
 }
 
 TEST_CASE("ParseRouterConfig names the bad key") {
@@ -99,6 +108,11 @@ TEST_CASE("ParseRouterConfig names the bad key") {
   CHECK(msg((std::string("{") + n + R"(,"limits":{"max_headers":"x"}})").c_str()) ==
         "limits.max_headers: expected an integer");
   CHECK(msg((std::string("{") + n + R"(,"typo":1})").c_str()) == "typo: unknown key");
+  CHECK(msg((std::string("{") + n + R"(,"admin":{"address":"8201"}})").c_str()) ==
+        "admin.address: expected \"host:port\"");
+  CHECK(msg((std::string("{") + n + R"(,"admin":{"token":""}})").c_str()).find("admin.token") == 0);
+  CHECK(msg((std::string("{") + n + R"(,"admin":{"stats":true}})").c_str()) ==
+        "admin.stats: unknown key");
 }
 
 TEST_CASE("SplitHostPort") {

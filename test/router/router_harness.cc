@@ -262,7 +262,9 @@ std::string FakeNode::Handle(const http::Request& req, int conn, bool* close) {
       return "";
     }
     if (int st = write_status.load(); st != 0) {
-      return Reply(st, "{\"errors\":[\"scripted\"]}", name_);
+      ++writes_;
+      return Reply(st, "{\"errors\":[\"scripted\"]}", name_,
+                   not_executed.load() ? "X-Halo-Not-Executed: 1\r\n" : "");
     }
   }
   (read ? reads_ : writes_)++;
@@ -270,13 +272,13 @@ std::string FakeNode::Handle(const http::Request& req, int conn, bool* close) {
     std::optional<std::string_view> v = req.headers.Get(n);
     return v ? std::string(*v) : std::string();
   };
-  std::string body = "{\"node\":" + Json(name_) + ",\"method\":" + Json(req.method) +
-                     ",\"target\":" + Json(req.target) + ",\"body\":" + Json(req.body) +
-                     ",\"xff\":" + Json(hdr("x-forwarded-for")) +
-                     ",\"xfp\":" + Json(hdr("x-forwarded-proto")) +
-                     ",\"no_forward\":" + Json(hdr("x-vault-no-request-forwarding")) +
-                     ",\"connection\":" + Json(hdr("connection")) +
-                     ",\"te\":" + Json(hdr("transfer-encoding")) + "}";
+  std::string body =
+      "{\"node\":" + Json(name_) + ",\"method\":" + Json(req.method) +
+      ",\"target\":" + Json(req.target) + ",\"body\":" + Json(req.body) +
+      ",\"xff\":" + Json(hdr("x-forwarded-for")) + ",\"xfp\":" + Json(hdr("x-forwarded-proto")) +
+      ",\"no_forward\":" + Json(hdr("x-vault-no-request-forwarding")) +
+      ",\"connection\":" + Json(hdr("connection")) + ",\"te\":" + Json(hdr("transfer-encoding")) +
+      ",\"halo_forwarded\":" + Json(hdr("x-halo-forwarded")) + "}";
   return Reply(200, body, name_);
 }
 
@@ -422,7 +424,8 @@ std::string RouterConfigJson(int port,
 // ------------------------------------------------------------------------------------------
 // RouterProcess
 
-RouterProcess::RouterProcess(std::string tag) : dir_(tag), port_(halo::testing::PickFreePort()) {
+RouterProcess::RouterProcess(std::string tag)
+    : dir_(tag), port_(halo::testing::PickFreePort()), admin_port_(halo::testing::PickFreePort()) {
   config_path_ = dir_.Join("router.json");
   log_path_ = dir_.Join("router.log");
 }
@@ -432,7 +435,7 @@ RouterProcess::~RouterProcess() {
 }
 
 bool RouterProcess::Start(const std::string& config_json) {
-  halo::testing::WriteFile(config_path_, config_json);
+  halo::testing::WriteFile(config_path_, WithAdmin(config_json));
   proc_ = halo::testing::Subprocess::Start(
       {halo::testing::BinPath("halo-router"), "--config", config_path_}, {}, log_path_);
   if (!proc_.started()) return false;
@@ -449,16 +452,26 @@ bool RouterProcess::Reload(const std::string& config_json, bool wait) {
   rapidjson::Document before = Status();
   if (!before.IsObject()) return false;
   uint64_t gen = before["config_generation"].GetUint64();
-  halo::testing::WriteFile(config_path_, config_json);
+  halo::testing::WriteFile(config_path_, WithAdmin(config_json));
   proc_.Signal(SIGHUP);
   if (!wait) return true;
   return WaitStatus(
       [&](const rapidjson::Document& d) { return d["config_generation"].GetUint64() > gen; });
 }
 
+std::string RouterProcess::WithAdmin(const std::string& config_json) const {
+  if (config_json.find("\"admin\"") != std::string::npos) return config_json;
+  std::string out = config_json;
+  out.insert(out.find('{') + 1,
+             "\"admin\":{\"address\":\"127.0.0.1:" + std::to_string(admin_port_) + "\"},");
+  return out;
+}
+
 rapidjson::Document RouterProcess::Status() {
   rapidjson::Document d;
-  std::optional<http::Response> r = HttpCall(port_, "GET", "/_halo/status");
+  std::vector<std::string> headers;
+  if (!admin_token_.empty()) headers.push_back("X-Halo-Admin-Token: " + admin_token_);
+  std::optional<http::Response> r = HttpCall(admin_port_, "GET", "/_halo/status", "", headers);
   if (r && r->status == 200) d.Parse(r->body.c_str());
   if (d.HasParseError()) d.SetNull();
   return d;

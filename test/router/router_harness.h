@@ -22,7 +22,8 @@ namespace halo::router::testing {
 
 // One fake halo-node: answers sys/health and sys/leader (incl. the blocking query
 // ?index=N&wait=Ns) from a scripted role, and echoes every other request as JSON
-// {"node","method","target","body","xff","xfp","no_forward"} with an X-Fake-Node header.
+// {"node","method","target","body","xff","xfp","no_forward","connection","te",
+// "halo_forwarded"} with an X-Fake-Node header.
 class FakeNode {
  public:
   enum class Role { kActive, kStandby, kSealed };
@@ -45,10 +46,11 @@ class FakeNode {
   bool Start();
 
   // Behaviour knobs for non-sys requests.
-  std::atomic<int> write_status{0};      // answer writes with this status (0 = echo 200)
-  std::atomic<bool> drop_writes{false};  // read a write, then close without answering
-  std::atomic<bool> drop_reads{false};   // read a read, then close without answering
-  std::atomic<int> delay_ms{0};          // before answering non-sys requests
+  std::atomic<int> write_status{0};       // answer writes with this status (0 = echo 200)
+  std::atomic<bool> not_executed{false};  // ... with X-Halo-Not-Executed: 1
+  std::atomic<bool> drop_writes{false};   // read a write, then close without answering
+  std::atomic<bool> drop_reads{false};    // read a read, then close without answering
+  std::atomic<int> delay_ms{0};           // before answering non-sys requests
 
   // Requests served (non-sys), by method class.
   int reads() const { return reads_.load(); }
@@ -139,7 +141,8 @@ class RouterProcess {
   explicit RouterProcess(std::string tag = "router");
   ~RouterProcess();
 
-  // Writes the config and starts the binary; waits until /_halo/status answers.
+  // Writes the config (with "admin" on admin_port() unless it has one) and starts the
+  // binary; waits until /_halo/status answers on the admin port.
   bool Start(const std::string& config_json);
   // Rewrites the config file and sends SIGHUP; with `wait`, waits until config_generation
   // grows (false if it does not).
@@ -153,12 +156,19 @@ class RouterProcess {
   bool WaitRoles(const std::string& active, int routable,
                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
   int port() const { return port_; }
+  int admin_port() const { return admin_port_; }
+  // Sent by Status() when the config asks for an admin token.
+  void set_admin_token(std::string token) { admin_token_ = std::move(token); }
   halo::testing::Subprocess& process() { return proc_; }
   std::string log() const;
 
  private:
+  std::string WithAdmin(const std::string& config_json) const;
+
   halo::testing::TempDir dir_;
   int port_;
+  int admin_port_;
+  std::string admin_token_;
   std::string config_path_;
   std::string log_path_;
   halo::testing::Subprocess proc_;

@@ -90,7 +90,7 @@ TEST_CASE("DecideRetry router: reset before any response byte -> retried") {
   CHECK(late.status == 502);
 }
 
-TEST_CASE("DecideRetry router: node answered 503 (not executed)") {
+TEST_CASE("DecideRetry router: node answered 503 marked not executed") {
   SUBCASE("read: once elsewhere, then the 503 stands") {
     RetryDecision d = DecideRetry(Router503(RequestKind::kRead));
     CHECK(d.action == RetryAction::kResend);
@@ -113,6 +113,37 @@ TEST_CASE("DecideRetry router: node answered 503 (not executed)") {
     for (RequestKind k : kKinds) {
       RetryInput in = Router503(k);
       in.replayable = false;
+      CHECK(DecideRetry(in).action == RetryAction::kPassThrough);
+    }
+  }
+}
+
+TEST_CASE("DecideRetry router: node answered 503 without the not-executed marker") {
+  RetryInput read = Router503(RequestKind::kRead);
+  read.end = AttemptEnd::kAnswered503;
+  SUBCASE("read: once elsewhere (idempotent), then the 503 stands") {
+    RetryDecision d = DecideRetry(read);
+    CHECK(d.action == RetryAction::kResend);
+    CHECK(d.exclude_peer);
+    CHECK(d.counts_as_replay);
+    read.replays = 1;
+    CHECK(DecideRetry(read).action == RetryAction::kPassThrough);
+  }
+  SUBCASE("write: relayed as is, never replayed (it may have run)") {
+    RetryInput w = read;
+    w.kind = RequestKind::kWrite;
+    RetryDecision d = DecideRetry(w);
+    CHECK(d.action == RetryAction::kPassThrough);
+    CHECK_FALSE(d.exclude_peer);
+  }
+}
+
+TEST_CASE("DecideRetry router: a 503 the client chose (sys/health codes) -> relayed as is") {
+  for (RequestKind k : kKinds) {
+    for (AttemptEnd end : {AttemptEnd::kNotExecuted, AttemptEnd::kAnswered503}) {
+      RetryInput in = Router503(k);
+      in.end = end;
+      in.client_chosen_status = true;
       CHECK(DecideRetry(in).action == RetryAction::kPassThrough);
     }
   }
@@ -212,8 +243,10 @@ TEST_CASE("DecideRetry forwarder: a request that cannot be written is never sent
 
 TEST_CASE("DecideRetry forwarder: a 503 from the peer is its answer") {
   RetryInput in = Forwarder(UpstreamFailure::kConnect, Reach::kResponseStarted, true);
-  in.end = AttemptEnd::kNotExecuted;
-  CHECK(DecideRetry(in).action == RetryAction::kPassThrough);
+  for (AttemptEnd end : {AttemptEnd::kNotExecuted, AttemptEnd::kAnswered503}) {
+    in.end = end;
+    CHECK(DecideRetry(in).action == RetryAction::kPassThrough);
+  }
 }
 
 }  // namespace
