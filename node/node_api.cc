@@ -1,5 +1,7 @@
 #include "node/node_api.h"
 
+#include <vector>
+
 #include "common/ids.h"
 #include "common/logging.h"
 #include "kv/json.h"
@@ -11,15 +13,6 @@
 #include "node/sys_mounts.h"
 
 namespace halo::node {
-
-struct NodeApi::Waiter {
-  NodeApi* api = nullptr;
-  LeaderView seen;
-  bool seen_active = false;
-  ReplyFn reply;
-  event* timer = nullptr;
-  std::list<Waiter>::iterator self;
-};
 
 namespace {
 
@@ -75,7 +68,7 @@ NodeApi::NodeApi(const NodeConfig& config, storage::Backend* backend, Forwarder*
 }
 
 NodeApi::~NodeApi() {
-  for (Waiter& w : waiters_) {
+  for (auto& [id, w] : waiters_) {
     if (w.timer != nullptr) event_free(w.timer);
   }
 }
@@ -310,40 +303,53 @@ void NodeApi::HandleLeaderQuery(const http::Request& request, const http::QueryP
     reply(HandleLeader(Snapshot()));
     return;
   }
-  waiters_.emplace_back();
-  auto it = std::prev(waiters_.end());
-  it->api = this;
-  it->seen = leader_;
-  it->seen_active = write_epoch_ != 0;
-  it->reply = reply;
-  it->self = it;
-  it->timer = evtimer_new(base_, &NodeApi::OnWaiterTimeout, &*it);
+  uint64_t id = ++next_waiter_id_;
+  Waiter& w = waiters_[id];
+  w.api = this;
+  w.id = id;
+  w.seen = leader_;
+  w.seen_active = write_epoch_ != 0;
+  w.reply = reply;
+  w.timer = evtimer_new(base_, &NodeApi::OnWaiterTimeout, &w);
   timeval tv{static_cast<time_t>(wait->wait_ms / 1000),
              static_cast<suseconds_t>((wait->wait_ms % 1000) * 1000)};
-  if (it->timer == nullptr || evtimer_add(it->timer, &tv) != 0) {
-    FinishWaiter(it);
+  if (w.timer == nullptr || evtimer_add(w.timer, &tv) != 0) {
+    FinishWaiter(id);
   }
 }
 
 void NodeApi::OnWaiterTimeout(evutil_socket_t, short, void* arg) {
   Waiter* w = static_cast<Waiter*>(arg);
-  w->api->FinishWaiter(w->self);
+  w->api->FinishWaiter(w->id);
 }
 
-void NodeApi::FinishWaiter(std::list<Waiter>::iterator it) {
-  ReplyFn reply = std::move(it->reply);
-  if (it->timer != nullptr) event_free(it->timer);
-  waiters_.erase(it);
+void NodeApi::FinishWaiter(uint64_t id) {
+  auto it = waiters_.find(id);
+  if (it == waiters_.end()) return;
+  ReplyFn reply = TakeWaiter(waiters_.extract(it).mapped());
   reply(HandleLeader(Snapshot()));
 }
 
+NodeApi::ReplyFn NodeApi::TakeWaiter(Waiter& w) {
+  if (w.timer != nullptr) event_free(w.timer);
+  w.timer = nullptr;
+  return std::move(w.reply);
+}
+
 void NodeApi::WakeWaiters() {
+  // Take the woken waiters out of the list before answering any: an answer can run a
+  // pipelined request on the same connection (a step-down) that changes the leader view and
+  // wakes waiters again, from inside this loop; it then finds only the ones still parked.
   bool active = write_epoch_ != 0;
+  std::vector<ReplyFn> woken;
   for (auto it = waiters_.begin(); it != waiters_.end();) {
     auto next = std::next(it);
-    if (shutting_down_ || !(it->seen == leader_) || it->seen_active != active) FinishWaiter(it);
+    if (shutting_down_ || !(it->second.seen == leader_) || it->second.seen_active != active) {
+      woken.push_back(TakeWaiter(waiters_.extract(it).mapped()));
+    }
     it = next;
   }
+  for (ReplyFn& reply : woken) reply(HandleLeader(Snapshot()));
 }
 
 void NodeApi::BeginShutdown() {

@@ -24,7 +24,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <list>
 #include <map>
 #include <memory>
 #include <string>
@@ -82,7 +81,15 @@ class NodeApi {
   size_t in_flight() const { return in_flight_; }
 
  private:
-  struct Waiter;
+  // A parked blocking sys/leader query.
+  struct Waiter {
+    NodeApi* api = nullptr;
+    uint64_t id = 0;
+    LeaderView seen;
+    bool seen_active = false;
+    ReplyFn reply;
+    event* timer = nullptr;
+  };
 
   void Dispatch(http::Request& request, const ReplyFn& reply);
   void HandleLeaderQuery(const http::Request& request, const http::QueryParams& query,
@@ -102,7 +109,10 @@ class NodeApi {
   bool Authorized(const http::Request& request) const;
   void WakeWaiters();
   static void OnWaiterTimeout(evutil_socket_t, short, void* arg);
-  void FinishWaiter(std::list<Waiter>::iterator it);
+  // Answers parked waiter `id` (if it is still parked) with the current leader view.
+  void FinishWaiter(uint64_t id);
+  // Frees `w`'s timer and returns its reply; once `w` is out of waiters_.
+  static ReplyFn TakeWaiter(Waiter& w);
 
   const NodeConfig& config_;
   storage::Backend* const backend_;
@@ -121,7 +131,8 @@ class NodeApi {
   LeaderView leader_;
   bool shutting_down_ = false;
   size_t in_flight_ = 0;
-  std::list<Waiter> waiters_;
+  std::map<uint64_t, Waiter> waiters_;  // parked sys/leader queries, by id (arrival order)
+  uint64_t next_waiter_id_ = 0;
   // Shared with posted write completions: false once this object is gone.
   std::shared_ptr<bool> alive_;
 };

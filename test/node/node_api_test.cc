@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <optional>
+#include <vector>
 
 #include "common/http/url.h"
 #include "storage/inmem_backend.h"
@@ -296,6 +297,37 @@ TEST_CASE("NodeApi: blocking sys/leader answers on change or after wait") {
   f.api->BeginShutdown();
   REQUIRE(parked);
   CHECK(f.Send("GET", "/v1/sys/health", {})->status == 503);
+}
+
+TEST_CASE("NodeApi: an answer that wakes waiters again (a pipelined step-down) is safe") {
+  Fixture f;
+  f.api->SetLeader({true, "http://127.0.0.1:8220", "", 4});
+  http::Request req;
+  req.method = "GET";
+  req.target = "/v1/sys/leader?index=4&wait=30s";
+  req.path = "/v1/sys/leader";
+  req.query = "index=4&wait=30s";
+  std::vector<int> answered;
+  std::optional<http::Response> step_down;
+  // The first waiter's answer runs a step-down at once (re-entering the wake-up); then two
+  // more waiters are parked behind it.
+  f.api->Handle(req, [&](http::Response) {
+    answered.push_back(0);
+    http::Request sd;
+    sd.method = "PUT";
+    sd.target = sd.path = "/v1/sys/step-down";
+    sd.headers.Add("X-Vault-Token", "root");
+    f.api->Handle(std::move(sd), [&](http::Response r) { step_down = std::move(r); });
+  });
+  f.api->Handle(req, [&](http::Response) { answered.push_back(1); });
+  f.api->Handle(req, [&](http::Response) { answered.push_back(2); });
+  CHECK(answered.empty());
+  f.api->SetActive(5, 1);  // wakes all three; the step-down inside wakes again
+  CHECK(answered == std::vector<int>{0, 1, 2});
+  REQUIRE(step_down);
+  CHECK(step_down->status == 204);
+  CHECK(f.step_downs == 1);
+  CHECK(f.api->in_flight() == 0);
 }
 
 TEST_CASE("NodeApi: sys/step-down steps down the active, forwards from a standby") {
