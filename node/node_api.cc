@@ -39,6 +39,15 @@ bool HasDotSegment(std::string_view path) {
   return false;
 }
 
+// The IP address of "ip:port" / "[v6]:port" (the whole text if it has no port).
+std::string ClientIp(std::string_view remote_addr) {
+  if (!remote_addr.empty() && remote_addr[0] == '[') {
+    size_t close = remote_addr.find(']');
+    return std::string(remote_addr.substr(1, close == std::string_view::npos ? close : close - 1));
+  }
+  return std::string(remote_addr.substr(0, remote_addr.rfind(':')));
+}
+
 }  // namespace
 
 std::string ClusterIdFor(std::string_view cluster_name) {
@@ -128,7 +137,7 @@ bool NodeApi::Authorized(const http::Request& request) const {
   return TokenMatches(token, config_.root_token);
 }
 
-void NodeApi::Handle(http::Request request, ReplyFn reply) {
+void NodeApi::Handle(http::Request request, ReplyFn reply, const OnAbandonedFn& on_abandoned) {
   ++in_flight_;
   std::weak_ptr<bool> alive = alive_;
   ReplyFn done = [this, alive, reply = std::move(reply)](http::Response response) {
@@ -141,10 +150,11 @@ void NodeApi::Handle(http::Request request, ReplyFn reply) {
     done(std::move(response));
     return;
   }
-  Dispatch(request, done);
+  Dispatch(request, done, on_abandoned);
 }
 
-void NodeApi::Dispatch(http::Request& request, const ReplyFn& reply) {
+void NodeApi::Dispatch(http::Request& request, const ReplyFn& reply,
+                       const OnAbandonedFn& on_abandoned) {
   if (HasDotSegment(request.path)) {
     // Go's ServeMux (in front of OpenBao's handlers) never lets "." or ".." through either.
     reply(ErrorReply(400,
@@ -170,7 +180,7 @@ void NodeApi::Dispatch(http::Request& request, const ReplyFn& reply) {
       reply(method == "GET" ? HandleSealStatus(Snapshot()) : MethodNotAllowed());
       return;
     case RouteKind::kLeader:
-      HandleLeaderQuery(request, *query, reply);
+      HandleLeaderQuery(request, *query, reply, on_abandoned);
       return;
     default:
       break;
@@ -289,7 +299,7 @@ void NodeApi::SendToActive(http::Request& request, const ReplyFn& reply) {
 }
 
 void NodeApi::HandleLeaderQuery(const http::Request& request, const http::QueryParams& query,
-                                const ReplyFn& reply) {
+                                const ReplyFn& reply, const OnAbandonedFn& on_abandoned) {
   if (request.method != "GET") {
     reply(MethodNotAllowed());
     return;
@@ -303,10 +313,26 @@ void NodeApi::HandleLeaderQuery(const http::Request& request, const http::QueryP
     reply(HandleLeader(Snapshot()));
     return;
   }
+  std::string client = ClientIp(request.remote_addr);
+  size_t& from_client = waiters_per_client_[client];
+  if (waiters_.size() >= static_cast<size_t>(config_.max_leader_waiters) ||
+      from_client >= static_cast<size_t>(config_.max_leader_waiters_per_client)) {
+    if (from_client == 0) waiters_per_client_.erase(client);
+    // 429 rather than the current state at once: a blocking-query loop re-asks at once when
+    // answered with an unchanged index (a busy loop against a node that is already full),
+    // while 429 + Retry-After is what Consul answers past its per-client limits, and what
+    // its and Vault's clients back off on.
+    http::Response busy = ErrorReply(429, "too many blocking sys/leader queries; retry later");
+    busy.headers.Set("Retry-After", "1");
+    reply(std::move(busy));
+    return;
+  }
+  ++from_client;
   uint64_t id = ++next_waiter_id_;
   Waiter& w = waiters_[id];
   w.api = this;
   w.id = id;
+  w.client = std::move(client);
   w.seen = leader_;
   w.seen_active = write_epoch_ != 0;
   w.reply = reply;
@@ -315,6 +341,14 @@ void NodeApi::HandleLeaderQuery(const http::Request& request, const http::QueryP
              static_cast<suseconds_t>((wait->wait_ms % 1000) * 1000)};
   if (w.timer == nullptr || evtimer_add(w.timer, &tv) != 0) {
     FinishWaiter(id);
+    return;
+  }
+  // A client gone away is answered now (the answer is dropped): frees its slot and socket.
+  std::weak_ptr<bool> alive = alive_;
+  if (on_abandoned) {
+    on_abandoned([this, alive, id] {
+      if (!alive.expired()) FinishWaiter(id);
+    });
   }
 }
 
@@ -333,6 +367,8 @@ void NodeApi::FinishWaiter(uint64_t id) {
 NodeApi::ReplyFn NodeApi::TakeWaiter(Waiter& w) {
   if (w.timer != nullptr) event_free(w.timer);
   w.timer = nullptr;
+  auto count = waiters_per_client_.find(w.client);
+  if (count != waiters_per_client_.end() && --count->second == 0) waiters_per_client_.erase(count);
   return std::move(w.reply);
 }
 

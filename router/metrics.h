@@ -59,7 +59,9 @@ class WorkerMetrics {
 // Process-wide counters for rarer events. All relaxed atomics.
 struct RouterCounters {
   std::atomic<uint64_t> connections_accepted{0};
-  std::atomic<uint64_t> connections_refused{0};  // over max_connections
+  std::atomic<uint64_t> connections_refused{0};       // over max_connections
+  std::atomic<int64_t> blocking_queries{0};           // sys/leader?index= in flight
+  std::atomic<uint64_t> blocking_queries_refused{0};  // 429 over max_blocking_queries
   std::atomic<int64_t> connections_open{0};
   std::atomic<uint64_t> bad_requests{0};       // 400 from the router's own checks
   std::atomic<uint64_t> headers_too_large{0};  // 431
