@@ -16,7 +16,7 @@
 #include <memory>
 #include <string>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "common/event_timer_source.h"
 #include "common/http/http1_server_connection.h"
@@ -115,7 +115,9 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
   std::unique_ptr<http::UpstreamPool> pool_;
   std::shared_ptr<const ClusterSnapshot> snapshot_;
   std::shared_ptr<const RouteSettings> settings_;
-  std::unordered_set<http::Http1ServerConnection*> conns_;
+  // Open client connections, each with the IP counted for max_connections_per_client ("" if
+  // not counted).
+  std::unordered_map<http::Http1ServerConnection*, std::string> conns_;
   std::list<ProxyExchange*> held_;
   Rng rng_;
   uint64_t local_down_slots_ = 0;

@@ -65,6 +65,7 @@ TEST_CASE("ParseRouterConfig defaults") {
   CHECK(r->mode == WriteMode::kForward);
   CHECK(r->listen_port == 8200);
   CHECK(r->rules.empty());
+  CHECK(r->limits.max_connections_per_client == 0);  // off
   CHECK(r->limits.max_blocking_queries == 256);
 }
 
@@ -99,6 +100,8 @@ TEST_CASE("ParseRouterConfig names the bad key") {
         "health_check.interval: must be positive");
   CHECK(msg((std::string("{") + n + R"(,"limits":{"max_headers":"x"}})").c_str()) ==
         "limits.max_headers: expected an integer");
+  CHECK(msg((std::string("{") + n + R"(,"limits":{"max_connections_per_client":-1}})").c_str())
+            .find("limits.max_connections_per_client") == 0);
   CHECK(msg((std::string("{") + n + R"(,"limits":{"max_blocking_queries":"x"}})").c_str())
             .find("limits.max_blocking_queries") == 0);
   CHECK(msg((std::string("{") + n + R"(,"typo":1})").c_str()) == "typo: unknown key");
