@@ -1,6 +1,7 @@
 // Integration: blocking sys/leader queries on real halo-node processes. Clients that park one
-// and go away are freed at once (no CLOSE-WAIT sockets left, counted from /proc/net/tcp) and
-// the parked queries are capped (429).
+// and go away are freed at once (no CLOSE-WAIT sockets left, counted from /proc/net/tcp), the
+// parked queries are capped (429), and a step-down pipelined behind a woken query wakes the
+// waiters again without crashing any node.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -85,6 +86,54 @@ TEST_CASE("node: 50 abandoned blocking sys/leader queries free their sockets at 
   CHECK(r->status == 200);
   CHECK(JsonInt(r->body, {"index"}) == index);
   CHECK(c.process(0).Running());
+}
+
+TEST_CASE("node: a step-down pipelined behind a woken sys/leader query crashes no node") {
+  ClusterOptions o;
+  o.extra_json = R"("max_leader_waiters_per_client": 3)";
+  LocalCluster c(o);
+  REQUIRE(c.Start());
+  int active = c.Active();
+  REQUIRE(active >= 0);
+  std::vector<std::unique_ptr<HttpTestClient>> first;  // with the step-down behind
+  std::vector<std::unique_ptr<HttpTestClient>> others;
+  for (int i = 0; i < c.size(); ++i) {
+    if (i == active) continue;
+    int64_t index = LeaderIndex(c, i);
+    REQUIRE(index > 0);
+    first.push_back(std::make_unique<HttpTestClient>(c.port(i)));
+    REQUIRE(first.back()
+                ->SendRaw(BlockingLeader(index, "60s") +
+                          "PUT /v1/sys/step-down HTTP/1.1\r\nHost: x\r\nX-Vault-Token: " + kToken +
+                          "\r\nContent-Length: 0\r\n\r\n")
+                .ok());
+    for (int k = 0; k < 2; ++k) {
+      others.push_back(std::make_unique<HttpTestClient>(c.port(i)));
+      REQUIRE(others.back()->SendRaw(BlockingLeader(index, "60s")).ok());
+    }
+    REQUIRE(CapFull(c.port(i), index));  // all three parked
+  }
+  auto down = c.Call(active, "PUT", "/v1/sys/step-down");
+  REQUIRE(down.ok());
+  CHECK(down->status == 204);
+  for (auto& client : first) {
+    Result<http::Response> woken = client->ReadResponse(std::chrono::seconds(10));
+    REQUIRE(woken.ok());
+    CHECK(woken->status == 200);
+    Result<http::Response> step_down = client->ReadResponse(std::chrono::seconds(10));
+    REQUIRE(step_down.ok());
+    MESSAGE("pipelined step-down answered " << step_down->status);
+  }
+  for (auto& client : others) {
+    Result<http::Response> woken = client->ReadResponse(std::chrono::seconds(10));
+    REQUIRE(woken.ok());
+    CHECK(woken->status == 200);
+  }
+  for (int i = 0; i < c.size(); ++i) {
+    CHECK_MESSAGE(c.process(i).Running(), "node " << i << " died; log:\n" << c.log(i));
+    CHECK(PollUntil([&] { return c.Health(i) != 0; }, std::chrono::seconds(5)));
+  }
+  CHECK(c.WaitActive() >= 0);
 }
 
 }  // namespace
