@@ -52,11 +52,13 @@ Status Node::Init() {
                                    std::move(hooks), RealClock());
   api_->SetHaEnabled(lock_backend_ != nullptr);
 
-  handler_ = std::make_unique<http::FunctionHandler>(
-      [this](http::Request request, http::HttpResponder responder) {
-        api_->Handle(std::move(request),
-                     [responder](http::Response response) { responder.Send(std::move(response)); });
-      });
+  handler_ = std::make_unique<http::FunctionHandler>([this](http::Request request,
+                                                            http::HttpResponder responder) {
+    api_->Handle(
+        std::move(request),
+        [responder](http::Response response) { responder.Send(std::move(response)); },
+        [responder](std::function<void()> cancel) { responder.OnAbandoned(std::move(cancel)); });
+  });
   http::HttpServerOptions options;
   options.host = config_.listener.host;
   options.port = config_.listener.port;

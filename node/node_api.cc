@@ -1,5 +1,7 @@
 #include "node/node_api.h"
 
+#include <vector>
+
 #include "common/ids.h"
 #include "common/logging.h"
 #include "kv/json.h"
@@ -11,15 +13,6 @@
 #include "node/sys_mounts.h"
 
 namespace halo::node {
-
-struct NodeApi::Waiter {
-  NodeApi* api = nullptr;
-  LeaderView seen;
-  bool seen_active = false;
-  ReplyFn reply;
-  event* timer = nullptr;
-  std::list<Waiter>::iterator self;
-};
 
 namespace {
 
@@ -44,6 +37,15 @@ bool HasDotSegment(std::string_view path) {
     path.remove_prefix(slash + 1);
   }
   return false;
+}
+
+// The IP address of "ip:port" / "[v6]:port" (the whole text if it has no port).
+std::string ClientIp(std::string_view remote_addr) {
+  if (!remote_addr.empty() && remote_addr[0] == '[') {
+    size_t close = remote_addr.find(']');
+    return std::string(remote_addr.substr(1, close == std::string_view::npos ? close : close - 1));
+  }
+  return std::string(remote_addr.substr(0, remote_addr.rfind(':')));
 }
 
 }  // namespace
@@ -76,7 +78,7 @@ NodeApi::NodeApi(const NodeConfig& config, storage::Backend* backend, Forwarder*
 }
 
 NodeApi::~NodeApi() {
-  for (Waiter& w : waiters_) {
+  for (auto& [id, w] : waiters_) {
     if (w.timer != nullptr) event_free(w.timer);
   }
 }
@@ -136,7 +138,7 @@ bool NodeApi::Authorized(const http::Request& request) const {
   return TokenMatches(token, config_.root_token);
 }
 
-void NodeApi::Handle(http::Request request, ReplyFn reply) {
+void NodeApi::Handle(http::Request request, ReplyFn reply, const OnAbandonedFn& on_abandoned) {
   ++in_flight_;
   std::weak_ptr<bool> alive = alive_;
   ReplyFn done = [this, alive, reply = std::move(reply)](http::Response response) {
@@ -149,10 +151,11 @@ void NodeApi::Handle(http::Request request, ReplyFn reply) {
     done(std::move(response));
     return;
   }
-  Dispatch(request, done);
+  Dispatch(request, done, on_abandoned);
 }
 
-void NodeApi::Dispatch(http::Request& request, const ReplyFn& reply) {
+void NodeApi::Dispatch(http::Request& request, const ReplyFn& reply,
+                       const OnAbandonedFn& on_abandoned) {
   if (HasDotSegment(request.path)) {
     // Go's ServeMux (in front of OpenBao's handlers) never lets "." or ".." through either.
     reply(ErrorReply(400,
@@ -178,7 +181,7 @@ void NodeApi::Dispatch(http::Request& request, const ReplyFn& reply) {
       reply(method == "GET" ? HandleSealStatus(Snapshot()) : MethodNotAllowed());
       return;
     case RouteKind::kLeader:
-      HandleLeaderQuery(request, *query, reply);
+      HandleLeaderQuery(request, *query, reply, on_abandoned);
       return;
     default:
       break;
@@ -301,7 +304,7 @@ void NodeApi::SendToActive(http::Request& request, const ReplyFn& reply) {
 }
 
 void NodeApi::HandleLeaderQuery(const http::Request& request, const http::QueryParams& query,
-                                const ReplyFn& reply) {
+                                const ReplyFn& reply, const OnAbandonedFn& on_abandoned) {
   if (request.method != "GET") {
     reply(MethodNotAllowed());
     return;
@@ -315,40 +318,79 @@ void NodeApi::HandleLeaderQuery(const http::Request& request, const http::QueryP
     reply(HandleLeader(Snapshot()));
     return;
   }
-  waiters_.emplace_back();
-  auto it = std::prev(waiters_.end());
-  it->api = this;
-  it->seen = leader_;
-  it->seen_active = write_epoch_ != 0;
-  it->reply = reply;
-  it->self = it;
-  it->timer = evtimer_new(base_, &NodeApi::OnWaiterTimeout, &*it);
+  std::string client = ClientIp(request.remote_addr);
+  size_t& from_client = waiters_per_client_[client];
+  if (waiters_.size() >= static_cast<size_t>(config_.max_leader_waiters) ||
+      from_client >= static_cast<size_t>(config_.max_leader_waiters_per_client)) {
+    if (from_client == 0) waiters_per_client_.erase(client);
+    // 429 rather than the current state at once: a blocking-query loop re-asks at once when
+    // answered with an unchanged index (a busy loop against a node that is already full),
+    // while 429 + Retry-After is what Consul answers past its per-client limits, and what
+    // its and Vault's clients back off on.
+    http::Response busy = ErrorReply(429, "too many blocking sys/leader queries; retry later");
+    busy.headers.Set("Retry-After", "1");
+    reply(std::move(busy));
+    return;
+  }
+  ++from_client;
+  uint64_t id = ++next_waiter_id_;
+  Waiter& w = waiters_[id];
+  w.api = this;
+  w.id = id;
+  w.client = std::move(client);
+  w.seen = leader_;
+  w.seen_active = write_epoch_ != 0;
+  w.reply = reply;
+  w.timer = evtimer_new(base_, &NodeApi::OnWaiterTimeout, &w);
   timeval tv{static_cast<time_t>(wait->wait_ms / 1000),
              static_cast<suseconds_t>((wait->wait_ms % 1000) * 1000)};
-  if (it->timer == nullptr || evtimer_add(it->timer, &tv) != 0) {
-    FinishWaiter(it);
+  if (w.timer == nullptr || evtimer_add(w.timer, &tv) != 0) {
+    FinishWaiter(id);
+    return;
+  }
+  // A client gone away is answered now (the answer is dropped): frees its slot and socket.
+  std::weak_ptr<bool> alive = alive_;
+  if (on_abandoned) {
+    on_abandoned([this, alive, id] {
+      if (!alive.expired()) FinishWaiter(id);
+    });
   }
 }
 
 void NodeApi::OnWaiterTimeout(evutil_socket_t, short, void* arg) {
   Waiter* w = static_cast<Waiter*>(arg);
-  w->api->FinishWaiter(w->self);
+  w->api->FinishWaiter(w->id);
 }
 
-void NodeApi::FinishWaiter(std::list<Waiter>::iterator it) {
-  ReplyFn reply = std::move(it->reply);
-  if (it->timer != nullptr) event_free(it->timer);
-  waiters_.erase(it);
+void NodeApi::FinishWaiter(uint64_t id) {
+  auto it = waiters_.find(id);
+  if (it == waiters_.end()) return;
+  ReplyFn reply = TakeWaiter(waiters_.extract(it).mapped());
   reply(HandleLeader(Snapshot()));
 }
 
+NodeApi::ReplyFn NodeApi::TakeWaiter(Waiter& w) {
+  if (w.timer != nullptr) event_free(w.timer);
+  w.timer = nullptr;
+  auto count = waiters_per_client_.find(w.client);
+  if (count != waiters_per_client_.end() && --count->second == 0) waiters_per_client_.erase(count);
+  return std::move(w.reply);
+}
+
 void NodeApi::WakeWaiters() {
+  // Take the woken waiters out of the list before answering any: an answer can run a
+  // pipelined request on the same connection (a step-down) that changes the leader view and
+  // wakes waiters again, from inside this loop; it then finds only the ones still parked.
   bool active = write_epoch_ != 0;
+  std::vector<ReplyFn> woken;
   for (auto it = waiters_.begin(); it != waiters_.end();) {
     auto next = std::next(it);
-    if (shutting_down_ || !(it->seen == leader_) || it->seen_active != active) FinishWaiter(it);
+    if (shutting_down_ || !(it->second.seen == leader_) || it->second.seen_active != active) {
+      woken.push_back(TakeWaiter(waiters_.extract(it).mapped()));
+    }
     it = next;
   }
+  for (ReplyFn& reply : woken) reply(HandleLeader(Snapshot()));
 }
 
 void NodeApi::BeginShutdown() {

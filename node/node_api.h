@@ -24,10 +24,10 @@
 
 #include <cstdint>
 #include <functional>
-#include <list>
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "common/clock.h"
 #include "common/http/message.h"
@@ -48,6 +48,9 @@ inline constexpr const char kNoForwardHeader[] = "X-Vault-No-Request-Forwarding"
 class NodeApi {
  public:
   using ReplyFn = std::function<void(http::Response)>;
+  // Registers `cancel` to run (on the loop thread) if the client goes away before it is
+  // answered; NodeApi calls it at most once, for a request it parks (sys/leader blocking).
+  using OnAbandonedFn = std::function<void(std::function<void()> cancel)>;
 
   struct Hooks {
     std::function<bool(uint64_t epoch)> may_write;  // Elector::MayWrite (true without HA)
@@ -61,8 +64,11 @@ class NodeApi {
   NodeApi(const NodeApi&) = delete;
   NodeApi& operator=(const NodeApi&) = delete;
 
-  // Answers `request` through `reply`, exactly once (possibly before Handle returns).
-  void Handle(http::Request request, ReplyFn reply);
+  // Answers `request` through `reply`, exactly once (possibly before Handle returns), unless
+  // the cancel given to `on_abandoned` ran first.
+  void Handle(http::Request request, ReplyFn reply, const OnAbandonedFn& on_abandoned = {});
+  // Parked blocking sys/leader queries.
+  size_t parked_waiters() const { return waiters_.size(); }
 
   // HA state changes, from the node's election wiring.
   void SetActive(uint64_t epoch, int64_t since_micros);
@@ -82,11 +88,20 @@ class NodeApi {
   size_t in_flight() const { return in_flight_; }
 
  private:
-  struct Waiter;
+  // A parked blocking sys/leader query.
+  struct Waiter {
+    NodeApi* api = nullptr;
+    uint64_t id = 0;
+    std::string client;  // IP address, for the per-client cap
+    LeaderView seen;
+    bool seen_active = false;
+    ReplyFn reply;
+    event* timer = nullptr;
+  };
 
-  void Dispatch(http::Request& request, const ReplyFn& reply);
+  void Dispatch(http::Request& request, const ReplyFn& reply, const OnAbandonedFn& on_abandoned);
   void HandleLeaderQuery(const http::Request& request, const http::QueryParams& query,
-                         const ReplyFn& reply);
+                         const ReplyFn& reply, const OnAbandonedFn& on_abandoned);
   void HandleStepDown(http::Request& request, const ReplyFn& reply);
   // Builds the engine request once, asks the engine whether it writes, and runs it here or
   // sends it to the active node.
@@ -102,7 +117,10 @@ class NodeApi {
   bool Authorized(const http::Request& request) const;
   void WakeWaiters();
   static void OnWaiterTimeout(evutil_socket_t, short, void* arg);
-  void FinishWaiter(std::list<Waiter>::iterator it);
+  // Answers parked waiter `id` (if it is still parked) with the current leader view.
+  void FinishWaiter(uint64_t id);
+  // Frees `w`'s timer, uncounts it and returns its reply; once `w` is out of waiters_.
+  ReplyFn TakeWaiter(Waiter& w);
 
   const NodeConfig& config_;
   storage::Backend* const backend_;
@@ -122,7 +140,9 @@ class NodeApi {
   LeaderView leader_;
   bool shutting_down_ = false;
   size_t in_flight_ = 0;
-  std::list<Waiter> waiters_;
+  std::map<uint64_t, Waiter> waiters_;  // parked sys/leader queries, by id (arrival order)
+  uint64_t next_waiter_id_ = 0;
+  std::unordered_map<std::string, size_t> waiters_per_client_;
   // Shared with posted write completions: false once this object is gone.
   std::shared_ptr<bool> alive_;
 };

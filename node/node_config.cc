@@ -217,6 +217,9 @@ Status ParseTop(ConfigObject& root, NodeConfig* out) {
   if (out->leader_check_interval_ms < 1 || out->leader_check_interval_ms > 60'000) {
     return Status::InvalidArgument("leader_check_interval: must be between 1ms and 60s");
   }
+  RETURN_IF_ERROR(root.GetInt("max_leader_waiters", &out->max_leader_waiters, 0, 1'000'000));
+  RETURN_IF_ERROR(root.GetInt("max_leader_waiters_per_client", &out->max_leader_waiters_per_client,
+                              0, 1'000'000));
   return root.Finish();
 }
 

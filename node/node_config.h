@@ -54,9 +54,11 @@ struct NodeConfig {
   std::string cluster_secret;
   std::vector<MountConfig> mounts;  // default: secret/ (kv v2), kv/ (kv v1)
   LogLevel log_level = LogLevel::kInfo;
-  std::string log_tag;                    // prefix on every log line; default "" (none)
-  int64_t leader_check_interval_ms = 50;  // how often a standby re-reads the lock holder
-  int64_t step_down_wait_ms = 10'000;     // back-off after a manual step-down
+  std::string log_tag;                         // prefix on every log line; default "" (none)
+  int64_t leader_check_interval_ms = 50;       // how often a standby re-reads the lock holder
+  int64_t step_down_wait_ms = 10'000;          // back-off after a manual step-down
+  int64_t max_leader_waiters = 1024;           // parked blocking sys/leader queries, in total
+  int64_t max_leader_waiters_per_client = 64;  // ... and from one client IP address
 };
 
 // Parses and validates `text`; `what` names the source (usually the file path) in errors.

@@ -34,7 +34,7 @@ struct LeaderWait {
   int64_t wait_ms = 0;
 };
 inline constexpr int64_t kDefaultLeaderWaitMs = 30'000;
-inline constexpr int64_t kMaxLeaderWaitMs = 600'000;
+inline constexpr int64_t kMaxLeaderWaitMs = 300'000;  // 5m
 // kInvalidArgument for a non-numeric index or a bad duration; wait is capped at the max.
 Result<LeaderWait> ParseLeaderWait(const http::QueryParams& query);
 

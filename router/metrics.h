@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "router/client_counts.h"
 #include "router/cluster_snapshot.h"
 #include "router/route_types.h"
 
@@ -59,7 +60,10 @@ class WorkerMetrics {
 // Process-wide counters for rarer events. All relaxed atomics.
 struct RouterCounters {
   std::atomic<uint64_t> connections_accepted{0};
-  std::atomic<uint64_t> connections_refused{0};  // over max_connections
+  std::atomic<uint64_t> connections_refused{0};             // over max_connections
+  std::atomic<uint64_t> connections_refused_per_client{0};  // over max_connections_per_client
+  std::atomic<int64_t> blocking_queries{0};                 // sys/leader?index= in flight
+  std::atomic<uint64_t> blocking_queries_refused{0};        // 429 over max_blocking_queries
   std::atomic<int64_t> connections_open{0};
   std::atomic<uint64_t> bad_requests{0};       // 400 from the router's own checks
   std::atomic<uint64_t> headers_too_large{0};  // 431
@@ -86,6 +90,8 @@ class Metrics {
   WorkerMetrics* worker(int i) { return workers_[i].get(); }
   RouterCounters& counters() { return counters_; }
   const RouterCounters& counters() const { return counters_; }
+  // Open connections per client IP (limits.max_connections_per_client).
+  ClientCounts& client_counts() { return client_counts_; }
 
   // Total requests a node slot served, per class, summed over workers.
   uint64_t NodeRequests(int slot, RequestClass cls) const;
@@ -96,6 +102,7 @@ class Metrics {
  private:
   std::vector<std::unique_ptr<WorkerMetrics>> workers_;
   RouterCounters counters_;
+  ClientCounts client_counts_;
 };
 
 }  // namespace halo::router

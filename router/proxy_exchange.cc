@@ -41,7 +41,12 @@ void ProxyExchange::Reset() {
 
 void ProxyExchange::Abandon() {
   StopHolding();
+  // Not back to the pool: the node still owes an answer on it (the client went away).
   if (st_.upstream) ReleaseUpstream(false);
+  if (st_.blocking_query) {
+    st_.blocking_query = false;
+    ctx_->counters().blocking_queries.fetch_sub(1, std::memory_order_relaxed);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -70,6 +75,21 @@ bool ProxyExchange::Begin(http::Request& req) {
   st_.no_forward = nf.has_value() && !nf->empty();
   // sys/health answers with the codes the client's query picks: relayed as is.
   st_.health_query = ApiPath(path) == "sys/health";
+  if (ApiPath(path) == "sys/leader" &&
+      http::QueryParams::ParseLenient(target_.query).Has("index")) {
+    // A blocking query holds a node connection (and a router one) for its whole wait: bound
+    // how many pass through, so that parked queries cannot take every node connection.
+    int64_t cap = st_.settings->limits.max_blocking_queries;
+    RouterCounters& counters = ctx_->counters();
+    if (cap > 0 && counters.blocking_queries.load(std::memory_order_relaxed) >= cap) {
+      counters.blocking_queries_refused.fetch_add(1, std::memory_order_relaxed);
+      Answer(429, "application/json", ErrorsJson("too many blocking sys/leader queries"),
+             "Retry-After", "1");  // tail
+      return true;
+    }
+    counters.blocking_queries.fetch_add(1, std::memory_order_relaxed);
+    st_.blocking_query = true;
+  }
   AppendUpstreamRequestHead(req, downstream_->client_ip(), st_.settings->listen_address, &replay_);
   Dispatch();
   return true;

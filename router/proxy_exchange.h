@@ -121,6 +121,7 @@ class ProxyExchange final : public http::ServerExchange, private http::UpstreamO
     bool body_paused = false;
     bool replayable = true;
     bool upstream_paused = false;
+    bool blocking_query = false;  // counted in RouterCounters::blocking_queries
     TimePoint start{};
     std::optional<TimePoint> hold_deadline;  // one hold budget per request
     http::UpstreamConn* upstream = nullptr;

@@ -133,6 +133,9 @@ Status ParseLimits(ConfigObject* top, RouterConfig* cfg) {
   RETURN_IF_ERROR(
       l->GetInt("max_response_header_bytes", &lc.max_response_header_bytes, 1024, 1 << 24));
   RETURN_IF_ERROR(l->GetInt("max_connections", &lc.max_connections, 1, 1000000));
+  RETURN_IF_ERROR(
+      l->GetInt("max_connections_per_client", &lc.max_connections_per_client, 0, 1000000));
+  RETURN_IF_ERROR(l->GetInt("max_blocking_queries", &lc.max_blocking_queries, 0, 1000000));
   RETURN_IF_ERROR(GetPositiveMs(&*l, "header_timeout", &lc.header_timeout_ms));
   RETURN_IF_ERROR(GetPositiveMs(&*l, "idle_timeout", &lc.idle_timeout_ms));
   RETURN_IF_ERROR(GetPositiveMs(&*l, "upstream_connect_timeout", &lc.upstream_connect_timeout_ms));

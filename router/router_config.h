@@ -50,9 +50,11 @@ struct LimitsConfig {
   int64_t max_headers = 100;          // header count; over it -> 431
   int64_t max_body_bytes = 32 << 20;  // request body; over it -> 413
   int64_t max_response_header_bytes = 65536;
-  int64_t max_connections = 4096;     // client connections across all workers
-  int64_t header_timeout_ms = 10000;  // whole request head must arrive within this
-  int64_t idle_timeout_ms = 60000;    // keep-alive idle, and any silent client read
+  int64_t max_connections = 4096;          // client connections across all workers
+  int64_t max_connections_per_client = 0;  // from one client IP, all workers; 0 = off
+  int64_t max_blocking_queries = 256;      // sys/leader?index=... in flight, all workers; 0 = off
+  int64_t header_timeout_ms = 10000;       // whole request head must arrive within this
+  int64_t idle_timeout_ms = 60000;         // keep-alive idle, and any silent client read
   int64_t upstream_connect_timeout_ms = 1000;
   int64_t upstream_timeout_ms = 60000;  // silence from a node while a response is awaited
   int64_t upstream_idle_per_node = 64;  // idle pooled connections kept per node per worker

@@ -75,6 +75,8 @@ void PutCounters(JsonWriter& w, const Metrics& metrics) {
       {"client_timeouts", rl(c.timeouts)},
       {"connections_accepted", rl(c.connections_accepted)},
       {"connections_refused", rl(c.connections_refused)},
+      {"connections_refused_per_client", rl(c.connections_refused_per_client)},
+      {"blocking_queries_refused", rl(c.blocking_queries_refused)},
       {"reloads", rl(c.reloads)},
       {"reload_failures", rl(c.reload_failures)},
   };

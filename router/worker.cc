@@ -117,7 +117,8 @@ void Worker::Drain() {
     draining_ = true;
     listener_.reset();
     admin_listener_.reset();
-    std::vector<http::Http1ServerConnection*> conns(conns_.begin(), conns_.end());
+    std::vector<http::Http1ServerConnection*> conns;
+    for (auto& [c, ip] : conns_) conns.push_back(c);
     conns.insert(conns.end(), admin_conns_.begin(), admin_conns_.end());
     for (http::Http1ServerConnection* c : conns) c->BeginDrain();
     MaybeDrained();
@@ -136,12 +137,22 @@ void Worker::OnAccept(evutil_socket_t fd, const sockaddr* peer) {
     evutil_closesocket(fd);
     return;
   }
+  std::string counted;  // the client IP counted for max_connections_per_client
+  if (int64_t per_client = settings_->limits.max_connections_per_client; per_client > 0) {
+    counted = net::IpString(peer);
+    if (!metrics_->client_counts().TryAdd(counted, per_client)) {
+      c.connections_refused_per_client.fetch_add(1, std::memory_order_relaxed);
+      evutil_closesocket(fd);  // as over max_connections
+      return;
+    }
+  }
   c.connections_accepted.fetch_add(1, std::memory_order_relaxed);
   c.connections_open.fetch_add(1, std::memory_order_relaxed);
   // The connection keeps the settings it was accepted with (its limits and timeouts).
   std::shared_ptr<const http::ServerConnectionOptions> options(settings_, &settings_->server);
-  conns_.insert(
-      new http::Http1ServerConnection(base_, timers_.get(), this, std::move(options), fd, peer));
+  conns_.emplace(
+      new http::Http1ServerConnection(base_, timers_.get(), this, std::move(options), fd, peer),
+      std::move(counted));
 }
 
 std::unique_ptr<http::ServerExchange> Worker::NewExchange(http::Downstream* downstream) {
@@ -163,7 +174,8 @@ void Worker::OnTimeout() { counters().timeouts.fetch_add(1, std::memory_order_re
 
 void Worker::CloseConnections() {
   // Connections tell OnConnectionClosed() as they go; take a copy first.
-  std::vector<http::Http1ServerConnection*> conns(conns_.begin(), conns_.end());
+  std::vector<http::Http1ServerConnection*> conns;
+  for (auto& [c, ip] : conns_) conns.push_back(c);
   conns.insert(conns.end(), admin_conns_.begin(), admin_conns_.end());
   for (http::Http1ServerConnection* c : conns) delete c;
 }
@@ -208,7 +220,11 @@ void Worker::Unhold(ProxyExchange* x) { held_.erase(x->held_pos); }
 
 void Worker::OnConnectionClosed(http::Http1ServerConnection* c) {
   counters().connections_open.fetch_sub(1, std::memory_order_relaxed);
-  conns_.erase(c);
+  auto it = conns_.find(c);
+  if (it != conns_.end()) {
+    if (!it->second.empty()) metrics_->client_counts().Remove(it->second);
+    conns_.erase(it);
+  }
   if (draining_) MaybeDrained();
 }
 

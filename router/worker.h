@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "common/event_timer_source.h"
@@ -134,7 +135,9 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
   std::unique_ptr<http::UpstreamPool> pool_;
   std::shared_ptr<const ClusterSnapshot> snapshot_;
   std::shared_ptr<const RouteSettings> settings_;
-  std::unordered_set<http::Http1ServerConnection*> conns_;
+  // Open client connections, each with the IP counted for max_connections_per_client ("" if
+  // not counted).
+  std::unordered_map<http::Http1ServerConnection*, std::string> conns_;
   AdminHost admin_host_{this};
   std::unique_ptr<net::TcpListener> admin_listener_;
   std::unordered_set<http::Http1ServerConnection*> admin_conns_;

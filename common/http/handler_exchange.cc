@@ -29,6 +29,7 @@ struct ResponderState {
   std::shared_ptr<LoopTaskQueue> queue;
   std::thread::id loop_thread;
   std::atomic<bool> sent{false};
+  std::function<void()> on_abandoned;  // loop thread only
 };
 
 }  // namespace detail
@@ -45,6 +46,10 @@ void HttpResponder::Send(Response response) const {
 
 void HttpResponder::SendError(int status, std::string_view message) const {
   Send(ErrorResponse(status, message));
+}
+
+void HttpResponder::OnAbandoned(std::function<void()> cancel) const {
+  if (state_) state_->on_abandoned = std::move(cancel);
 }
 
 HandlerExchange::HandlerExchange(Downstream* downstream, HttpHandler* handler,
@@ -78,12 +83,20 @@ void HandlerExchange::RequestComplete(const Headers&) {
   rs->queue = queue_;
   rs->loop_thread = loop_thread_;
   waiting_ = true;
+  current_ = rs;
   handler_->Handle(std::move(request), HttpResponder(std::move(rs)));  // may answer at once
 }
 
 void HandlerExchange::Abandon() {
+  bool was_waiting = waiting_;
   waiting_ = false;
   ++seq_;  // a late answer finds no request
+  std::shared_ptr<detail::ResponderState> st = current_.lock();
+  current_.reset();
+  if (!was_waiting || !st || st->sent.load() || !st->on_abandoned) return;
+  std::function<void()> cancel = std::move(st->on_abandoned);
+  st->on_abandoned = nullptr;
+  cancel();  // last: it may drop the handler's responder copies (and so `st`'s owners)
 }
 
 void HandlerExchange::Reset() {

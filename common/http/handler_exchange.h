@@ -3,8 +3,9 @@
 // any thread, is written through the Downstream with Content-Length framing (HEAD: the
 // length announced, no body). Handler-made fields that cannot be written (CR, LF, NUL, a
 // bad name) turn the answer into a 500; a "Connection: close" field closes the connection
-// after the answer. Owned by its Http1ServerConnection; loop thread only, except
-// HttpResponder::Send (see common/http/http_server.h).
+// after the answer. When the client goes away before the answer (Abandon), the handler's
+// HttpResponder::OnAbandoned callback runs. Owned by its Http1ServerConnection; loop thread only,
+// except HttpResponder::Send (see common/http/http_server.h).
 #pragma once
 
 #include <cstdint>
@@ -49,6 +50,8 @@ class HandlerExchange final : public ServerExchange {
   Request* req_ = nullptr;
   uint64_t seq_ = 0;
   bool waiting_ = false;  // the handler has the request and has not answered
+  // The current request's completion, to tell its handler when the client goes away.
+  std::weak_ptr<detail::ResponderState> current_;
 };
 
 }  // namespace halo::http

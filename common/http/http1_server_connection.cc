@@ -16,6 +16,9 @@ namespace {
 
 // Past this much unsent output the next pipelined request waits for the client to read.
 constexpr size_t kOutputHighWater = 256 * 1024;
+// Past this much pipelined input buffered behind a request in flight, reading stops until
+// that request is answered (until then EOF is not noticed either).
+constexpr size_t kPipelineHighWater = 256 * 1024;
 
 constexpr std::string_view k100Continue = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -56,6 +59,11 @@ void Http1ServerConnection::OnReadable() {
   }
   if (phase_ == Phase::kExchange && !request_done_) {
     ArmTimer(TimerUse::kBody, options_->body_timeout);
+  }
+  if (phase_ == Phase::kExchange && request_done_ &&
+      evbuffer_get_length(sock_.input()) > kPipelineHighWater) {
+    pipeline_full_ = true;  // FinishExchange reads on
+    sock_.DisableRead();
   }
   ProcessInput();
 }
@@ -129,14 +137,16 @@ void Http1ServerConnection::OnClosed(int err, bool) {
     delete this;  // the client read our last answer and closed: done
     return;
   }
-  if (err == 0 && !closing_ && phase_ == Phase::kExchange && request_done_ && !response_done_) {
-    keep_alive_ = false;  // half-close after a complete request: answer, then close
-    return;
-  }
-  if (err == 0 && !closing_ && phase_ == Phase::kIdle && evbuffer_get_length(sock_.output()) > 0) {
+  // Reading goes on while a request is in flight, so that a client that goes away is seen
+  // at once. EOF before the answer is complete is abandonment even if it may be a
+  // half-close (nginx's proxy_ignore_client_abort off): the exchange drops what it holds (a
+  // parked query, a node connection) and the socket is freed.
+  bool answered = phase_ == Phase::kIdle || response_done_;
+  if (err == 0 && !closing_ && answered && evbuffer_get_length(sock_.output()) > 0) {
     CloseSoon();  // half-close with an answer still queued: deliver it, then close
     return;
   }
+  if (!answered) exchange_->Abandon();
   delete this;  // EOF between requests, client abort, or a socket error
 }
 
@@ -299,6 +309,10 @@ void Http1ServerConnection::OnComplete(Request& req) {
 void Http1ServerConnection::FinishExchange() {
   exchange_->Reset();
   phase_ = Phase::kIdle;
+  if (pipeline_full_) {
+    pipeline_full_ = false;
+    if (!input_paused_) sock_.EnableRead();
+  }
   request_done_ = response_started_ = response_done_ = false;
   if (!KeepAliveAllowed()) {
     CloseSoon();

@@ -6,7 +6,10 @@
 // close), frames responses (Content-Length, chunked, or close-delimited for HTTP/1.0),
 // keeps connections alive and serves pipelined requests one at a time, in order (the next
 // one is not parsed until the current response is queued and the output is below a
-// high-water mark). What a request means is the ServerExchange's business: the router's
+// high-water mark). While a request is in flight the socket is still read (pipelined bytes
+// are buffered up to a high-water mark), so a client that closes or resets is seen at once:
+// the exchange is abandoned and the connection freed, even if the client only half-closed.
+// What a request means is the ServerExchange's business: the router's
 // ProxyExchange or the node's HandlerExchange, reached through the Downstream interface this
 // class implements (the boundary an HTTP/2 stream or TLS will plug into).
 //
@@ -121,7 +124,8 @@ class Http1ServerConnection : private RequestParser::Callbacks,
   bool drain_ = false;
   bool lingering_ = false;
   bool linger_needed_ = false;
-  bool wait_output_ = false;  // next request waits until the output drains
+  bool wait_output_ = false;    // next request waits until the output drains
+  bool pipeline_full_ = false;  // reading stopped: pipelined input at the high-water mark
   size_t requests_ = 0;
 
   // --- the exchange in progress, codec side ---

@@ -66,6 +66,10 @@ class HttpResponder {
   void Send(Response response) const;
   // Sends `status` with body {"errors":["<message>"]} (application/json).
   void SendError(int status, std::string_view message) const;
+  // Loop thread only: `cancel` runs on the loop thread, once, if the client goes away
+  // (closes, half-closes or resets its connection) before Send(); e.g. to drop a parked
+  // request at once. Replaces an earlier one. A Send() afterwards is dropped.
+  void OnAbandoned(std::function<void()> cancel) const;
   bool valid() const { return state_ != nullptr; }
 
  private:

@@ -4,7 +4,10 @@
 #include <rapidjson/document.h>
 
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <optional>
+#include <vector>
 
 #include "common/http/url.h"
 #include "node/auth.h"
@@ -307,6 +310,86 @@ TEST_CASE("NodeApi: blocking sys/leader answers on change or after wait") {
   f.api->BeginShutdown();
   REQUIRE(parked);
   CHECK(f.Send("GET", "/v1/sys/health", {})->status == 503);
+}
+
+TEST_CASE("NodeApi: parked sys/leader queries are capped in total and per client") {
+  Fixture f;
+  f.config.max_leader_waiters = 3;
+  f.config.max_leader_waiters_per_client = 2;
+  f.api->SetLeader({true, "http://127.0.0.1:8220", "", 4});
+  struct Parked {
+    std::optional<http::Response> answer;
+    std::function<void()> cancel;
+  };
+  std::vector<std::unique_ptr<Parked>> all;
+  auto park = [&](const std::string& remote_addr) -> Parked& {
+    all.push_back(std::make_unique<Parked>());
+    Parked* p = all.back().get();
+    http::Request req;
+    req.method = "GET";
+    req.target = "/v1/sys/leader?index=4&wait=30s";
+    req.path = "/v1/sys/leader";
+    req.query = "index=4&wait=30s";
+    req.remote_addr = remote_addr;
+    f.api->Handle(
+        std::move(req), [p](http::Response r) { p->answer = std::move(r); },
+        [p](std::function<void()> cancel) { p->cancel = std::move(cancel); });
+    return *p;
+  };
+  Parked& a1 = park("10.0.0.1:1000");
+  CHECK_FALSE(park("10.0.0.1:1001").answer);
+  Parked& a3 = park("10.0.0.1:1002");  // a third from one address
+  REQUIRE(a3.answer);
+  CHECK(a3.answer->status == 429);
+  CHECK(a3.answer->headers.Get("Retry-After") == std::optional<std::string_view>("1"));
+  CHECK(a3.answer->body.find("\"errors\"") != std::string::npos);
+  CHECK_FALSE(park("[::1]:5").answer);
+  Parked& b2 = park("10.0.0.2:1");  // over the total
+  REQUIRE(b2.answer);
+  CHECK(b2.answer->status == 429);
+  CHECK(f.api->parked_waiters() == 3);
+  CHECK(f.api->in_flight() == 3);
+  // A client gone: its cancel frees its slot at once.
+  REQUIRE(a1.cancel);
+  a1.cancel();
+  CHECK(f.api->parked_waiters() == 2);
+  CHECK(f.api->in_flight() == 2);
+  CHECK_FALSE(park("10.0.0.1:1003").answer);
+  f.api->SetLeader({true, "http://127.0.0.1:8230", "", 7});
+  CHECK(f.api->parked_waiters() == 0);
+  CHECK(f.api->in_flight() == 0);
+  for (auto& p : all) CHECK(p->answer);
+}
+
+TEST_CASE("NodeApi: an answer that wakes waiters again (a pipelined step-down) is safe") {
+  Fixture f;
+  f.api->SetLeader({true, "http://127.0.0.1:8220", "", 4});
+  http::Request req;
+  req.method = "GET";
+  req.target = "/v1/sys/leader?index=4&wait=30s";
+  req.path = "/v1/sys/leader";
+  req.query = "index=4&wait=30s";
+  std::vector<int> answered;
+  std::optional<http::Response> step_down;
+  // The first waiter's answer runs a step-down at once (re-entering the wake-up); then two
+  // more waiters are parked behind it.
+  f.api->Handle(req, [&](http::Response) {
+    answered.push_back(0);
+    http::Request sd;
+    sd.method = "PUT";
+    sd.target = sd.path = "/v1/sys/step-down";
+    sd.headers.Add("X-Vault-Token", "root");
+    f.api->Handle(std::move(sd), [&](http::Response r) { step_down = std::move(r); });
+  });
+  f.api->Handle(req, [&](http::Response) { answered.push_back(1); });
+  f.api->Handle(req, [&](http::Response) { answered.push_back(2); });
+  CHECK(answered.empty());
+  f.api->SetActive(5, 1);  // wakes all three; the step-down inside wakes again
+  CHECK(answered == std::vector<int>{0, 1, 2});
+  REQUIRE(step_down);
+  CHECK(step_down->status == 204);
+  CHECK(f.step_downs == 1);
+  CHECK(f.api->in_flight() == 0);
 }
 
 TEST_CASE("NodeApi: sys/step-down steps down the active, forwards from a standby") {

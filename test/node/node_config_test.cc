@@ -107,6 +107,8 @@ TEST_CASE("NodeConfig: bad configs are errors naming the key") {
       {With(R"("mounts": {"a/": {"type": "kv", "extra": 1}})"), "mounts.a/.extra"},
       {With(R"("mounts": {"a/": {"type": "kv"}, "a/b/": {"type": "kv"}})"), "overlaps"},
       {With(R"("leader_check_interval": "0ms")"), "leader_check_interval"},
+      {With(R"("max_leader_waiters": -1)"), "max_leader_waiters"},
+      {With(R"("max_leader_waiters_per_client": "many")"), "max_leader_waiters_per_client"},
       {With(R"("ha_storage": {})"), "ha_storage"},
       {With(R"("ha_storage": {"flock": {}})"), "ha_storage.flock.path"},
       {With(R"("ha_storage": {"flock": {"path": "/x", "ttl": "soon"}})"), "ha_storage.flock.ttl"},

@@ -156,6 +156,7 @@ TEST_CASE("ParseLeaderWait") {
   Result<LeaderWait> capped = ParseLeaderWait(Q("index=1&wait=10h"));
   REQUIRE(capped.ok());
   CHECK(capped->wait_ms == kMaxLeaderWaitMs);
+  CHECK(kMaxLeaderWaitMs == 300'000);  // 5m, documented in node/README.md
   CHECK_FALSE(ParseLeaderWait(Q("index=x")).ok());
   CHECK_FALSE(ParseLeaderWait(Q("index=-1")).ok());
   CHECK_FALSE(ParseLeaderWait(Q("index=1&wait=soon")).ok());

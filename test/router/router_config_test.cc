@@ -68,6 +68,8 @@ TEST_CASE("ParseRouterConfig defaults") {
   CHECK(r->admin_port == 8201);
   CHECK(r->admin_token.empty());
   CHECK(r->rules.empty());
+  CHECK(r->limits.max_connections_per_client == 0);  // off
+  CHECK(r->limits.max_blocking_queries == 256);
   Result<RouterConfig> a = ParseRouterConfig(
       R"({"nodes":[{"address":"h:1"}],"admin":{"address":"[::1]:9001","token":"t0k"}})", "x");
   REQUIRE(a.ok());
@@ -107,6 +109,10 @@ TEST_CASE("ParseRouterConfig names the bad key") {
         "health_check.interval: must be positive");
   CHECK(msg((std::string("{") + n + R"(,"limits":{"max_headers":"x"}})").c_str()) ==
         "limits.max_headers: expected an integer");
+  CHECK(msg((std::string("{") + n + R"(,"limits":{"max_connections_per_client":-1}})").c_str())
+            .find("limits.max_connections_per_client") == 0);
+  CHECK(msg((std::string("{") + n + R"(,"limits":{"max_blocking_queries":"x"}})").c_str())
+            .find("limits.max_blocking_queries") == 0);
   CHECK(msg((std::string("{") + n + R"(,"typo":1})").c_str()) == "typo: unknown key");
   CHECK(msg((std::string("{") + n + R"(,"admin":{"address":"8201"}})").c_str()) ==
         "admin.address: expected \"host:port\"");

@@ -379,14 +379,57 @@ TEST_CASE("HttpServer: responders: abandoned -> 500, invalid header -> 500, clie
     REQUIRE(p.SendRaw("GET /park HTTP/1.1\r\nHost: h\r\n\r\n").ok());
     REQUIRE(f.PollOnLoop([&] { return !parked.empty(); }));
   }
-  // While its request is in the handler the server does not read, so it learns that the
-  // client left only when it writes the late answer.
+  // The server keeps reading while the request is in the handler: it sees the close at once,
+  // before any answer.
+  CHECK(halo::testing::PollUntil([&] { return f.Connections() == 1; }, milliseconds(5000)));
   f.loop().RunSync([&] {
     parked[0].Send(Response{});
     parked.clear();
   });
-  CHECK(halo::testing::PollUntil([&] { return f.Connections() == 1; }, milliseconds(5000)));
   CHECK(Body(t.Get("/still-fine")).empty());
+}
+
+TEST_CASE("HttpServer: a client gone while its request is parked cancels it (close, half-close)") {
+  std::vector<HttpResponder> parked;
+  int cancelled = 0;
+  ServerFixture f({}, [&](Request r, HttpResponder responder) {
+    if (r.path != "/park") {
+      responder.Send(Response{});
+      return;
+    }
+    responder.OnAbandoned([&cancelled] { ++cancelled; });
+    parked.push_back(responder);
+  });
+  {
+    HttpTestClient p(f.port());
+    REQUIRE(p.SendRaw("GET /park HTTP/1.1\r\nHost: h\r\n\r\n").ok());
+    REQUIRE(f.PollOnLoop([&] { return parked.size() == 1; }));
+  }  // closed
+  CHECK(f.PollOnLoop([&] { return cancelled == 1 && f.server().connection_count() == 0; }));
+  // A half-close after the request is taken as the client gone too (nginx's default).
+  HttpTestClient h(f.port());
+  REQUIRE(h.SendRaw("GET /park HTTP/1.1\r\nHost: h\r\n\r\n").ok());
+  REQUIRE(f.PollOnLoop([&] { return parked.size() == 2; }));
+  h.ShutdownWrite();
+  CHECK(f.PollOnLoop([&] { return cancelled == 2 && f.server().connection_count() == 0; }));
+  CHECK(h.WaitForClose());
+  // Bytes pipelined behind a parked request are not a departure: both are answered in order.
+  HttpTestClient q(f.port());
+  REQUIRE(
+      q.SendRaw("GET /park HTTP/1.1\r\nHost: h\r\n\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\n").ok());
+  REQUIRE(f.PollOnLoop([&] { return parked.size() == 3; }));
+  CHECK(f.PollOnLoop([&] { return f.server().connection_count() == 1; }));
+  f.loop().RunSync([&] {
+    Response out;
+    out.body = "parked";
+    parked[2].Send(std::move(out));
+  });
+  CHECK(Body(q.ReadResponse()) == "parked");
+  CHECK(q.ReadResponse().ok());
+  f.loop().RunSync([&] {
+    CHECK(cancelled == 2);
+    parked.clear();
+  });
 }
 
 TEST_CASE("HttpServer: graceful shutdown") {
