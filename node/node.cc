@@ -52,18 +52,22 @@ Status Node::Init() {
                                    std::move(hooks), RealClock());
   api_->SetHaEnabled(lock_backend_ != nullptr);
 
-  handler_ = std::make_unique<http::FunctionHandler>([this](http::Request request,
-                                                            http::HttpResponder responder) {
-    api_->Handle(
-        std::move(request),
-        [responder](http::Response response) { responder.Send(std::move(response)); },
-        [responder](std::function<void()> cancel) { responder.OnAbandoned(std::move(cancel)); });
-  });
+  handler_ = std::make_unique<http::FunctionHandler>(
+      [this](http::Request request, http::HttpResponder responder) {
+        api_->Handle(
+            std::move(request),
+            [responder](http::Response response) { responder.Send(std::move(response)); },
+            [responder](std::function<void()> cancel) {
+              responder.OnAbandoned(std::move(cancel));
+            });
+      },
+      [this](const http::Request& head) { return api_->CheckHead(head); });
   http::HttpServerOptions options;
   options.host = config_.listener.host;
   options.port = config_.listener.port;
   options.resolver = resolver_.get();
   options.parser.max_body_bytes = static_cast<uint64_t>(config_.listener.max_request_size);
+  options.max_body_bytes_in_flight = static_cast<uint64_t>(config_.limits.max_body_bytes_in_flight);
   Result<std::unique_ptr<http::HttpServer>> server =
       http::HttpServer::Create(base_, options, handler_.get());
   if (!server.ok()) return server.status().Annotate("listener.tcp.address");

@@ -9,6 +9,7 @@
 #include "kv/v2.h"
 #include "node/api_response.h"
 #include "node/auth.h"
+#include "node/head_check.h"
 #include "node/sys_handlers.h"
 #include "node/sys_mounts.h"
 
@@ -154,57 +155,74 @@ void NodeApi::Handle(http::Request request, ReplyFn reply, const OnAbandonedFn& 
   Dispatch(request, done, on_abandoned);
 }
 
-void NodeApi::Dispatch(http::Request& request, const ReplyFn& reply,
-                       const OnAbandonedFn& on_abandoned) {
+std::optional<http::Response> NodeApi::Precheck(const http::Request& request,
+                                                http::QueryParams* query, Route* route) const {
   if (HasDotSegment(request.path)) {
     // Go's ServeMux (in front of OpenBao's handlers) never lets "." or ".." through either.
-    reply(ErrorReply(400,
-                     "invalid request path: \".\" and \"..\" segments "
-                     "are not allowed"));
-    return;
+    return ErrorReply(400,
+                      "invalid request path: \".\" and \"..\" segments "
+                      "are not allowed");
   }
   // The one parse of this request's query string; everything below gets the result.
-  Result<http::QueryParams> query = http::QueryParams::Parse(request.query);
-  if (!query.ok()) {
-    reply(ErrorReply(400, query.status().message()));
-    return;
-  }
+  Result<http::QueryParams> parsed = http::QueryParams::Parse(request.query);
+  if (!parsed.ok()) return ErrorReply(400, parsed.status().message());
+  *query = std::move(parsed).value();
   const std::string& method = request.method;
   bool is_list =
       method == "LIST" || (method == "GET" && query->GetBool("list", false).value_or(false));
-  Route route = RoutePath(request.path, is_list, config_.mounts);
-  switch (route.kind) {
-    case RouteKind::kHealth:
-      reply(HandleHealth(method, *query, Snapshot()));
-      return;
-    case RouteKind::kSealStatus:
-      reply(method == "GET" ? HandleSealStatus(Snapshot()) : MethodNotAllowed());
-      return;
-    case RouteKind::kLeader:
-      HandleLeaderQuery(request, *query, reply, on_abandoned);
-      return;
-    default:
-      break;
+  *route = RoutePath(request.path, is_list, config_.mounts);
+  HeadVerdict verdict = DecideHead(route->kind, method, Authorized(request));
+  if (verdict != HeadVerdict::kProceed) return HeadRefusal(verdict, *route);
+  return std::nullopt;
+}
+
+std::optional<http::Response> NodeApi::CheckHead(const http::Request& head) const {
+  if (shutting_down_) {
+    http::Response response = NotExecuted("node is shutting down");
+    response.headers.Set("Connection", "close");
+    return response;
   }
-  if (!Authorized(request)) {
-    reply(PermissionDenied());
+  http::QueryParams query;
+  Route route;
+  return Precheck(head, &query, &route);
+}
+
+void NodeApi::Dispatch(http::Request& request, const ReplyFn& reply,
+                       const OnAbandonedFn& on_abandoned) {
+  http::QueryParams query;
+  Route route;
+  if (std::optional<http::Response> refusal = Precheck(request, &query, &route)) {
+    reply(std::move(*refusal));
     return;
   }
-  if (route.kind == RouteKind::kSysMounts || route.kind == RouteKind::kUiMounts) {
-    if (method != "GET") {
-      reply(MethodNotAllowed());
-    } else if (route.kind == RouteKind::kSysMounts) {
+  // Route, method and token are checked (DecideHead); what is left is the route's own work.
+  const std::string& method = request.method;
+  switch (route.kind) {
+    case RouteKind::kHealth:
+      reply(HandleHealth(method, query, Snapshot()));
+      return;
+    case RouteKind::kSealStatus:
+      reply(HandleSealStatus(Snapshot()));
+      return;
+    case RouteKind::kLeader:
+      HandleLeaderQuery(request, query, reply, on_abandoned);
+      return;
+    case RouteKind::kSysMounts:
       reply(HandleSysMounts(config_.mounts, config_.cluster_name));
-    } else {
+      return;
+    case RouteKind::kUiMounts:
       reply(HandleUiMounts(config_.mounts, config_.cluster_name, route.rel_path));
-    }
-  } else if (route.kind == RouteKind::kStepDown) {
-    HandleStepDown(request, reply);
-  } else if (route.kind == RouteKind::kMount) {
-    HandleMount(route, request, *query, reply);
-  } else {
-    reply(NoHandler(route.api_path));
+      return;
+    case RouteKind::kStepDown:
+      HandleStepDown(request, reply);
+      return;
+    case RouteKind::kMount:
+      HandleMount(route, request, query, reply);
+      return;
+    case RouteKind::kNotFound:
+      break;
   }
+  reply(NoHandler(route.api_path));  // not reached: DecideHead answers 404
 }
 
 void NodeApi::HandleStepDown(http::Request& request, const ReplyFn& reply) {

@@ -2,6 +2,8 @@
 // parsed request and a reply function; NodeApi decides, per OpenBao's rules:
 //  - sys/health, sys/leader (also as a blocking query), sys/seal-status: answered locally;
 //  - everything else needs the root token (X-Vault-Token or Authorization: Bearer), else 403;
+//  - route, method and token are decided from the head (node/head_check.h): CheckHead
+//    refuses a request with a body before the body is read;
 //  - requests to a mount go to its KV engine: locally on the active node, reads locally on a
 //    standby (unless disable_standby_reads), everything else to the active node: forwarded
 //    with the hop marker, or 307 to its api_addr (X-Vault-No-Request-Forwarding or
@@ -26,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -69,6 +72,10 @@ class NodeApi {
   void Handle(http::Request request, ReplyFn reply, const OnAbandonedFn& on_abandoned = {});
   // Parked blocking sys/leader queries.
   size_t parked_waiters() const { return waiters_.size(); }
+  // The head of a request with a body, before the body is read: the refusal to send
+  // instead (400 bad path or query, 403, 404, 405, 503 shutting down), or nullopt to read
+  // the body and Handle() the request.
+  std::optional<http::Response> CheckHead(const http::Request& head) const;
 
   // HA state changes, from the node's election wiring.
   void SetActive(uint64_t epoch, int64_t since_micros);
@@ -98,8 +105,10 @@ class NodeApi {
     ReplyFn reply;
     event* timer = nullptr;
   };
-
   void Dispatch(http::Request& request, const ReplyFn& reply, const OnAbandonedFn& on_abandoned);
+  // What the head alone decides: a refusal, or nullopt with the parsed query and the route.
+  std::optional<http::Response> Precheck(const http::Request& request, http::QueryParams* query,
+                                         Route* route) const;
   void HandleLeaderQuery(const http::Request& request, const http::QueryParams& query,
                          const ReplyFn& reply, const OnAbandonedFn& on_abandoned);
   void HandleStepDown(http::Request& request, const ReplyFn& reply);

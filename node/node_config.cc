@@ -1,6 +1,7 @@
 #include "node/node_config.h"
 
 #include <cstdlib>
+#include <optional>
 
 #include "common/json_config.h"
 #include "lock/lock_config.h"
@@ -45,6 +46,23 @@ Status ParseListener(ConfigObject& root, ListenerConfig* out) {
                                    "set it to true (terminate TLS at halo-router)");
   }
   return tcp.Finish();
+}
+
+Status ParseLimits(ConfigObject& root, const ListenerConfig& listener, NodeLimitsConfig* out) {
+  std::optional<ConfigObject> limits;
+  if (root.Has("limits")) {
+    ASSIGN_OR_RETURN(limits, root.GetObject("limits"));
+    RETURN_IF_ERROR(limits->GetInt("max_body_bytes_in_flight", &out->max_body_bytes_in_flight, 1,
+                                   int64_t{1} << 40));
+  }
+  if (out->max_body_bytes_in_flight < listener.max_request_size) {
+    // A body of the allowed size could never be admitted.
+    return Status::InvalidArgument(
+        "limits.max_body_bytes_in_flight: must be at least "
+        "listener.tcp.max_request_size (" +
+        std::to_string(listener.max_request_size) + ")");
+  }
+  return limits ? limits->Finish() : Status::Ok();
 }
 
 Status ParseMount(const std::string& mount_path, ConfigObject& block, MountConfig* out) {
@@ -175,6 +193,7 @@ Status ParseTop(ConfigObject& root, NodeConfig* out) {
   ASSIGN_OR_RETURN(out->storage, storage::ParseStorageConfig(storage));
   RETURN_IF_ERROR(ParseHaStorage(root, out));
   RETURN_IF_ERROR(ParseListener(root, &out->listener));
+  RETURN_IF_ERROR(ParseLimits(root, out->listener, &out->limits));
 
   RETURN_IF_ERROR(root.GetString("api_addr", &out->api_addr));
   if (out->api_addr.empty()) {

@@ -33,6 +33,13 @@ struct ListenerConfig {
   int64_t max_request_duration_ms = 90'000;
 };
 
+// halo's own limits (the `limits` object).
+struct NodeLimitsConfig {
+  // Request-body bytes admitted at once across all connections (declared Content-Length,
+  // or what a chunked body has sent); a body over it gets 503 + Retry-After, unread.
+  int64_t max_body_bytes_in_flight = int64_t{128} << 20;
+};
+
 struct NodeConfig {
   storage::BackendOptions storage;
   // The HA lock. From `ha_storage` when set (ha_storage_set), else implied by the storage
@@ -42,6 +49,7 @@ struct NodeConfig {
   lock::LockOptions lock;
 
   ListenerConfig listener;
+  NodeLimitsConfig limits;
   std::string api_addr;                 // full URL ("http://127.0.0.1:8210"); default from listener
   bool api_addr_from_listener = false;  // api_addr was not set: derived from the listener
   std::string cluster_addr;  // advertised only (sys/leader); default api_addr with port+1

@@ -96,7 +96,8 @@ bool ProxyExchange::Begin(http::Request& req) {
 }
 
 void ProxyExchange::RequestBody(std::string_view data) {
-  if (st_.halo_endpoint || st_.answered) return;  // answered already: the rest is dropped
+  // Answered already, or the node is answering: the rest is dropped, never pushed on.
+  if (st_.halo_endpoint || st_.answered || st_.response_started) return;
   if (st_.req->chunked) {
     if (data.empty()) return;
     scratch_.clear();
@@ -335,6 +336,12 @@ bool ProxyExchange::OnUpstreamHead(http::UpstreamConn*, http::Response& resp) {
   }
   st_.status = resp.status;
   st_.response_started = true;
+  if (!st_.request_done) {
+    // An early answer (403, 413...: the node refused the request at its head and does not
+    // read the rest of the body). The client gets it now, then the connection closes (a
+    // lingering close): the rest of the body is unread, so the connection cannot go on.
+    downstream_->CloseAfterResponse();
+  }
   downstream_->StartResponse(resp);
   return true;
 }

@@ -2,7 +2,8 @@
 
 namespace halo::router {
 
-RouteSettings::RouteSettings(const RouterConfig& cfg, uint64_t gen)
+RouteSettings::RouteSettings(const RouterConfig& cfg, uint64_t gen,
+                             std::shared_ptr<http::BodyBudget> body_budget)
     : generation(gen),
       classifier(cfg.rules, cfg.mode),
       reads(cfg.reads),
@@ -29,6 +30,8 @@ RouteSettings::RouteSettings(const RouterConfig& cfg, uint64_t gen)
   server.idle_timeout = std::chrono::milliseconds(cfg.limits.idle_timeout_ms);
   server.write_timeout = std::chrono::milliseconds(cfg.limits.idle_timeout_ms);
   server.linger_timeout = std::chrono::seconds(2);
+  server.body_budget = std::move(body_budget);
+  server.retry_after_s = static_cast<int>(cfg.retry_after_s);
 }
 
 }  // namespace halo::router

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "common/http/body_budget.h"
 #include "common/http/parser_options.h"
 #include "common/http/server_connection_host.h"
 #include "router/classifier.h"
@@ -14,7 +15,10 @@
 namespace halo::router {
 
 struct RouteSettings {
-  RouteSettings(const RouterConfig& cfg, uint64_t gen);
+  // `body_budget`: the process's one bound on request-body bytes in flight (all workers),
+  // owned by RouterServer, which sets its limit; nullptr: unbounded (tests).
+  RouteSettings(const RouterConfig& cfg, uint64_t gen,
+                std::shared_ptr<http::BodyBudget> body_budget = nullptr);
 
   uint64_t generation;
   Classifier classifier;

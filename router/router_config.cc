@@ -142,6 +142,14 @@ Status ParseLimits(ConfigObject* top, RouterConfig* cfg) {
   RETURN_IF_ERROR(GetPositiveMs(&*l, "upstream_timeout", &lc.upstream_timeout_ms));
   RETURN_IF_ERROR(l->GetInt("upstream_idle_per_node", &lc.upstream_idle_per_node, 0, 100000));
   RETURN_IF_ERROR(l->GetInt("retry_buffer_bytes", &lc.retry_buffer_bytes, 0, 64 << 20));
+  RETURN_IF_ERROR(
+      l->GetInt("max_body_bytes_in_flight", &lc.max_body_bytes_in_flight, 1, int64_t{1} << 40));
+  if (lc.max_body_bytes_in_flight < lc.max_body_bytes) {
+    // A body of the allowed size could never be admitted.
+    return Status::InvalidArgument(l->KeyPath("max_body_bytes_in_flight") +
+                                   ": must be at least limits.max_body_bytes (" +
+                                   std::to_string(lc.max_body_bytes) + ")");
+  }
   return l->Finish();
 }
 

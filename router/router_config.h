@@ -59,6 +59,9 @@ struct LimitsConfig {
   int64_t upstream_timeout_ms = 60000;  // silence from a node while a response is awaited
   int64_t upstream_idle_per_node = 64;  // idle pooled connections kept per node per worker
   int64_t retry_buffer_bytes = 65536;   // request bodies up to this size stay replayable
+  // Request-body bytes admitted at once across all workers (declared Content-Length, or
+  // what a chunked body has sent); over it -> 503 + Retry-After, the body unread.
+  int64_t max_body_bytes_in_flight = int64_t{128} << 20;
 };
 
 struct RouterConfig {

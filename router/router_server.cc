@@ -63,7 +63,9 @@ Status RouterServer::Init() {
                                              [this](std::shared_ptr<const ClusterSnapshot> snap) {
                                                for (auto& w : workers_) w->PublishSnapshot(snap);
                                              });
-  auto settings = std::make_shared<const RouteSettings>(cfg_, generation_);
+  body_budget_ = std::make_shared<http::BodyBudget>(
+      static_cast<uint64_t>(cfg_.limits.max_body_bytes_in_flight));
+  auto settings = std::make_shared<const RouteSettings>(cfg_, generation_, body_budget_);
   Result<net::NetAddress> listen =
       net::ResolveHostPort(*resolver_, cfg_.listen_host, cfg_.listen_port);
   if (!listen.ok()) return listen.status().Annotate("listener");
@@ -222,7 +224,8 @@ void RouterServer::ApplyReload(RouterConfig cfg) {
   if (level.ok()) SetLogLevel(*level);
   cfg_ = std::move(cfg);
   ++generation_;
-  auto settings = std::make_shared<const RouteSettings>(cfg_, generation_);
+  body_budget_->set_limit(static_cast<uint64_t>(cfg_.limits.max_body_bytes_in_flight));
+  auto settings = std::make_shared<const RouteSettings>(cfg_, generation_, body_budget_);
   for (auto& w : workers_) w->PublishSettings(settings);
   controller_->Reconfigure(cfg_);
   metrics_->counters().reloads.fetch_add(1, std::memory_order_relaxed);

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/http/body_budget.h"
 #include "common/loop_task_queue.h"
 #include "common/net/resolver.h"
 #include "common/result.h"
@@ -72,6 +73,8 @@ class RouterServer : private ControlSink {
   event_base* base_ = nullptr;
   std::shared_ptr<LoopTaskQueue> control_queue_;
   std::unique_ptr<Metrics> metrics_;
+  // limits.max_body_bytes_in_flight across every worker; its limit follows reloads.
+  std::shared_ptr<http::BodyBudget> body_budget_;
   std::unique_ptr<Controller> controller_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<event*> signal_events_;

@@ -65,15 +65,29 @@ HandlerExchange::~HandlerExchange() { *self_ = nullptr; }
 
 bool HandlerExchange::Begin(Request& req) {
   req_ = &req;
+  answered_at_head_ = false;
+  if (req.content_length > 0 || req.chunked) {
+    if (std::optional<Response> early = handler_->CheckHead(req)) {
+      ++stats_->requests;
+      ++stats_->answered_at_head;
+      answered_at_head_ = true;
+      downstream_->CloseAfterResponse();  // the unread body makes the connection unusable
+      Write(std::move(*early));           // tail
+      return true;
+    }
+  }
   if (req.content_length > 0) {
     req.body.reserve(static_cast<size_t>(std::min<int64_t>(req.content_length, 1 << 20)));
   }
   return true;
 }
 
-void HandlerExchange::RequestBody(std::string_view data) { req_->body.append(data); }
+void HandlerExchange::RequestBody(std::string_view data) {
+  if (!answered_at_head_) req_->body.append(data);
+}
 
 void HandlerExchange::RequestComplete(const Headers&) {
+  if (answered_at_head_) return;
   Request request = std::move(*req_);  // trailers included
   request.remote_addr = downstream_->peer_address();
   ++stats_->requests;
@@ -102,11 +116,16 @@ void HandlerExchange::Abandon() {
 void HandlerExchange::Reset() {
   Abandon();
   req_ = nullptr;
+  answered_at_head_ = false;
 }
 
 void HandlerExchange::Deliver(uint64_t seq, Response response) {
   if (!waiting_ || seq != seq_) return;
   waiting_ = false;
+  Write(std::move(response));
+}
+
+void HandlerExchange::Write(Response response) {
   bool valid = response.reason.find_first_of("\r\n") == std::string::npos;
   for (Headers::Field f : response.headers) {
     if (!IsWritableField(f.name, f.value)) valid = false;

@@ -1,5 +1,8 @@
-// HandlerExchange: the node's ServerExchange. It collects a whole request (head and body)
-// and hands it to an HttpHandler with an HttpResponder; the response, given later and from
+// HandlerExchange: the node's ServerExchange. It shows the head of a request with a body to
+// HttpHandler::CheckHead first (an answer there is sent at once, with Connection: close, and
+// the body is never read: the same early final answer `Expect: 100-continue` gets), else
+// collects the whole request (head and body) and hands it to the HttpHandler with an
+// HttpResponder; the response, given later and from
 // any thread, is written through the Downstream with Content-Length framing (HEAD: the
 // length announced, no body). Handler-made fields that cannot be written (CR, LF, NUL, a
 // bad name) turn the answer into a 500; a "Connection: close" field closes the connection
@@ -40,6 +43,9 @@ class HandlerExchange final : public ServerExchange {
   void Deliver(uint64_t seq, Response response);
 
  private:
+  // Writes `response` through the downstream (the exchange's last action).
+  void Write(Response response);
+
   Downstream* downstream_;
   HttpHandler* handler_;
   std::shared_ptr<LoopTaskQueue> queue_;
@@ -52,6 +58,7 @@ class HandlerExchange final : public ServerExchange {
   bool waiting_ = false;  // the handler has the request and has not answered
   // The current request's completion, to tell its handler when the client goes away.
   std::weak_ptr<detail::ResponderState> current_;
+  bool answered_at_head_ = false;
 };
 
 }  // namespace halo::http

@@ -44,6 +44,7 @@ Http1ServerConnection::Http1ServerConnection(event_base* base, TimerSource* time
 }
 
 Http1ServerConnection::~Http1ServerConnection() {
+  ReleaseBody();
   exchange_.reset();  // releases whatever the exchange holds (node connection, hold slot)
   event_free(deferred_);
   host_->OnConnectionClosed(this);
@@ -224,6 +225,7 @@ void Http1ServerConnection::CloseSoon() {
   linger_needed_ =
       (phase_ != Phase::kIdle && !request_done_) || evbuffer_get_length(sock_.input()) > 0;
   sock_.DisableRead();
+  ReleaseBody();  // no more of this body will be read
   exchange_->Abandon();
   Flush();
   ArmTimer(TimerUse::kClose, Duration::zero());  // continues from the loop
@@ -260,6 +262,32 @@ void Http1ServerConnection::HandleParseError() {
   CodecAnswer(status, e.status.message());
 }
 
+bool Http1ServerConnection::ReserveBody(uint64_t n) {
+  if (!options_->body_budget || n == 0) return true;
+  if (!options_->body_budget->TryReserve(n)) return false;
+  body_reserved_ += n;
+  return true;
+}
+
+void Http1ServerConnection::ReleaseBody() {
+  if (body_reserved_ == 0) return;
+  options_->body_budget->Release(body_reserved_);
+  body_reserved_ = 0;
+}
+
+void Http1ServerConnection::RefuseBody() {
+  LOG_DEBUG("http: client %s: 503 request bodies in flight over the limit", peer_address_.c_str());
+  exchange_->Abandon();
+  if (response_started_) {  // a chunked body past the budget while an answer flows: cut
+    CloseSoon();
+    return;
+  }
+  exchange_->CodecAnswered(503);
+  LocalResponse(503, "application/json",
+                ErrorBody("too many request bodies in progress; retry later"), "Retry-After",
+                std::to_string(options_->retry_after_s), true);
+}
+
 void Http1ServerConnection::CodecAnswer(int status, std::string_view message) {
   exchange_->CodecAnswered(status);
   LocalResponse(status, "application/json", ErrorBody(message), {}, {}, true);
@@ -276,6 +304,7 @@ void Http1ServerConnection::OnHead(Request& req) {
   head_request_ = req.method == "HEAD";
   minor_version_ = req.version_minor;
   expect_continue_ = false;
+  request_chunked_ = req.chunked;
   ArmTimer(TimerUse::kBody, options_->body_timeout);
   if (std::optional<std::string_view> expect = req.headers.Get("expect")) {
     if (!EqualsIgnoreCase(TrimOws(*expect), "100-continue")) {
@@ -283,6 +312,13 @@ void Http1ServerConnection::OnHead(Request& req) {
       return;
     }
     expect_continue_ = req.IsHttp11() && (req.content_length > 0 || req.chunked);
+  }
+  // Before the exchange starts anything (the router dispatches at Begin): a declared body
+  // must fit the process's budget, or it is refused unread.
+  if (!req.chunked && req.content_length > 0 &&
+      !ReserveBody(static_cast<uint64_t>(req.content_length))) {
+    RefuseBody();
+    return;
   }
   if (!exchange_->Begin(req)) {
     parser_.Reject(400, Status::InvalidArgument("request target cannot be normalised safely"));
@@ -296,9 +332,19 @@ void Http1ServerConnection::OnHead(Request& req) {
   }
 }
 
-void Http1ServerConnection::OnBody(std::string_view data) { exchange_->RequestBody(data); }
+void Http1ServerConnection::OnBody(std::string_view data) {
+  // Answered and closing (an early answer at the head): the rest of the segment that held
+  // the head is not the exchange's any more.
+  if (closing_) return;
+  if (request_chunked_ && !ReserveBody(data.size())) {  // no declared length: as it arrives
+    RefuseBody();
+    return;
+  }
+  exchange_->RequestBody(data);
+}
 
 void Http1ServerConnection::OnComplete(Request& req) {
+  if (closing_) return;  // as in OnBody
   request_done_ = true;
   expect_continue_ = false;
   ArmTimer(TimerUse::kNone, Duration::zero());
@@ -307,6 +353,7 @@ void Http1ServerConnection::OnComplete(Request& req) {
 }
 
 void Http1ServerConnection::FinishExchange() {
+  ReleaseBody();
   exchange_->Reset();
   phase_ = Phase::kIdle;
   if (pipeline_full_) {

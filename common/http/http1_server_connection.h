@@ -3,10 +3,12 @@
 // 431/501/505, answered, then a lingering close), answers `Expect: 100-continue` (100 before
 // the body is read; a final answer sent instead closes the connection after it), enforces
 // the timeouts (first request, head, body silence, keep-alive idle, write progress: 408 or a
-// close), frames responses (Content-Length, chunked, or close-delimited for HTTP/1.0),
-// keeps connections alive and serves pipelined requests one at a time, in order (the next
-// one is not parsed until the current response is queued and the output is below a
-// high-water mark). While a request is in flight the socket is still read (pipelined bytes
+// close), holds each body's reservation in the process's BodyBudget (the declared length
+// at the head, before the exchange sees the request; a chunked body as it arrives; 503 +
+// Retry-After and a close when it does not fit), frames responses (Content-Length, chunked, or
+// close-delimited for HTTP/1.0), keeps connections alive and serves pipelined requests one at a
+// time, in order (the next one is not parsed until the current response is queued and the output is
+// below a high-water mark). While a request is in flight the socket is still read (pipelined bytes
 // are buffered up to a high-water mark), so a client that closes or resets is seen at once:
 // the exchange is abandoned and the connection freed, even if the client only half-closed.
 // What a request means is the ServerExchange's business: the router's
@@ -105,6 +107,12 @@ class Http1ServerConnection : private RequestParser::Callbacks,
   void Flush();
   void CodecAnswer(int status, std::string_view message);
   bool KeepAliveAllowed() const;
+  // The body budget (ServerConnectionOptions::body_budget): take `n` more bytes for the
+  // request in progress; give back all of them.
+  bool ReserveBody(uint64_t n);
+  void ReleaseBody();
+  // No room for this body: 503 + Retry-After, close (before its bytes are read).
+  void RefuseBody();
 
   ServerConnectionHost* host_;
   std::shared_ptr<const ServerConnectionOptions> options_;
@@ -135,6 +143,8 @@ class Http1ServerConnection : private RequestParser::Callbacks,
   bool keep_alive_ = true;
   bool head_request_ = false;
   bool expect_continue_ = false;  // the client waits for 100 before sending its body
+  bool request_chunked_ = false;
+  uint64_t body_reserved_ = 0;  // held in options_->body_budget for this request
   int minor_version_ = 1;
   BodyFraming framing_ = BodyFraming::kNone;
   std::string scratch_;

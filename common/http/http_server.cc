@@ -39,6 +39,9 @@ HttpServer::HttpServer(event_base* base, HttpServerOptions options, HttpHandler*
   o->write_timeout = options_.write_timeout;
   o->linger_timeout = options_.linger_timeout;
   o->max_requests_per_connection = options_.max_requests_per_connection;
+  if (options_.max_body_bytes_in_flight > 0) {
+    o->body_budget = std::make_shared<BodyBudget>(options_.max_body_bytes_in_flight);
+  }
   conn_options_ = std::move(o);
 }
 

@@ -3,8 +3,10 @@
 // hardening of parser_core.h, keep-alive, pipelining answered in order, Expect:
 // 100-continue, timeouts, lingering close). It listens on host:port (port 0 picks a free
 // port; port() reports it) and hands each complete request to an HttpHandler together with
-// an HttpResponder that may be completed later, from any thread. Beyond max_connections,
-// new connections get 503 and are closed.
+// an HttpResponder that may be completed later, from any thread. The handler sees the head
+// of a request with a body first (HttpHandler::CheckHead) and may answer it before the body
+// is read. Beyond max_connections, new connections get 503 and are closed; request bodies
+// beyond max_body_bytes_in_flight (all connections together) get 503 + Retry-After.
 //
 // Threading: everything runs on the loop thread of `base`, including Handle(); only
 // HttpResponder::Send() may be called from other threads.
@@ -15,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -49,6 +52,7 @@ struct HttpServerOptions {
   Duration write_timeout = std::chrono::seconds(30);   // between response writes
   Duration linger_timeout = std::chrono::seconds(2);   // drain input before a close
   size_t max_requests_per_connection = 0;              // 0: unlimited
+  uint64_t max_body_bytes_in_flight = 0;               // all connections; 0: unbounded
 };
 
 // Completes one request. A cheap copyable handle (copies share the one response).
@@ -82,19 +86,30 @@ class HttpHandler {
   // Called on the loop thread for each complete request. `responder` must be completed
   // exactly once, now or later.
   virtual void Handle(Request request, HttpResponder responder) = 0;
+  // Called on the loop thread with the head of a request that has a body (Content-Length
+  // above 0, or chunked), before any byte of the body is read: an answer to send instead
+  // of reading the body (the connection closes after it, with a lingering close), or
+  // nullopt to read it and Handle() the whole request.
+  virtual std::optional<Response> CheckHead(const Request&) { return std::nullopt; }
 };
 
-// An HttpHandler that calls a function.
+// An HttpHandler that calls a function (and, if given, a head check).
 class FunctionHandler final : public HttpHandler {
  public:
   using Fn = std::function<void(Request, HttpResponder)>;
-  explicit FunctionHandler(Fn fn) : fn_(std::move(fn)) {}
+  using HeadFn = std::function<std::optional<Response>(const Request&)>;
+  explicit FunctionHandler(Fn fn, HeadFn head = nullptr)
+      : fn_(std::move(fn)), head_(std::move(head)) {}
   void Handle(Request request, HttpResponder responder) override {
     fn_(std::move(request), std::move(responder));
+  }
+  std::optional<Response> CheckHead(const Request& head) override {
+    return head_ ? head_(head) : std::nullopt;
   }
 
  private:
   Fn fn_;
+  HeadFn head_;
 };
 
 // A response with body {"errors":["<message>"]} (common/http/error_body.h),
@@ -107,6 +122,7 @@ class HttpServer final : private ServerConnectionHost {
     uint64_t accepted = 0;
     uint64_t rejected = 0;  // over max_connections
     uint64_t requests = 0;
+    uint64_t answered_at_head = 0;  // CheckHead answered; the body was not read
     uint64_t parse_errors = 0;
     uint64_t timeouts = 0;
   };

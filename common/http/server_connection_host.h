@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "common/clock.h"
+#include "common/http/body_budget.h"
 #include "common/http/downstream.h"
 #include "common/http/parser_options.h"
 #include "common/http/server_exchange.h"
@@ -26,6 +27,10 @@ struct ServerConnectionOptions {
   Duration write_timeout = std::chrono::seconds(30);          // no progress sending
   Duration linger_timeout = std::chrono::seconds(2);          // drain input before close
   size_t max_requests_per_connection = 0;                     // 0: unlimited
+  // Request-body bytes in flight across the whole process (shared by every connection);
+  // nullptr: unbounded. A body that does not fit gets 503 + Retry-After before it is read.
+  std::shared_ptr<BodyBudget> body_budget;
+  int retry_after_s = 1;  // Retry-After of that 503
 };
 
 class ServerConnectionHost {

@@ -36,6 +36,7 @@ TEST_CASE("NodeConfig: minimal config gets OpenBao-like defaults") {
   CHECK_FALSE(c->disable_standby_reads);
   CHECK_FALSE(c->disable_request_forwarding);
   CHECK(c->listener.max_request_size == 32 << 20);
+  CHECK(c->limits.max_body_bytes_in_flight == int64_t{128} << 20);
   REQUIRE(c->mounts.size() == 2);
   CHECK(c->mounts[0].path == "secret/");
   CHECK(c->mounts[0].kv_version == 2);
@@ -109,6 +110,10 @@ TEST_CASE("NodeConfig: bad configs are errors naming the key") {
       {With(R"("leader_check_interval": "0ms")"), "leader_check_interval"},
       {With(R"("max_leader_waiters": -1)"), "max_leader_waiters"},
       {With(R"("max_leader_waiters_per_client": "many")"), "max_leader_waiters_per_client"},
+      {With(R"("limits": {"max_body_bytes_in_flight": 1048576})"),
+       "limits.max_body_bytes_in_flight: must be at least listener.tcp.max_request_size"},
+      {With(R"("limits": {"max_body_bytes_in_flight": 0})"), "limits.max_body_bytes_in_flight"},
+      {With(R"("limits": {"max_bodies": 1})"), "limits.max_bodies: unknown key"},
       {With(R"("ha_storage": {})"), "ha_storage"},
       {With(R"("ha_storage": {"flock": {}})"), "ha_storage.flock.path"},
       {With(R"("ha_storage": {"flock": {"path": "/x", "ttl": "soon"}})"), "ha_storage.flock.ttl"},
@@ -140,6 +145,17 @@ TEST_CASE("NodeConfig: bad configs are errors naming the key") {
     CHECK_MESSAGE(r.status().message().find(c.expect) != std::string::npos, r.status().message());
     CHECK(r.status().message().find("test.json") != std::string::npos);
   }
+}
+
+TEST_CASE("NodeConfig: limits.max_body_bytes_in_flight") {
+  Result<NodeConfig> c = Parse(With(R"("limits": {"max_body_bytes_in_flight": 67108864})"));
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  CHECK(c->limits.max_body_bytes_in_flight == 64 << 20);
+  // Raising the body limit past the bound without raising the bound is an error too.
+  Result<NodeConfig> big = Parse(R"({"storage": {"inmem": {}}, "root_token": "r",
+      "listener": {"tcp": {"address": "127.0.0.1:1", "max_request_size": 268435456}}})");
+  REQUIRE_FALSE(big.ok());
+  CHECK(big.status().message().find("limits.max_body_bytes_in_flight") != std::string::npos);
 }
 
 TEST_CASE("NodeConfig: the lock is implied by lmdb and inmem, absent for file") {

@@ -76,6 +76,23 @@ TEST_CASE("ParseRouterConfig defaults") {
   CHECK(a->admin_host == "::1");
   CHECK(a->admin_port == 9001);
   CHECK(a->admin_token == "t0k");
+  CHECK(r->limits.max_body_bytes_in_flight == int64_t{128} << 20);
+}
+
+TEST_CASE("ParseRouterConfig: limits.max_body_bytes_in_flight") {
+  auto parse = [](const std::string& limits) {
+    return ParseRouterConfig(R"({"nodes":[{"address":"h:1"}],"limits":)" + limits + "}", "x");
+  };
+  Result<RouterConfig> ok = parse(R"({"max_body_bytes":1024,"max_body_bytes_in_flight":4096})");
+  REQUIRE_MESSAGE(ok.ok(), ok.status().ToString());
+  CHECK(ok->limits.max_body_bytes_in_flight == 4096);
+  Result<RouterConfig> small = parse(R"({"max_body_bytes_in_flight":1024})");
+  REQUIRE_FALSE(small.ok());
+  CHECK(small.status().message() ==
+        "limits.max_body_bytes_in_flight: must be at least limits.max_body_bytes (33554432)");
+  Result<RouterConfig> zero = parse(R"({"max_body_bytes_in_flight":0})");
+  REQUIRE_FALSE(zero.ok());
+  CHECK(zero.status().message().find("limits.max_body_bytes_in_flight") == 0);
 }
 
 TEST_CASE("ParseRouterConfig names the bad key") {

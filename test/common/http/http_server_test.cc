@@ -24,8 +24,9 @@ using testing::LoopThread;
 // A server on a loop thread whose handler the test chooses.
 class ServerFixture {
  public:
-  explicit ServerFixture(HttpServerOptions options = {}, FunctionHandler::Fn fn = nullptr)
-      : handler_(fn ? std::move(fn) : Echo()) {
+  explicit ServerFixture(HttpServerOptions options = {}, FunctionHandler::Fn fn = nullptr,
+                         FunctionHandler::HeadFn head = nullptr)
+      : handler_(fn ? std::move(fn) : Echo(), std::move(head)) {
     loop_.RunSync([&] {
       auto s = HttpServer::Create(loop_.base(), options, &handler_);
       REQUIRE(s.ok());
@@ -140,6 +141,70 @@ struct RejectCase {
   std::string request;
   int status;
 };
+
+TEST_CASE("HttpServer: CheckHead answers before the body is read, then closes") {
+  std::atomic<int> handled{0};
+  ServerFixture f(
+      {},
+      [&](Request r, HttpResponder responder) {
+        ++handled;
+        ServerFixture::Echo()(std::move(r), std::move(responder));
+      },
+      [](const Request& head) -> std::optional<Response> {
+        if (head.path == "/refuse") return ErrorResponse(403, "refused at the head");
+        return std::nullopt;
+      });
+  HttpTestClient c(f.port());
+  REQUIRE(c.SendRaw("PUT /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n").ok());
+  Result<Response> r = c.ReadResponse(milliseconds(3000), "PUT");
+  REQUIRE(r.ok());
+  CHECK(r->status == 403);
+  CHECK(r->body == "{\"errors\":[\"refused at the head\"]}");
+  CHECK(r->headers.Get("Connection").value_or("") == "close");
+  (void)c.SendRaw(std::string(64 * 1024, 'a'));  // dropped while the server lingers
+  CHECK(c.WaitForClose(milliseconds(5000)));
+  CHECK(handled.load() == 0);
+  CHECK(f.Stats().answered_at_head == 1);
+  // Without a body the head check is not asked: the handler answers, keep-alive.
+  HttpTestClient k(f.port());
+  CHECK(Body(k.Get("/refuse")) == "GET /refuse q= body=");
+  CHECK(Body(k.Put("/other", "abc")) == "PUT /other q= body=abc");
+  CHECK(k.connections_opened() == 1);
+  CHECK(handled.load() == 2);
+}
+
+TEST_CASE("HttpServer: max_body_bytes_in_flight refuses a body that does not fit, 503 unread") {
+  HttpServerOptions options;
+  options.max_body_bytes_in_flight = 1000;
+  ServerFixture f(options);
+  HttpTestClient first(f.port());
+  REQUIRE(
+      first.SendRaw("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 800\r\n\r\n0123456789").ok());
+  HttpTestClient second(f.port());
+  // The first's head may still be on its way to the loop: poll until it holds its 800.
+  bool refused = halo::testing::PollUntil(
+      [&] {
+        if (!second.SendRaw("PUT /b HTTP/1.1\r\nHost: x\r\nContent-Length: 800\r\n\r\n").ok()) {
+          return false;
+        }
+        Result<Response> r = second.ReadResponse(milliseconds(3000), "PUT");
+        if (r.ok() && r->status == 503) {
+          CHECK(r->headers.Get("Retry-After").value_or("") == "1");
+          CHECK(r->body.find("{\"errors\":[") == 0);
+          CHECK(second.WaitForClose(milliseconds(5000)));
+          return true;
+        }
+        second.Close();
+        return false;
+      },
+      milliseconds(5000));
+  REQUIRE(refused);
+  REQUIRE(first.SendRaw(std::string(790, 'x')).ok());
+  Result<Response> done = first.ReadResponse(milliseconds(3000), "PUT");
+  REQUIRE(done.ok());
+  CHECK(done->status == 200);
+  CHECK(Body(second.Put("/b", std::string(800, 'y'))).size() > 800);  // fits now
+}
 
 TEST_CASE("HttpServer: parse errors get status, JSON errors body, Connection: close") {
   HttpServerOptions o;
