@@ -338,8 +338,8 @@ void NodeApi::HandleLeaderQuery(const http::Request& request, const http::QueryP
   }
   std::string client = ClientIp(request.remote_addr);
   size_t& from_client = waiters_per_client_[client];
-  if (waiters_.size() >= static_cast<size_t>(config_.max_leader_waiters) ||
-      from_client >= static_cast<size_t>(config_.max_leader_waiters_per_client)) {
+  if (waiters_.size() >= static_cast<size_t>(config_.limits.max_leader_waiters) ||
+      from_client >= static_cast<size_t>(config_.limits.max_leader_waiters_per_client)) {
     if (from_client == 0) waiters_per_client_.erase(client);
     // 429 rather than the current state at once: a blocking-query loop re-asks at once when
     // answered with an unchanged index (a busy loop against a node that is already full),

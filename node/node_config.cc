@@ -54,6 +54,9 @@ Status ParseLimits(ConfigObject& root, const ListenerConfig& listener, NodeLimit
     ASSIGN_OR_RETURN(limits, root.GetObject("limits"));
     RETURN_IF_ERROR(limits->GetInt("max_body_bytes_in_flight", &out->max_body_bytes_in_flight, 1,
                                    int64_t{1} << 40));
+    RETURN_IF_ERROR(limits->GetInt("max_leader_waiters", &out->max_leader_waiters, 0, 1'000'000));
+    RETURN_IF_ERROR(limits->GetInt("max_leader_waiters_per_client",
+                                   &out->max_leader_waiters_per_client, 0, 1'000'000));
   }
   if (out->max_body_bytes_in_flight < listener.max_request_size) {
     // A body of the allowed size could never be admitted.
@@ -236,9 +239,6 @@ Status ParseTop(ConfigObject& root, NodeConfig* out) {
   if (out->leader_check_interval_ms < 1 || out->leader_check_interval_ms > 60'000) {
     return Status::InvalidArgument("leader_check_interval: must be between 1ms and 60s");
   }
-  RETURN_IF_ERROR(root.GetInt("max_leader_waiters", &out->max_leader_waiters, 0, 1'000'000));
-  RETURN_IF_ERROR(root.GetInt("max_leader_waiters_per_client", &out->max_leader_waiters_per_client,
-                              0, 1'000'000));
   return root.Finish();
 }
 

@@ -38,6 +38,8 @@ struct NodeLimitsConfig {
   // Request-body bytes admitted at once across all connections (declared Content-Length,
   // or what a chunked body has sent); a body over it gets 503 + Retry-After, unread.
   int64_t max_body_bytes_in_flight = int64_t{128} << 20;
+  int64_t max_leader_waiters = 1024;           // parked blocking sys/leader queries, in total
+  int64_t max_leader_waiters_per_client = 64;  // ... and from one client IP address
 };
 
 struct NodeConfig {
@@ -62,11 +64,9 @@ struct NodeConfig {
   std::string cluster_secret;
   std::vector<MountConfig> mounts;  // default: secret/ (kv v2), kv/ (kv v1)
   LogLevel log_level = LogLevel::kInfo;
-  std::string log_tag;                         // prefix on every log line; default "" (none)
-  int64_t leader_check_interval_ms = 50;       // how often a standby re-reads the lock holder
-  int64_t step_down_wait_ms = 10'000;          // back-off after a manual step-down
-  int64_t max_leader_waiters = 1024;           // parked blocking sys/leader queries, in total
-  int64_t max_leader_waiters_per_client = 64;  // ... and from one client IP address
+  std::string log_tag;                    // prefix on every log line; default "" (none)
+  int64_t leader_check_interval_ms = 50;  // how often a standby re-reads the lock holder
+  int64_t step_down_wait_ms = 10'000;     // back-off after a manual step-down
 };
 
 // Parses and validates `text`; `what` names the source (usually the file path) in errors.

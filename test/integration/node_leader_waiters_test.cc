@@ -50,7 +50,7 @@ int64_t LeaderIndex(LocalCluster& c, int i) {
 TEST_CASE("node: 50 abandoned blocking sys/leader queries free their sockets at once") {
   ClusterOptions o;
   o.nodes = 1;
-  o.extra_json = R"("max_leader_waiters_per_client": 50)";
+  o.extra_json = R"("limits": {"max_leader_waiters_per_client": 50})";
   LocalCluster c(o);
   REQUIRE(c.Start());
   int port = c.port(0);
@@ -90,7 +90,7 @@ TEST_CASE("node: 50 abandoned blocking sys/leader queries free their sockets at 
 
 TEST_CASE("node: a step-down pipelined behind a woken sys/leader query crashes no node") {
   ClusterOptions o;
-  o.extra_json = R"("max_leader_waiters_per_client": 3)";
+  o.extra_json = R"("limits": {"max_leader_waiters_per_client": 3})";
   LocalCluster c(o);
   REQUIRE(c.Start());
   int active = c.Active();

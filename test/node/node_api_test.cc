@@ -314,8 +314,8 @@ TEST_CASE("NodeApi: blocking sys/leader answers on change or after wait") {
 
 TEST_CASE("NodeApi: parked sys/leader queries are capped in total and per client") {
   Fixture f;
-  f.config.max_leader_waiters = 3;
-  f.config.max_leader_waiters_per_client = 2;
+  f.config.limits.max_leader_waiters = 3;
+  f.config.limits.max_leader_waiters_per_client = 2;
   f.api->SetLeader({true, "http://127.0.0.1:8220", "", 4});
   struct Parked {
     std::optional<http::Response> answer;
