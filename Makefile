@@ -1,6 +1,7 @@
 # halo: one plain Makefile. Knobs: MODE (release|debug|asan), CXX, OPT, BUILDROOT.
 #   make            release binaries into build/bin/
-#   make test       install deps, build, run every test (unit, integration, fuzz corpus replay)
+#   make test       install deps, build, run every test (unit, integration, fuzz corpus
+#                   replay), then the short hostile-client soak
 #   make asan       the whole suite under ASan+UBSan (objects in build/asan/)
 #   make bench      Google Benchmark micro-benchmarks
 #   make run        install deps, build, start a local 3-node cluster and the router
@@ -89,9 +90,11 @@ $(BENCHBIN): $(call obj,$(BENCH_SRCS)) $(LIB)
 
 # The suite: file paths named in docs and comments exist (scripts/check-doc-paths, ~0.2 s),
 # unit + integration tests (integration tests start the real daemons from $(BIN)), then
-# every fuzz corpus replayed through its target.
+# every fuzz corpus replayed through its target; then the short hostile-client soak
+# (scripts/soak-hostile --smoke: nothing crashes, leaks or is lost under attack).
 test: deps
 	@$(MAKE) --no-print-directory unit
+	@scripts/soak-hostile --smoke
 
 unit: $(NODE) $(ROUTER) $(TESTS) $(FUZZ_REPLAY)
 	@scripts/check-doc-paths
