@@ -13,8 +13,10 @@
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "test/router/failover_load.h"
 #include "test/router/node_cluster.h"
@@ -112,21 +114,22 @@ char ProcState(pid_t pid) {
 // groups), retrying with SIGCONT otherwise: a process stopped inside an LMDB commit holds
 // the shared database's write lock, which blocks every node's writes until it runs again
 // (node/README.md, "A hung active"); that case is not what this test measures.
-bool StopWhileWriterIdle(pid_t pid, pid_t writer) {
+bool StopWhileWriter(pid_t pid, pid_t writer, bool idle, int* attempts) {
   for (int attempt = 0; attempt < 500; ++attempt) {
+    *attempts = attempt + 1;
     if (kill(pid, SIGSTOP) != 0) return false;
     if (!PollUntil([&] { return ProcState(pid) == 'T'; }, std::chrono::seconds(2),
                    std::chrono::milliseconds(1))) {
       return false;
     }
     std::string sc = ReadSmallFile("/proc/" + std::to_string(writer) + "/syscall");
-    if (sc.rfind("202 ", 0) == 0) return true;
+    if ((sc.rfind("202 ", 0) == 0) == idle) return true;
     kill(pid, SIGCONT);
   }
   return false;
 }
 
-enum class Fault { kSigstop, kStalledWriter };
+enum class Fault { kSigstop, kSigstopBusyWriter, kStalledWriter };
 
 void RunHungActive(Fault fault) {
   NodeCluster nodes;
@@ -147,16 +150,46 @@ void RunHungActive(Fault fault) {
   FailoverLoad load(router.port(), 4, 2, std::chrono::milliseconds(1500));
   REQUIRE(PollUntil([&] { return load.writes_done() >= 50; }, std::chrono::seconds(10)));
 
-  ThreadStopper stopper;
   pid_t pid = nodes.process(old_active).pid();
   pid_t writer = FindThread(pid, "halo-writer");
   REQUIRE(writer > 0);
-  if (fault == Fault::kSigstop) {
-    REQUIRE(StopWhileWriterIdle(pid, writer));
-  } else {
-    REQUIRE(stopper.Stop(writer));
-  }
-  Clock::time_point event = Clock::now();
+  // The fault runs on its own thread, for kFault, whatever the test waits for meanwhile (a
+  // ptrace stop must be undone by the thread that made it).
+  std::atomic<int> fault_state{0};  // 0 starting, 1 on, 2 over, -1 could not start
+  Clock::time_point event{}, resumed{};
+  std::thread faulter([&] {
+    ThreadStopper stopper;
+    bool on = false;
+    if (fault == Fault::kStalledWriter) {
+      on = stopper.Stop(writer);
+    } else {
+      const bool idle = fault == Fault::kSigstop;
+      int attempts = 0;
+      on = StopWhileWriter(pid, writer, idle, &attempts);
+      MESSAGE("SIGSTOP landed with the storage writer " << (idle ? "idle" : "busy")
+                                                        << " at attempt " << attempts);
+    }
+    event = Clock::now();
+    fault_state = on ? 1 : -1;
+    if (!on) return;
+    (void)PollUntil([&] { return Clock::now() >= event + kFault; },
+                    kFault + std::chrono::seconds(1), std::chrono::milliseconds(20));
+    if (fault == Fault::kStalledWriter) {
+      stopper.Resume();
+    } else {
+      kill(pid, SIGCONT);
+    }
+    resumed = Clock::now();
+    fault_state = 2;
+  });
+  struct Join {
+    std::thread& t;
+    ~Join() {
+      if (t.joinable()) t.join();
+    }
+  } join{faulter};
+  REQUIRE(PollUntil([&] { return fault_state != 0; }, std::chrono::seconds(15)));
+  REQUIRE(fault_state == 1);
   // A write sent straight to the hung active: it must not be committed under the old term.
   RawClient probe;
   REQUIRE(probe.Connect(nodes.port(old_active)));
@@ -165,24 +198,19 @@ void RunHungActive(Fault fault) {
                      "\r\nContent-Length: " + std::to_string(probe_body.size()) + "\r\n\r\n" +
                      probe_body));
 
-  int new_active = WaitOtherActive(nodes, old_active, std::chrono::seconds(15));
+  int new_active = WaitOtherActive(nodes, old_active, std::chrono::seconds(20));
   REQUIRE(new_active >= 0);
   Clock::time_point took_over = Clock::now();
+  const bool during_fault = fault_state == 1;
   // The stopped process is unroutable; a node with a stalled writer still answers, as standby.
-  REQUIRE(router.WaitRoles(nodes.name(new_active), fault == Fault::kSigstop ? 2 : 3,
+  if (during_fault) {
+    CHECK(router.WaitRoles(nodes.name(new_active), fault == Fault::kStalledWriter ? 3 : 2,
                            std::chrono::seconds(15)));
+  }
   size_t at = load.writes_done();
   CHECK(PollUntil([&] { return load.writes_done() >= at + 20; }, std::chrono::seconds(10)));
-  // The fault lasts kFault in all; writes keep going meanwhile.
-  CHECK(PollUntil([&] { return Clock::now() >= event + kFault; }, kFault + std::chrono::seconds(1),
-                  std::chrono::milliseconds(50)));
-  const bool still_hung = Clock::now() < event + kFault + std::chrono::seconds(2);
-  if (fault == Fault::kSigstop) {
-    nodes.process(old_active).Signal(SIGCONT);
-  } else {
-    stopper.Resume();
-  }
-  Clock::time_point resumed = Clock::now();
+  REQUIRE(PollUntil([&] { return fault_state == 2; }, kFault + std::chrono::seconds(5)));
+  faulter.join();
   // The old active rejoins as a standby (429) promptly.
   CHECK(PollUntil([&] { return nodes.Health(old_active) == 429; }, std::chrono::seconds(10),
                   std::chrono::milliseconds(20)));
@@ -206,22 +234,32 @@ void RunHungActive(Fault fault) {
     if (!r || r->status != 200 || KvField(*r, "v") != a.value) ++lost;
   }
   LoadReport rep = AnalyseLoad(load.ops(), event);
-  const std::string what = fault == Fault::kSigstop ? "SIGSTOP 8 s" : "stalled storage writer 8 s";
+  const std::string what = fault == Fault::kSigstop             ? "SIGSTOP 8 s"
+                           : fault == Fault::kSigstopBusyWriter ? "SIGSTOP 8 s, writer busy"
+                                                                : "stalled storage writer 8 s";
   MESSAGE(what << ": new active after " << MsBetween(event, took_over) << " ms; "
                << DescribeLoad(rep) << "; lost acknowledged writes " << lost
                << "; old active standby " << rejoin_ms
                << " ms after resuming; probe write to the hung active: "
                << (answer ? std::to_string(answer->status) : std::string("no answer"))
                << ", stored: " << stored->status);
-  CHECK(still_hung);  // the figures below are from a fault that lasted as long as intended
+  // A standby took over while the fault lasted (a stop inside a commit may delay it: the new
+  // active records its epoch in the same database first).
+  if (fault != Fault::kSigstopBusyWriter) CHECK(during_fault);
   CHECK(lost == 0);
   CHECK(rep.read_errors == 0);
-  // Without the liveness watchdog no write succeeds until the fault ends (8 s).
-  CHECK(rep.write_gap_ms < 7000);
+  // Without the liveness watchdog no write succeeds until the fault ends (8 s). A process
+  // stopped inside an LMDB commit holds the database's write lock: then the lock moves but
+  // writes wait for SIGCONT (node/README.md); only safety is asserted for that case.
+  if (fault != Fault::kSigstopBusyWriter) CHECK(rep.write_gap_ms < 7000);
 }
 
 TEST_CASE("liveness: SIGSTOP of the active for 8 s under writes -> a standby takes over") {
   RunHungActive(Fault::kSigstop);
+}
+
+TEST_CASE("liveness: SIGSTOP of the active in the middle of its storage work -> nothing lost") {
+  RunHungActive(Fault::kSigstopBusyWriter);
 }
 
 TEST_CASE(
