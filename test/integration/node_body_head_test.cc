@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "test/node/local_cluster.h"
+#include "test/support/body_attack.h"
 #include "test/support/http_test_client.h"
 #include "test/support/proc_status.h"
 
@@ -21,30 +22,15 @@ using halo::testing::HttpTestClient;
 using halo::testing::PollUntil;
 using halo::testing::ProcStatusKb;
 using Ms = std::chrono::milliseconds;
-
-constexpr int64_t kMiB = 1 << 20;
-// The node answers from the head, with the body not sent: well within this (a node that
-// waits for the body never answers).
-constexpr Ms kAtOnce(3000);
-
-std::string Head(const std::string& method, const std::string& target, int64_t length,
-                 const std::string& token = "", const std::string& extra = "") {
-  std::string h = method + " " + target + " HTTP/1.1\r\nHost: node\r\n" +
-                  "Content-Type: application/json\r\nContent-Length: " + std::to_string(length) +
-                  "\r\n";
-  if (!token.empty()) h += "X-Vault-Token: " + token + "\r\n";
-  return h + extra + "\r\n";
-}
-
-// A KV v2 write body of exactly `size` bytes.
-std::string KvBody(size_t size) {
-  std::string frame = R"({"data":{"v":""}})";
-  return R"({"data":{"v":")" + std::string(size - frame.size(), 'x') + "\"}}";
-}
+using halo::testing::BodyHead;
+using halo::testing::kAnsweredAtOnce;
+using halo::testing::kMiB;
+using halo::testing::KvBodyOfSize;
+using halo::testing::PushRefusedBodies;
 
 // A refusal from the head: `status`, {"errors":[...]}, and the connection ends after it.
 void CheckRefusedAtHead(HttpTestClient& client, int status, const std::string& error) {
-  Result<http::Response> r = client.ReadResponse(kAtOnce, "PUT");
+  Result<http::Response> r = client.ReadResponse(kAnsweredAtOnce, "PUT");
   REQUIRE_MESSAGE(r.ok(), r.status().ToString());
   CHECK(r->status == status);
   CHECK(r->headers.Get("Content-Type").value_or("") == "application/json");
@@ -65,29 +51,7 @@ TEST_CASE("node body: 8 unauthenticated 32 MiB PUTs get 403 at the head, RSS sta
   REQUIRE(rss0 > 0);
 
   constexpr int kConns = 8;
-  std::vector<std::unique_ptr<HttpTestClient>> clients;
-  for (int i = 0; i < kConns; ++i) {
-    clients.push_back(std::make_unique<HttpTestClient>(c.port(0)));
-    REQUIRE(clients.back()->Connect().ok());
-    REQUIRE(clients.back()->SendRaw(Head("PUT", "/v1/secret/data/big", 32 * kMiB)).ok());
-  }
-  // Every one is answered before it sent a byte of its body.
-  for (auto& client : clients) {
-    Result<http::Response> r = client->ReadResponse(kAtOnce, "PUT");
-    REQUIRE_MESSAGE(r.ok(), r.status().ToString());
-    CHECK(r->status == 403);
-    CHECK(r->body == "{\"errors\":[\"permission denied\"]}\n");
-    CHECK(r->headers.Get("Connection").value_or("") == "close");
-  }
-  // Then each pushes 16 MiB anyway, all at once. The node drops it while it lingers (and
-  // resets the connection after that: a failed send is expected).
-  const std::string chunk(16 * kMiB, 'a');
-  std::vector<std::thread> senders;
-  for (auto& client : clients) {
-    senders.emplace_back([&chunk, cl = client.get()] { (void)cl->SendRaw(chunk); });
-  }
-  for (std::thread& t : senders) t.join();
-  for (auto& client : clients) CHECK(client->WaitForClose(Ms(5000)));
+  PushRefusedBodies(c.port(0), kConns);
 
   int64_t rss1 = ProcStatusKb(pid, "VmRSS");
   int64_t hwm1 = ProcStatusKb(pid, "VmHWM");
@@ -116,24 +80,24 @@ TEST_CASE("node body: 404, 405, 413 and a chunked 403 are answered at the head")
   HttpTestClient client(c.port(0));
 
   SUBCASE("413: a declared size over max_request_size, with or without the token") {
-    REQUIRE(client.SendRaw(Head("PUT", "/v1/secret/data/x", 2 * kMiB, kToken)).ok());
+    REQUIRE(client.SendRaw(BodyHead("PUT", "/v1/secret/data/x", 2 * kMiB, kToken)).ok());
     CheckRefusedAtHead(client, 413, "body too large");
     REQUIRE(client.Connect().ok());
-    REQUIRE(client.SendRaw(Head("PUT", "/v1/secret/data/x", 2 * kMiB)).ok());
+    REQUIRE(client.SendRaw(BodyHead("PUT", "/v1/secret/data/x", 2 * kMiB)).ok());
     CheckRefusedAtHead(client, 413, "body too large");
   }
   SUBCASE("405: a method the mount has no operation for") {
-    REQUIRE(client.SendRaw(Head("OPTIONS", "/v1/secret/data/x", 512 * 1024, kToken)).ok());
+    REQUIRE(client.SendRaw(BodyHead("OPTIONS", "/v1/secret/data/x", 512 * 1024, kToken)).ok());
     CheckRefusedAtHead(client, 405, "{\"errors\":[]}");
     REQUIRE(client.Connect().ok());  // and on a local sys endpoint, token or not
-    REQUIRE(client.SendRaw(Head("PUT", "/v1/sys/health", 512 * 1024)).ok());
+    REQUIRE(client.SendRaw(BodyHead("PUT", "/v1/sys/health", 512 * 1024)).ok());
     CheckRefusedAtHead(client, 405, "{\"errors\":[]}");
   }
   SUBCASE("404: no route (with the token; without it, 403 as OpenBao)") {
-    REQUIRE(client.SendRaw(Head("PUT", "/v1/nope/x", 512 * 1024, kToken)).ok());
+    REQUIRE(client.SendRaw(BodyHead("PUT", "/v1/nope/x", 512 * 1024, kToken)).ok());
     CheckRefusedAtHead(client, 404, "no handler for route");
     REQUIRE(client.Connect().ok());
-    REQUIRE(client.SendRaw(Head("PUT", "/v1/nope/x", 512 * 1024)).ok());
+    REQUIRE(client.SendRaw(BodyHead("PUT", "/v1/nope/x", 512 * 1024)).ok());
     CheckRefusedAtHead(client, 403, "permission denied");
   }
   SUBCASE("403: a chunked body without a token, before its first chunk") {
@@ -145,10 +109,10 @@ TEST_CASE("node body: 404, 405, 413 and a chunked 403 are answered at the head")
   }
   SUBCASE("403 instead of 100 Continue") {
     REQUIRE(client
-                .SendRaw(Head("PUT", "/v1/secret/data/x", 512 * 1024, "wrong-token",
-                              "Expect: 100-continue\r\n"))
+                .SendRaw(BodyHead("PUT", "/v1/secret/data/x", 512 * 1024, "wrong-token",
+                                  "Expect: 100-continue\r\n"))
                 .ok());
-    REQUIRE(client.WaitForBytes("\r\n\r\n", kAtOnce));
+    REQUIRE(client.WaitForBytes("\r\n\r\n", kAnsweredAtOnce));
     CHECK(client.buffered().rfind("HTTP/1.1 403 ", 0) == 0);  // no interim 100 first
     CheckRefusedAtHead(client, 403, "permission denied");
   }
@@ -180,16 +144,16 @@ TEST_CASE(
   options.extra_json = R"("limits": {"max_body_bytes_in_flight": 1048576})";
   LocalCluster c(options);
   REQUIRE(c.Start());
-  const std::string body = KvBody(768 * 1024);
+  const std::string body = KvBodyOfSize(768 * 1024);
 
   // The first body is in progress: its head and a part of it sent, 768 KiB reserved.
   HttpTestClient first(c.port(0));
-  REQUIRE(first.SendRaw(Head("PUT", "/v1/secret/data/first", body.size(), kToken)).ok());
+  REQUIRE(first.SendRaw(BodyHead("PUT", "/v1/secret/data/first", body.size(), kToken)).ok());
   REQUIRE(first.SendRaw(body.substr(0, 1000)).ok());
   // A second one does not fit: refused from its head.
   HttpTestClient second(c.port(0));
-  REQUIRE(second.SendRaw(Head("PUT", "/v1/secret/data/second", body.size(), kToken)).ok());
-  Result<http::Response> refused = second.ReadResponse(kAtOnce, "PUT");
+  REQUIRE(second.SendRaw(BodyHead("PUT", "/v1/secret/data/second", body.size(), kToken)).ok());
+  Result<http::Response> refused = second.ReadResponse(kAnsweredAtOnce, "PUT");
   REQUIRE_MESSAGE(refused.ok(), refused.status().ToString());
   CHECK(refused->status == 503);
   CHECK(refused->headers.Get("Retry-After").value_or("") == "1");
@@ -206,7 +170,7 @@ TEST_CASE(
                        std::string(kToken) + "\r\nTransfer-Encoding: chunked\r\n\r\n")
               .ok());
   for (int i = 0; i < 3; ++i) (void)chunked.SendRaw(size_line + piece + "\r\n");
-  Result<http::Response> chunk_refused = chunked.ReadResponse(kAtOnce, "PUT");
+  Result<http::Response> chunk_refused = chunked.ReadResponse(kAnsweredAtOnce, "PUT");
   REQUIRE_MESSAGE(chunk_refused.ok(), chunk_refused.status().ToString());
   CHECK(chunk_refused->status == 503);
   CHECK(chunk_refused->headers.Get("Retry-After").value_or("") == "1");
@@ -217,7 +181,8 @@ TEST_CASE(
   REQUIRE_MESSAGE(done.ok(), done.status().ToString());
   CHECK(done->status == 200);
   REQUIRE(second.Connect().ok());
-  REQUIRE(second.SendRaw(Head("PUT", "/v1/secret/data/second", body.size(), kToken) + body).ok());
+  REQUIRE(
+      second.SendRaw(BodyHead("PUT", "/v1/secret/data/second", body.size(), kToken) + body).ok());
   Result<http::Response> ok = second.ReadResponse(Ms(10000), "PUT");
   REQUIRE_MESSAGE(ok.ok(), ok.status().ToString());
   CHECK(ok->status == 200);
@@ -225,7 +190,7 @@ TEST_CASE(
   // A reservation is given back when its connection dies mid-body, too: while it holds
   // 768 KiB another body is refused; once it is gone, one fits again.
   HttpTestClient dies(c.port(0));
-  REQUIRE(dies.SendRaw(Head("PUT", "/v1/secret/data/dies", body.size(), kToken) + "{").ok());
+  REQUIRE(dies.SendRaw(BodyHead("PUT", "/v1/secret/data/dies", body.size(), kToken) + "{").ok());
   auto probe = [&] {
     HttpTestClient p(c.port(0));
     Result<http::Response> r =

@@ -137,15 +137,7 @@ void RunHungActive(Fault fault) {
   const int old_active = nodes.Active();
   REQUIRE(old_active >= 0);
   RouterProcess router;
-  REQUIRE(router.Start(RouterConfigJson(
-      router.port(), nodes.RouterNodes(),
-      R"("health_check":{"interval":"200ms","timeout":"500ms"},"failover_hold_ms":5000)")));
-  REQUIRE(router.WaitRoles(nodes.name(old_active), 3));
-  for (int i = 0; i < 20; ++i) {
-    REQUIRE(HttpCall(router.port(), "PUT", "/v1/secret/data/seed/" + std::to_string(i),
-                     R"({"data":{"v":"s"}})", {kToken})
-                ->status == 200);
-  }
+  REQUIRE(StartFailoverRouter(router, nodes, old_active));
   // Clients that give up after 1.5 s, as real ones do (their write's outcome is unknown).
   FailoverLoad load(router.port(), 4, 2, std::chrono::milliseconds(1500));
   REQUIRE(PollUntil([&] { return load.writes_done() >= 50; }, std::chrono::seconds(10)));

@@ -12,6 +12,7 @@
 
 #include "test/node/local_cluster.h"
 #include "test/router/router_harness.h"
+#include "test/support/body_attack.h"
 #include "test/support/http_test_client.h"
 #include "test/support/proc_status.h"
 
@@ -24,23 +25,11 @@ using halo::node::testing::LocalCluster;
 using halo::testing::HttpTestClient;
 using halo::testing::ProcStatusKb;
 using Ms = std::chrono::milliseconds;
-
-constexpr int64_t kMiB = 1 << 20;
-constexpr Ms kAtOnce(3000);
-
-std::string Head(const std::string& method, const std::string& target, int64_t length,
-                 const std::string& token = "") {
-  std::string h = method + " " + target + " HTTP/1.1\r\nHost: router\r\n" +
-                  "Content-Type: application/json\r\nContent-Length: " + std::to_string(length) +
-                  "\r\n";
-  if (!token.empty()) h += "X-Vault-Token: " + token + "\r\n";
-  return h + "\r\n";
-}
-
-std::string KvBody(size_t size) {
-  std::string frame = R"({"data":{"v":""}})";
-  return R"({"data":{"v":")" + std::string(size - frame.size(), 'x') + "\"}}";
-}
+using halo::testing::BodyHead;
+using halo::testing::kAnsweredAtOnce;
+using halo::testing::kMiB;
+using halo::testing::KvBodyOfSize;
+using halo::testing::PushRefusedBodies;
 
 // One node behind one router; `limits` is the router's limits object.
 struct Stack {
@@ -69,27 +58,7 @@ TEST_CASE("router body: the node's early 403 is relayed at once and the client c
   int64_t router_hwm0 = ProcStatusKb(router_pid, "VmHWM");
 
   constexpr int kConns = 8;
-  std::vector<std::unique_ptr<HttpTestClient>> clients;
-  for (int i = 0; i < kConns; ++i) {
-    clients.push_back(std::make_unique<HttpTestClient>(s.router.port()));
-    REQUIRE(clients.back()->Connect().ok());
-    REQUIRE(clients.back()->SendRaw(Head("PUT", "/v1/secret/data/big", 32 * kMiB)).ok());
-  }
-  for (auto& client : clients) {
-    Result<http::Response> r = client->ReadResponse(kAtOnce, "PUT");
-    REQUIRE_MESSAGE(r.ok(), r.status().ToString());
-    CHECK(r->status == 403);
-    CHECK(r->body == "{\"errors\":[\"permission denied\"]}\n");
-    CHECK(r->headers.Get("Connection").value_or("") == "close");
-  }
-  const std::string chunk(16 * kMiB, 'a');
-  std::vector<std::thread> senders;
-  for (auto& client : clients) {
-    senders.emplace_back([&chunk, cl = client.get()] { (void)cl->SendRaw(chunk); });
-  }
-  for (std::thread& t : senders) t.join();
-  // Closed by the router after its lingering close, not kept for the rest of the body.
-  for (auto& client : clients) CHECK(client->WaitForClose(Ms(5000)));
+  PushRefusedBodies(s.router.port(), kConns);
 
   int64_t node_hwm1 = ProcStatusKb(node_pid, "VmHWM");
   int64_t router_hwm1 = ProcStatusKb(router_pid, "VmHWM");
@@ -109,11 +78,11 @@ TEST_CASE("router body: the node's early 403 is relayed at once and the client c
 
 TEST_CASE("router body: 413 and 503 + Retry-After from the router's own limits, at the head") {
   Stack s(R"({"max_body_bytes":1048576,"max_body_bytes_in_flight":1048576})");
-  const std::string body = KvBody(768 * 1024);
+  const std::string body = KvBodyOfSize(768 * 1024);
 
   HttpTestClient big(s.router.port());
-  REQUIRE(big.SendRaw(Head("PUT", "/v1/secret/data/big", 2 * kMiB, kToken)).ok());
-  Result<http::Response> too_large = big.ReadResponse(kAtOnce, "PUT");
+  REQUIRE(big.SendRaw(BodyHead("PUT", "/v1/secret/data/big", 2 * kMiB, kToken)).ok());
+  Result<http::Response> too_large = big.ReadResponse(kAnsweredAtOnce, "PUT");
   REQUIRE_MESSAGE(too_large.ok(), too_large.status().ToString());
   CHECK(too_large->status == 413);
   CHECK(too_large->body.find("{\"errors\":[") == 0);
@@ -121,12 +90,12 @@ TEST_CASE("router body: 413 and 503 + Retry-After from the router's own limits, 
 
   // One body in progress through the router (head and a part sent)...
   HttpTestClient first(s.router.port());
-  REQUIRE(first.SendRaw(Head("PUT", "/v1/secret/data/first", body.size(), kToken)).ok());
+  REQUIRE(first.SendRaw(BodyHead("PUT", "/v1/secret/data/first", body.size(), kToken)).ok());
   REQUIRE(first.SendRaw(body.substr(0, 1000)).ok());
   // ...a second does not fit the router's bound: refused before it is read or sent on.
   HttpTestClient second(s.router.port());
-  REQUIRE(second.SendRaw(Head("PUT", "/v1/secret/data/second", body.size(), kToken)).ok());
-  Result<http::Response> refused = second.ReadResponse(kAtOnce, "PUT");
+  REQUIRE(second.SendRaw(BodyHead("PUT", "/v1/secret/data/second", body.size(), kToken)).ok());
+  Result<http::Response> refused = second.ReadResponse(kAnsweredAtOnce, "PUT");
   REQUIRE_MESSAGE(refused.ok(), refused.status().ToString());
   CHECK(refused->status == 503);
   CHECK(refused->headers.Get("Retry-After").value_or("") == "1");
@@ -139,7 +108,8 @@ TEST_CASE("router body: 413 and 503 + Retry-After from the router's own limits, 
   CHECK(done->status == 200);
   // The first is finished: the second fits now.
   REQUIRE(second.Connect().ok());
-  REQUIRE(second.SendRaw(Head("PUT", "/v1/secret/data/second", body.size(), kToken) + body).ok());
+  REQUIRE(
+      second.SendRaw(BodyHead("PUT", "/v1/secret/data/second", body.size(), kToken) + body).ok());
   Result<http::Response> ok = second.ReadResponse(Ms(10000), "PUT");
   REQUIRE_MESSAGE(ok.ok(), ok.status().ToString());
   CHECK(ok->status == 200);

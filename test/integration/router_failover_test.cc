@@ -30,15 +30,7 @@ LoadReport RunFailover(Event ev, int* lost) {
   int old_active = nodes.Active();
   REQUIRE(old_active >= 0);
   RouterProcess router;
-  REQUIRE(router.Start(RouterConfigJson(
-      router.port(), nodes.RouterNodes(),
-      R"("health_check":{"interval":"200ms","timeout":"500ms"},"failover_hold_ms":5000)")));
-  REQUIRE(router.WaitRoles(nodes.name(old_active), 3));
-  for (int i = 0; i < 20; ++i) {
-    REQUIRE(HttpCall(router.port(), "PUT", "/v1/secret/data/seed/" + std::to_string(i),
-                     R"({"data":{"v":"s"}})", {kToken})
-                ->status == 200);
-  }
+  REQUIRE(StartFailoverRouter(router, nodes, old_active));
   FailoverLoad load(router.port(), 2, 2);
   REQUIRE(
       halo::testing::PollUntil([&] { return load.writes_done() >= 50; }, std::chrono::seconds(10)));

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <doctest/doctest.h>
+
 #include "test/router/node_cluster.h"
 
 namespace halo::router::testing {
@@ -11,6 +13,25 @@ using Clock = std::chrono::steady_clock;
 const std::string kToken = std::string("X-Vault-Token: ") + kRootToken;
 
 }  // namespace
+
+bool StartFailoverRouter(RouterProcess& router, NodeCluster& nodes, int active) {
+  if (!router.Start(RouterConfigJson(
+          router.port(), nodes.RouterNodes(),
+          R"("health_check":{"interval":"200ms","timeout":"500ms"},"failover_hold_ms":5000)")) ||
+      !router.WaitRoles(nodes.name(active), 3)) {
+    FAIL_CHECK("the router did not start in front of the cluster");
+    return false;
+  }
+  for (int i = 0; i < 20; ++i) {
+    auto r = HttpCall(router.port(), "PUT", "/v1/secret/data/seed/" + std::to_string(i),
+                      R"({"data":{"v":"s"}})", {kToken});
+    if (!r || r->status != 200) {
+      FAIL_CHECK("seed write " << i << " failed");
+      return false;
+    }
+  }
+  return true;
+}
 
 FailoverLoad::FailoverLoad(int port, int writers, int readers, std::chrono::milliseconds op_timeout)
     : port_(port), op_timeout_(op_timeout) {
