@@ -66,7 +66,7 @@ class NodeCluster;
 class RouterProcess;
 // Starts `router` in front of `nodes` with the failover settings these tests use (probes every
 // 200 ms, 500 ms timeout, 5 s hold), waits until it routes to `active` with all three nodes,
-// and writes the keys the readers read (seed/0..19). False (with a doctest failure) if not.
+// and writes the 20 seed keys the readers read. False (with a doctest failure) if not.
 bool StartFailoverRouter(RouterProcess& router, NodeCluster& nodes, int active);
 
 LoadReport AnalyseLoad(const std::vector<LoadOp>& ops, std::chrono::steady_clock::time_point event);
