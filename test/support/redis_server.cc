@@ -1,6 +1,7 @@
 #include "test/support/redis_server.h"
 
 #include <doctest/doctest.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include <atomic>
