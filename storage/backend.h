@@ -1,5 +1,5 @@
 // Backend: the storage engine's persistence interface. One implementation per engine
-// (lmdb, file, inmem; redis later), created through OpenBackend() in backend_factory.h.
+// (lmdb, file, inmem, redis), created through OpenBackend() in backend_factory.h.
 //
 // Data model: a flat, ordered map from string keys to byte-string values. Keys are
 // non-empty, at most 1 KiB (kMaxKeySize), and may contain '/'; values may hold any bytes.
@@ -83,6 +83,10 @@ class Backend {
   // GroupWriter::BusySince in storage/backend_txn.h); nullopt when idle or not tracked. The
   // node's liveness watchdog reads it to notice a stalled disk.
   virtual std::optional<TimePoint> WriterBusySince() const { return std::nullopt; }
+
+  // True when Get/List are network round trips (redis): a caller on an event loop runs them
+  // on another thread. Local engines answer from memory or the page cache.
+  virtual bool RemoteReads() const { return false; }
 
   // Single-key conveniences over Update().
   Status Put(std::string_view key, std::string_view value, uint64_t epoch);

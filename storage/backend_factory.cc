@@ -3,6 +3,7 @@
 #include "storage/file_backend.h"
 #include "storage/inmem_backend.h"
 #include "storage/lmdb_backend.h"
+#include "storage/redis_backend.h"
 
 namespace halo::storage {
 
@@ -34,11 +35,13 @@ Result<BackendOptions> ParseBackendOptions(std::string_view type, ConfigObject& 
     RETURN_IF_ERROR(ReadPath(block, &out));
   } else if (type == "inmem") {
     // No keys.
+  } else if (type == "redis") {
+    RETURN_IF_ERROR(redis::ParseRedisOptions(block, &out.redis));
   } else {
     std::string where = block.KeyPath("");
     if (!where.empty() && where.back() == '.') where.pop_back();
     return Status::InvalidArgument(where + ": unknown storage type \"" + std::string(type) +
-                                   "\" (expected lmdb, file or inmem)");
+                                   "\" (expected lmdb, file, inmem or redis)");
   }
   RETURN_IF_ERROR(block.Finish());
   return out;
@@ -69,11 +72,15 @@ Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options) {
     ASSIGN_OR_RETURN(std::unique_ptr<LmdbBackend> lmdb, LmdbBackend::Open(options));
     return std::unique_ptr<Backend>(std::move(lmdb));
   }
+  if (options.type == "redis") {
+    ASSIGN_OR_RETURN(std::unique_ptr<RedisBackend> r, RedisBackend::Open(options.redis));
+    return std::unique_ptr<Backend>(std::move(r));
+  }
   return Status::InvalidArgument("storage type \"" + options.type + "\" is not available");
 }
 
 bool ProvidesHaLock(const BackendOptions& options) {
-  return options.type == "lmdb" || options.type == "inmem";
+  return options.type == "lmdb" || options.type == "inmem" || options.type == "redis";
 }
 
 std::string LockFilePath(const BackendOptions& options) { return options.path + "/halo.lock"; }

@@ -4,6 +4,7 @@
 //   "storage": {"lmdb": {"path": "/var/lib/halo", "map_size_mb": 1024}}
 //   "storage": {"file": {"path": "/var/lib/halo-file"}}
 //   "storage": {"inmem": {}}
+//   "storage": {"redis": {"address": "127.0.0.1:6379"}}
 // ParseBackendOptions reads one engine's block; ParseStorageConfig reads the whole
 // "storage" object. Errors name the offending key by its full path; unknown keys are errors.
 #pragma once
@@ -14,19 +15,22 @@
 #include <string_view>
 
 #include "common/json_config.h"
+#include "common/redis/redis_options.h"
 #include "common/result.h"
 #include "storage/backend.h"
 
 namespace halo::storage {
 
 struct BackendOptions {
-  std::string type;  // "lmdb", "file" or "inmem"
+  std::string type;  // "lmdb", "file", "inmem" or "redis"
   std::string path;  // lmdb, file: the data directory (created if missing)
 
   // lmdb only.
   uint64_t map_size_bytes = uint64_t{1} << 30;  // "map_size_mb"; the database's size limit
   bool group_commit = true;  // "group_commit": false commits (and fsyncs) each update alone
   int max_batch = 1024;      // "max_batch": most updates committed in one transaction
+
+  redis::RedisOptions redis;  // redis only: the server and its keys
 };
 
 // Reads the block for engine `type` (e.g. the value of "lmdb"). kInvalidArgument naming the

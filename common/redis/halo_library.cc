@@ -94,8 +94,8 @@ Status PrepareServer(RedisConn& conn, const RedisOptions& options, std::string_v
     ASSIGN_OR_RETURN(std::string fsync, ConfigValue(conn, "appendfsync", what));
     if (aof != "yes" || fsync != "always") {
       return Status::InvalidArgument(
-          std::string(what) + ": the Redis server at " + conn.server() + " has appendonly " +
-          aof + ", appendfsync " + fsync +
+          std::string(what) + ": the Redis server at " + conn.server() + " has appendonly " + aof +
+          ", appendfsync " + fsync +
           ": an acknowledged write could be lost in a crash; set appendonly yes and "
           "appendfsync always on the server, or allow_unsafe_persistence: true");
     }

@@ -101,8 +101,8 @@ std::string ReplicaFromInfo(const std::string& info) {
 Result<std::string> AskSentinels(const RedisOptions& options) {
   std::string errors;
   for (const std::string& s : options.sentinels) {
-    Result<RedisReply> r = OneShot(
-        s, {"SENTINEL", "get-master-addr-by-name", options.master_name}, options.op_timeout);
+    Result<RedisReply> r = OneShot(s, {"SENTINEL", "get-master-addr-by-name", options.master_name},
+                                   options.op_timeout);
     if (!r.ok()) {
       errors += "; " + r.status().message();
       continue;
@@ -208,8 +208,7 @@ Result<RedisReply> RedisConn::Read() {
   auto* r = static_cast<redisReply*>(raw);
   RedisReply out = Copy(r);
   freeReplyObject(r);
-  if (out.IsErrorCode("READONLY") || out.IsErrorCode("LOADING") ||
-      out.IsErrorCode("MASTERDOWN")) {
+  if (out.IsErrorCode("READONLY") || out.IsErrorCode("LOADING") || out.IsErrorCode("MASTERDOWN")) {
     Close();  // a demoted or restarting server: find the master again next time
   }
   return out;

@@ -9,6 +9,7 @@
 
 #include "storage/backend.h"
 #include "storage/backend_factory.h"
+#include "test/support/redis_server.h"
 #include "test/support/subprocess.h"
 
 namespace halo::storage::testing {
@@ -40,6 +41,26 @@ struct FileFixture : FixtureBase {
   BackendOptions Options() const { return BackendOptions{.type = "file", .path = Dir()}; }
 };
 
+// One redis-server for the whole test run, started on first use; each fixture gets its own
+// key prefix, kept across reopen.
+inline halo::testing::RedisServer& SharedRedis() {
+  static halo::testing::RedisServer server;  // stopped at exit
+  static bool started = (server.Start(), true);
+  (void)started;
+  return server;
+}
+
+struct RedisFixture : FixtureBase {
+  static constexpr const char* kType = "redis";
+  static constexpr bool kPersistent = true;
+  redis::RedisOptions redis = SharedRedis().Options();
+  BackendOptions Options() const {
+    BackendOptions o{.type = "redis"};
+    o.redis = redis;
+    return o;
+  }
+};
+
 // Opens a backend of fixture type F, failing the test on error.
 template <class F>
 std::unique_ptr<Backend> MustOpen(const F& fixture) {
@@ -62,11 +83,12 @@ inline std::unique_ptr<Backend> OpenForChild(const std::string& type, const std:
 TYPE_TO_STRING_AS("inmem", halo::storage::testing::InmemFixture);
 TYPE_TO_STRING_AS("lmdb", halo::storage::testing::LmdbFixture);
 TYPE_TO_STRING_AS("file", halo::storage::testing::FileFixture);
+TYPE_TO_STRING_AS("redis", halo::storage::testing::RedisFixture);
 
 // The backends every conformance case runs against (test names end in "<inmem>" etc.).
 #define HALO_ALL_BACKENDS                                                        \
   ::halo::storage::testing::InmemFixture, ::halo::storage::testing::LmdbFixture, \
-      ::halo::storage::testing::FileFixture
+      ::halo::storage::testing::FileFixture, ::halo::storage::testing::RedisFixture
 // The backends whose data outlives the object and is shared between processes.
 #define HALO_PERSISTENT_BACKENDS \
   ::halo::storage::testing::LmdbFixture, ::halo::storage::testing::FileFixture
