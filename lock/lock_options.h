@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "common/redis/redis_options.h"
 #include "lock/elector_options.h"
 
 namespace halo::lock {
@@ -22,9 +23,10 @@ struct InmemLockOptions {
 };
 
 struct LockOptions {
-  std::string type;  // "flock" | "inmem"
+  std::string type;  // "flock" | "inmem" | "redis"
   FlockOptions flock;
   InmemLockOptions inmem;
+  redis::RedisOptions redis;
   // Timing read from the same block; `value` is left empty for the node to fill in.
   ElectorOptions elector;
 };

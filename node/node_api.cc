@@ -68,6 +68,7 @@ NodeApi::NodeApi(const NodeConfig& config, storage::Backend* backend, Forwarder*
       cluster_id_(ClusterIdFor(config.cluster_name)),
       hop_marker_(HopMarker(config.cluster_secret, config.root_token)),
       alive_(std::make_shared<bool>(true)) {
+  if (backend_->RemoteReads()) readers_ = std::make_unique<ThreadPool>(4, "halo-reader");
   for (const MountConfig& mount : config_.mounts) {
     kv::KvEngineOptions options;
     options.backend = backend_;
@@ -270,8 +271,18 @@ void NodeApi::HandleMount(const Route& route, http::Request& request,
 
 void NodeApi::RunEngine(kv::SecretsEngine& engine, const kv::KvRequest& kv, bool writes,
                         const ReplyFn& reply) {
-  if (!writes) {
+  if (!writes && readers_ == nullptr) {
     engine.Handle(kv, reply);
+    return;
+  }
+  if (!writes) {
+    std::shared_ptr<LoopTaskQueue> poster = poster_;
+    readers_->Post([&engine, kv, poster, reply] {
+      engine.Handle(kv, [poster, reply](http::Response response) {
+        poster->Post(
+            [reply, response = std::move(response)]() mutable { reply(std::move(response)); });
+      });
+    });
     return;
   }
   std::shared_ptr<LoopTaskQueue> poster = poster_;

@@ -36,6 +36,7 @@
 #include "common/http/message.h"
 #include "common/http/url.h"
 #include "common/loop_task_queue.h"
+#include "common/thread_pool.h"
 #include "kv/request.h"
 #include "node/api_route.h"
 #include "node/forwarder.h"
@@ -154,6 +155,9 @@ class NodeApi {
   std::unordered_map<std::string, size_t> waiters_per_client_;
   // Shared with posted write completions: false once this object is gone.
   std::shared_ptr<bool> alive_;
+  // Reads of a backend with RemoteReads() (redis) run here, off the loop. Declared last:
+  // destroyed first, finishing queued reads while the engines still exist.
+  std::unique_ptr<ThreadPool> readers_;
 };
 
 // A stable identifier for the cluster, derived from its name (every node computes the same

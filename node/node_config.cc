@@ -148,6 +148,9 @@ Status ParseHaStorage(ConfigObject& root, NodeConfig* out) {
   if (!root.Has("ha_storage")) {
     if (out->storage.type == "lmdb") {
       out->lock = lock::FlockOptionsForDataDir(out->storage.path);
+    } else if (out->storage.type == "redis") {
+      out->lock.type = "redis";  // a lease in the same server, same keys prefix
+      out->lock.redis = out->storage.redis;
     } else if (storage::ProvidesHaLock(out->storage)) {
       out->lock.type = out->storage.type;  // inmem: an in-process lease
     }

@@ -32,11 +32,25 @@ RedisServer::RedisServer(std::vector<std::string> extra, std::string bind)
 RedisServer::~RedisServer() { Stop(SIGKILL); }
 
 void RedisServer::Start() {
-  std::vector<std::string> argv = {"/usr/bin/redis-server", "--port", std::to_string(port_),
-                                   "--bind", bind_, "--dir", dir_.path(), "--appendonly", "yes",
-                                   "--appendfsync", "always", "--save", "",
-                                   "--daemonize", "no", "--protected-mode", "no",
-                                   "--logfile", dir_.Join("redis.log")};
+  std::vector<std::string> argv = {"/usr/bin/redis-server",
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--bind",
+                                   bind_,
+                                   "--dir",
+                                   dir_.path(),
+                                   "--appendonly",
+                                   "yes",
+                                   "--appendfsync",
+                                   "always",
+                                   "--save",
+                                   "",
+                                   "--daemonize",
+                                   "no",
+                                   "--protected-mode",
+                                   "no",
+                                   "--logfile",
+                                   dir_.Join("redis.log")};
   argv.insert(argv.end(), extra_.begin(), extra_.end());
   proc_ = Subprocess::Start(argv);
   REQUIRE(proc_.started());
@@ -57,8 +71,7 @@ redis::RedisOptions RedisServer::Options(const std::string& key_prefix) const {
 }
 
 std::string RedisServer::Cli(const std::vector<std::string>& args) const {
-  std::vector<std::string> argv = {"/usr/bin/redis-cli", "-h", bind_, "-p",
-                                   std::to_string(port_)};
+  std::vector<std::string> argv = {"/usr/bin/redis-cli", "-h", bind_, "-p", std::to_string(port_)};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCapture(argv);
 }

@@ -17,8 +17,8 @@ class RedisServer {
   explicit RedisServer(std::vector<std::string> extra = {}, std::string bind = "127.0.0.1");
   ~RedisServer();
 
-  void Start();                  // (re)starts on the same port and data directory
-  void Stop(int sig = 15);       // SIGTERM: clean; SIGKILL: a crash
+  void Start();             // (re)starts on the same port and data directory
+  void Stop(int sig = 15);  // SIGTERM: clean; SIGKILL: a crash
   void Signal(int sig) { proc_.Signal(sig); }
   int port() const { return port_; }
   std::string address() const { return bind_ + ":" + std::to_string(port_); }
