@@ -73,6 +73,9 @@ Result<std::unique_ptr<RedisBackend>> RedisBackend::Open(const redis::RedisOptio
     redis::RedisPool::Lease conn = b->master_pool_.Get();
     RETURN_IF_ERROR(redis::PrepareServer(*conn, options, "storage.redis"));
   }
+  if (!options.sentinels.empty()) {
+    b->watch_ = std::make_unique<redis::SentinelWatch>(options, b->generation_);
+  }
   RedisBackend* raw = b.get();
   b->writer_ = std::make_unique<GroupWriter>(
       [raw](std::vector<PendingUpdate>& group, std::vector<Status>* results) {

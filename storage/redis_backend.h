@@ -25,6 +25,7 @@
 #include <mutex>
 
 #include "common/redis/redis_conn.h"
+#include "common/redis/sentinel_watch.h"
 #include "storage/backend.h"
 #include "storage/backend_txn.h"
 
@@ -69,6 +70,7 @@ class RedisBackend final : public Backend {
   redis::RedisPool replica_pool_;
   redis::RedisConn writer_conn_;  // the writer thread's own
   std::atomic<uint64_t> commits_{0};
+  std::unique_ptr<redis::SentinelWatch> watch_;  // with sentinels only
   std::unique_ptr<GroupWriter> writer_;
 };
 
