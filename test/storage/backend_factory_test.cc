@@ -71,5 +71,64 @@ TEST_CASE("backend factory: errors name the offending key") {
   CHECK(r.status().code() == Status::Code::kInvalidArgument);
 }
 
+TEST_CASE("backend factory: the redis block, every key and each error") {
+  auto r = ParseStorage(R"({"storage": {"redis": {"address": "10.0.0.5:6380",
+      "username": "halo", "password": "pw", "db": 2, "key_prefix": "c1/", "op_timeout": "750ms",
+      "min_replicas_acked": 1, "replica_wait_timeout": "2s", "read_from_replicas": true,
+      "allow_unsafe_persistence": true}}})");
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(r->type == "redis");
+  CHECK(r->redis.address == "10.0.0.5:6380");
+  CHECK(r->redis.username == "halo");
+  CHECK(r->redis.password == "pw");
+  CHECK(r->redis.db == 2);
+  CHECK(r->redis.key_prefix == "c1/");
+  CHECK(r->redis.op_timeout == milliseconds(750));
+  CHECK(r->redis.min_replicas_acked == 1);
+  CHECK(r->redis.replica_wait_timeout == seconds(2));
+  CHECK(r->redis.read_from_replicas);
+  CHECK(r->redis.allow_unsafe_persistence);
+  CHECK(ProvidesHaLock(*r));
+
+  auto d = ParseStorage(R"({"storage": {"redis": {"address": "127.0.0.1:6379"}}})");
+  REQUIRE(d.ok());
+  CHECK(d->redis.key_prefix == "halo/");
+  CHECK(d->redis.op_timeout == seconds(2));
+  CHECK(d->redis.min_replicas_acked == 0);
+  CHECK_FALSE(d->redis.read_from_replicas);
+  CHECK_FALSE(d->redis.allow_unsafe_persistence);
+
+  auto s = ParseStorage(R"({"storage": {"redis": {"sentinels": ["10.0.0.1:26379",
+      "10.0.0.2:26379"], "master_name": "halo"}}})");
+  REQUIRE_MESSAGE(s.ok(), s.status().ToString());
+  CHECK(s->redis.sentinels.size() == 2);
+  CHECK(s->redis.master_name == "halo");
+
+  struct Bad {
+    const char* block;
+    const char* message_start;
+  } cases[] = {
+      {R"({"address": "127.0.0.1:6379", "adress": 1})", "storage.redis.adress: unknown key"},
+      {R"({})", "storage.redis.address: set exactly one of address or sentinels"},
+      {R"({"address": "h:1", "sentinels": ["h:2"], "master_name": "m"})",
+       "storage.redis.address: set exactly one"},
+      {R"({"address": "localhost"})", "storage.redis.address: expected host:port"},
+      {R"({"address": "h:99999"})", "storage.redis.address: "},
+      {R"({"sentinels": ["h:26379"]})", "storage.redis.master_name: required with sentinels"},
+      {R"({"address": "h:1", "master_name": "m"})", "storage.redis.master_name: only with"},
+      {R"({"address": "h:1", "username": "u"})", "storage.redis.password: required"},
+      {R"({"address": "h:1", "db": -1})", "storage.redis.db"},
+      {R"({"address": "h:1", "op_timeout": "0s"})", "storage.redis.op_timeout"},
+      {R"({"address": "h:1", "min_replicas_acked": 65})", "storage.redis.min_replicas_acked"},
+      {R"({"address": "h:1", "read_from_replicas": "yes"})", "storage.redis.read_from_replicas"},
+  };
+  for (const Bad& c : cases) {
+    auto bad = ParseStorage(std::string(R"({"storage": {"redis": )") + c.block + "}}");
+    CAPTURE(c.block);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.status().message().find(c.message_start) == 0);
+  }
+}
+
 }  // namespace
 }  // namespace halo::storage
