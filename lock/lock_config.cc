@@ -3,6 +3,7 @@
 #include "lock/flock_backend.h"
 #include "lock/lease_table.h"
 #include "lock/mem_lease_backend.h"
+#include "lock/redis_lock_backend.h"
 
 namespace halo::lock {
 namespace {
@@ -68,9 +69,12 @@ Result<LockOptions> ParseLockConfig(std::string_view type, ConfigObject& obj) {
     if (o.inmem.name.empty()) {
       return Status::InvalidArgument(obj.KeyPath("name") + ": must not be empty");
     }
+  } else if (type == "redis") {
+    // OpenBao's lease timing (its PostgreSQL lock): ElectorOptions' defaults.
+    RETURN_IF_ERROR(redis::ParseRedisOptions(obj, &o.redis));
   } else {
     return Status::InvalidArgument(BlockName(obj) + ": unknown HA lock type \"" +
-                                   std::string(type) + "\" (expected flock or inmem)");
+                                   std::string(type) + "\" (expected flock, inmem or redis)");
   }
   RETURN_IF_ERROR(ParseElectorTiming(obj, &o.elector));
   RETURN_IF_ERROR(obj.Finish());
@@ -87,6 +91,10 @@ Result<LockBackendPtr> OpenLockBackend(const LockOptions& options, Clock* clock)
   if (options.type == "inmem") {
     return LockBackendPtr(
         std::make_unique<MemLeaseBackend>(SharedLeaseTable(options.inmem.name, clock)));
+  }
+  if (options.type == "redis") {
+    ASSIGN_OR_RETURN(std::unique_ptr<RedisLockBackend> b, RedisLockBackend::Open(options.redis));
+    return LockBackendPtr(std::move(b));
   }
   return Status::InvalidArgument("unknown HA lock type \"" + options.type + "\"");
 }

@@ -1,6 +1,7 @@
 // One conformance suite for every LockBackend: run unchanged against flock (real files,
 // holder death = a real child process SIGKILLed) and the in-memory lease (FakeClock; holder
-// death = the client vanishes and its TTL runs out). A future Redis backend adds a harness.
+// death = the client vanishes and its TTL runs out) and Redis (a real redis-server; holder
+// death = a child process SIGKILLed, whose closed connection lets a standby take over).
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,7 +15,9 @@
 #include "lock/lease_table.h"
 #include "lock/lock_backend.h"
 #include "lock/mem_lease_backend.h"
+#include "lock/redis_lock_backend.h"
 #include "test/fakes/fake_clock.h"
+#include "test/support/redis_server.h"
 #include "test/support/subprocess.h"
 
 namespace halo::lock {
@@ -80,6 +83,58 @@ struct FlockHarness {
   static constexpr bool kLoseResetsEpoch = true;
 };
 
+// A process that takes the Redis lock and holds it (renewing) until killed.
+TEST_CASE("child:redis_lock_hold") {
+  HALO_CHILD_ROLE_GUARD();
+  redis::RedisOptions o;
+  o.address = halo::testing::ChildArg(0);
+  o.key_prefix = halo::testing::ChildArg(1);
+  auto b = RedisLockBackend::Open(o);
+  REQUIRE(b.ok());
+  Result<Lease> lease = (*b)->TryAcquire(Req(halo::testing::ChildArg(2)), kTimeout);
+  REQUIRE(lease.ok());
+  halo::testing::HoldUntilKilled();
+}
+
+struct RedisHarness {
+  halo::testing::RedisServer& server = halo::testing::SharedRedisServer();
+  redis::RedisOptions options = server.Options();
+  halo::testing::Subprocess holder;
+
+  LockBackendPtr Open() {
+    auto b = RedisLockBackend::Open(options);
+    REQUIRE_MESSAGE(b.ok(), b.status().ToString());
+    return std::move(b).value();
+  }
+  uint64_t StartDoomedHolder(const std::string& value) {
+    holder = halo::testing::SpawnChildRole("redis_lock_hold",
+                                           {options.address, options.key_prefix, value});
+    REQUIRE(holder.started());
+    LockBackendPtr probe = Open();
+    std::optional<Holder> seen;
+    REQUIRE(halo::testing::PollUntil(
+        [&] {
+          seen = ReadHolderOrFail(*probe);
+          return seen && seen->value == value;
+        },
+        std::chrono::seconds(30)));
+    return seen->epoch;
+  }
+  void KillDoomedHolder() { holder.Stop(SIGKILL); }
+  // The dropped client's connection is closed; wait until the server has seen it go.
+  void AfterAbandon() {
+    std::string id = server.Cli({"HGET", options.key_prefix + "lock", "client"});
+    REQUIRE(halo::testing::PollUntil(
+        [&] {
+          return server.Cli({"CLIENT", "LIST", "ID", id}).empty();
+        },
+        std::chrono::seconds(10)));
+  }
+  // The lease ends without the holder knowing (as when it expires).
+  void LoseLock() { server.Cli({"DEL", options.key_prefix + "lock"}); }
+  static constexpr bool kLoseResetsEpoch = false;
+};
+
 struct LeaseHarness {
   FakeClock clock;
   std::shared_ptr<LeaseTable> table = std::make_shared<LeaseTable>(&clock);
@@ -103,7 +158,7 @@ struct LeaseHarness {
 };
 
 TEST_CASE_TEMPLATE("lock conformance: acquire, read holder, renew, release", H, FlockHarness,
-                   LeaseHarness) {
+                   LeaseHarness, RedisHarness) {
   H h;
   LockBackendPtr a = h.Open(), reader = h.Open();
   CHECK_FALSE(ReadHolderOrFail(*reader).has_value());
@@ -124,7 +179,7 @@ TEST_CASE_TEMPLATE("lock conformance: acquire, read holder, renew, release", H, 
 }
 
 TEST_CASE_TEMPLATE("lock conformance: contention and release hand-over", H, FlockHarness,
-                   LeaseHarness) {
+                   LeaseHarness, RedisHarness) {
   H h;
   LockBackendPtr a = h.Open(), b = h.Open();
   Result<Lease> la = a->TryAcquire(Req("node-a"), kTimeout);
@@ -146,7 +201,8 @@ TEST_CASE_TEMPLATE("lock conformance: contention and release hand-over", H, Floc
   CHECK(IsNotHeld(again.status()));
 }
 
-TEST_CASE_TEMPLATE("lock conformance: holder death frees the lock", H, FlockHarness, LeaseHarness) {
+TEST_CASE_TEMPLATE("lock conformance: holder death frees the lock", H, FlockHarness, LeaseHarness,
+                   RedisHarness) {
   H h;
   uint64_t dead_epoch = h.StartDoomedHolder("doomed");
   LockBackendPtr b = h.Open();
@@ -160,7 +216,7 @@ TEST_CASE_TEMPLATE("lock conformance: holder death frees the lock", H, FlockHarn
 }
 
 TEST_CASE_TEMPLATE("lock conformance: a lost lock renews as kConflict; epochs still rise", H,
-                   FlockHarness, LeaseHarness) {
+                   FlockHarness, LeaseHarness, RedisHarness) {
   H h;
   LockBackendPtr a = h.Open(), b = h.Open();
   Result<Lease> la = a->TryAcquire(Req("node-a"), kTimeout);
@@ -178,7 +234,7 @@ TEST_CASE_TEMPLATE("lock conformance: a lost lock renews as kConflict; epochs st
 }
 
 TEST_CASE_TEMPLATE("lock conformance: epochs increase across reopen; min_epoch is honoured", H,
-                   FlockHarness, LeaseHarness) {
+                   FlockHarness, LeaseHarness, RedisHarness) {
   H h;
   uint64_t last = 0;
   for (int i = 0; i < 3; ++i) {
@@ -204,7 +260,8 @@ TEST_CASE_TEMPLATE("lock conformance: epochs increase across reopen; min_epoch i
   CHECK(l->epoch == last + 102);
 }
 
-TEST_CASE_TEMPLATE("lock conformance: bad values are refused", H, FlockHarness, LeaseHarness) {
+TEST_CASE_TEMPLATE("lock conformance: bad values are refused", H, FlockHarness, LeaseHarness,
+                   RedisHarness) {
   H h;
   LockBackendPtr a = h.Open();
   CHECK(a->TryAcquire(Req("two\nlines"), kTimeout).status().code() ==
@@ -212,6 +269,48 @@ TEST_CASE_TEMPLATE("lock conformance: bad values are refused", H, FlockHarness, 
   CHECK(a->TryAcquire(Req(std::string(kMaxLockValueSize + 1, 'x')), kTimeout).status().code() ==
         Status::Code::kInvalidArgument);
   CHECK_FALSE(ReadHolderOrFail(*a).has_value());
+}
+
+TEST_CASE("redis lock: a crashed holder's lock is taken at once; a live one only after its TTL") {
+  RedisHarness h;
+  // Live holder that stops renewing: its connection stays open, so only the TTL frees it.
+  LockBackendPtr a = h.Open(), b = h.Open();
+  AcquireRequest short_lease = Req("node-a");
+  short_lease.ttl = seconds(2);
+  Result<Lease> la = a->TryAcquire(short_lease, kTimeout);
+  REQUIRE(la.ok());
+  auto start = std::chrono::steady_clock::now();
+  CHECK(IsNotHeld(b->TryAcquire(Req("node-b"), kTimeout).status()));
+  Result<Lease> lb = b->TryAcquire(Req("node-b", seconds(10)), kTimeout);
+  REQUIRE(lb.ok());
+  auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(waited >= milliseconds(1500));  // not before the lease ran out
+  CHECK(lb->epoch > la->epoch);
+  REQUIRE(b->Release(*lb, kTimeout).ok());
+
+  // Crashed holder (its process SIGKILLed): taken long before the 15 s TTL.
+  uint64_t dead = h.StartDoomedHolder("doomed");
+  h.KillDoomedHolder();
+  start = std::chrono::steady_clock::now();
+  Result<Lease> lc = b->TryAcquire(Req("node-b", seconds(10)), kTimeout);
+  REQUIRE(lc.ok());
+  auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start);
+  MESSAGE("redis lock: a SIGKILLed holder's lock taken after " << took.count() << " ms");
+  CHECK(took < seconds(2));
+  CHECK(lc->epoch > dead);
+}
+
+TEST_CASE("redis lock: a server without appendfsync always is refused, unless allowed") {
+  halo::testing::RedisServer unsafe({"--appendonly", "no"});
+  unsafe.Start();
+  redis::RedisOptions o = unsafe.Options();
+  auto b = RedisLockBackend::Open(o);
+  REQUIRE_FALSE(b.ok());
+  CHECK(b.status().message().find("ha_storage.redis") == 0);
+  CHECK(b.status().message().find("appendonly no") != std::string::npos);
+  CHECK(b.status().message().find("allow_unsafe_persistence") != std::string::npos);
+  o.allow_unsafe_persistence = true;
+  CHECK(RedisLockBackend::Open(o).ok());
 }
 
 }  // namespace

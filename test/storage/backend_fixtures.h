@@ -41,19 +41,10 @@ struct FileFixture : FixtureBase {
   BackendOptions Options() const { return BackendOptions{.type = "file", .path = Dir()}; }
 };
 
-// One redis-server for the whole test run, started on first use; each fixture gets its own
-// key prefix, kept across reopen.
-inline halo::testing::RedisServer& SharedRedis() {
-  static halo::testing::RedisServer server;  // stopped at exit
-  static bool started = (server.Start(), true);
-  (void)started;
-  return server;
-}
-
 struct RedisFixture : FixtureBase {
   static constexpr const char* kType = "redis";
   static constexpr bool kPersistent = true;
-  redis::RedisOptions redis = SharedRedis().Options();
+  redis::RedisOptions redis = halo::testing::SharedRedisServer().Options();
   BackendOptions Options() const {
     BackendOptions o{.type = "redis"};
     o.redis = redis;

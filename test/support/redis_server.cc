@@ -76,4 +76,11 @@ std::string RedisServer::Cli(const std::vector<std::string>& args) const {
   return RunCapture(argv);
 }
 
+RedisServer& SharedRedisServer() {
+  static RedisServer server;
+  static bool started = (server.Start(), true);
+  (void)started;
+  return server;
+}
+
 }  // namespace halo::testing

@@ -35,4 +35,8 @@ class RedisServer {
   Subprocess proc_;
 };
 
+// One redis-server for the whole test run, started on first use and stopped at exit; tests
+// sharing it use distinct key prefixes (Options() gives each call its own).
+RedisServer& SharedRedisServer();
+
 }  // namespace halo::testing
