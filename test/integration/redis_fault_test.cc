@@ -66,6 +66,9 @@ class RedisBed {
                           "--appendfsync", "always", "--save", "", "--protected-mode", "no"},
                          {}, dir_.Join("redis.log"));
     REQUIRE(redis_.started());
+    bool up = PollUntil([&] { return RedisCli({"PING"}).find("PONG") != std::string::npos; },
+                        20s, 20ms);
+    REQUIRE_MESSAGE(up, "redis-server on the test bed: " << RedisCli({"PING"}) << Logs());
   }
 
   void StartNode(int n) {
@@ -74,7 +77,7 @@ class RedisBed {
                         R"(:6379","key_prefix":"fm/","op_timeout":"1s")";
     std::string config = R"({"storage":{"redis":)" + redis + R"(}},"ha_storage":{"redis":)" +
                          redis +
-                         R"(,"ttl":"5s","renew_interval":"1s","renew_deadline":"4s",)"
+                         R"(,"ttl":"5s","renew_interval":"1s","renew_deadline":"3s",)"
                          R"("retry_interval":"250ms"}},)"
                          R"("listener":{"tcp":{"address":")" +
                          addr + R"(","tls_disable":true}},"api_addr":"http://)" + addr +
@@ -129,7 +132,7 @@ class RedisBed {
 
   // Lock epoch and holder per Redis (redis-cli inside the Redis host).
   std::string RedisCli(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {"ip",
+    std::vector<std::string> argv = {"/usr/bin/ip",
                                      "netns",
                                      "exec",
                                      bed_->netns(kRedisHost),
@@ -138,6 +141,16 @@ class RedisBed {
                                      bed_->address(kRedisHost)};
     argv.insert(argv.end(), args.begin(), args.end());
     return halo::testing::RunCommand(argv).output;
+  }
+
+  // The last lines of every log, for a failure's message.
+  std::string Logs() {
+    std::string out;
+    for (const char* name : {"redis.log", "node1.log", "node2.log", "node3.log", "router.log"}) {
+      halo::testing::CommandResult r = halo::testing::RunCommand({"/usr/bin/tail", "-n", "8", dir_.Join(name)});
+      out += std::string("--- ") + name + "\n" + r.output;
+    }
+    return out;
   }
 
   Testbed& bed() { return *bed_; }
@@ -168,7 +181,7 @@ RowResult RunRow(Fault fault) {
   RedisBed bed;
   if (!bed.Start()) return out;
   std::string active = bed.WaitActive(3, 30s);
-  REQUIRE_MESSAGE(!active.empty(), "no active behind the router on the test bed");
+  REQUIRE_MESSAGE(!active.empty(), "no active behind the router on the test bed\n" << bed.Logs());
   for (int i = 0; i < 20; ++i) {
     auto r = bed.Call("PUT", "/v1/secret/data/seed/" + std::to_string(i), R"({"data":{"v":"s"}})");
     REQUIRE_MESSAGE((r && r->status == 200), "seed write " << i);
@@ -220,7 +233,7 @@ RowResult RunRow(Fault fault) {
 }
 
 void Report(const char* row, const RowResult& r) {
-  MESSAGE(row << ": " << DescribeLoad(r.report) << ", lost " << r.lost << ", new active "
+  MESSAGE(std::string(row) << ": " << DescribeLoad(r.report) << ", lost " << r.lost << ", new active "
               << r.new_active);
 }
 
