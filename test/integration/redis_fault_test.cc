@@ -66,8 +66,8 @@ class RedisBed {
                           "--appendfsync", "always", "--save", "", "--protected-mode", "no"},
                          {}, dir_.Join("redis.log"));
     REQUIRE(redis_.started());
-    bool up = PollUntil([&] { return RedisCli({"PING"}).find("PONG") != std::string::npos; },
-                        20s, 20ms);
+    bool up =
+        PollUntil([&] { return RedisCli({"PING"}).find("PONG") != std::string::npos; }, 20s, 20ms);
     REQUIRE_MESSAGE(up, "redis-server on the test bed: " << RedisCli({"PING"}) << Logs());
   }
 
@@ -147,7 +147,8 @@ class RedisBed {
   std::string Logs() {
     std::string out;
     for (const char* name : {"redis.log", "node1.log", "node2.log", "node3.log", "router.log"}) {
-      halo::testing::CommandResult r = halo::testing::RunCommand({"/usr/bin/tail", "-n", "8", dir_.Join(name)});
+      halo::testing::CommandResult r =
+          halo::testing::RunCommand({"/usr/bin/tail", "-n", "8", dir_.Join(name)});
       out += std::string("--- ") + name + "\n" + r.output;
     }
     return out;
@@ -172,6 +173,7 @@ struct RowResult {
   LoadReport report;
   int lost = -1;
   std::string new_active;
+  int stale_refused = 0;
 };
 
 enum class Fault { kSigkillActive, kPartitionActive, kSigstopActive, kRestartRedis };
@@ -227,14 +229,21 @@ RowResult RunRow(Fault fault) {
     if (!r || r->status != 200 || KvField(*r, "v") != a.value) ++out.lost;
   }
   out.report = AnalyseLoad(load->ops(), event);
-  MESSAGE("lock: " << bed.RedisCli({"HMGET", "fm/lock", "epoch", "client"}) << "; storage epoch "
-                   << bed.RedisCli({"GET", "fm/epoch"}));
+  // A former active's late writes are refused by the fence inside halo_commit: counted from
+  // its log (each one a write that reached storage after its term and did not commit).
+  halo::testing::CommandResult stale =
+      halo::testing::RunCommand({"/usr/bin/grep", "-c", "refused for a stale fencing epoch",
+                                 bed.dir().Join("node" + std::to_string(victim) + ".log")});
+  out.stale_refused = std::atoi(stale.output.c_str());
+  MESSAGE("lock epoch " << bed.RedisCli({"HGET", "fm/lock", "epoch"}) << ", storage epoch "
+                        << bed.RedisCli({"GET", "fm/epoch"}) << ", the old active's writes refused "
+                        << out.stale_refused);
   return out;
 }
 
 void Report(const char* row, const RowResult& r) {
-  MESSAGE(std::string(row) << ": " << DescribeLoad(r.report) << ", lost " << r.lost << ", new active "
-              << r.new_active);
+  MESSAGE(std::string(row) << ": " << DescribeLoad(r.report) << ", lost " << r.lost
+                           << ", new active " << r.new_active);
 }
 
 TEST_CASE("redis fault matrix: SIGKILL of the active node -> writes resume, nothing lost") {
