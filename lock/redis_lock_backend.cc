@@ -47,7 +47,7 @@ Result<Lease> RedisLockBackend::CallAcquire(const AcquireRequest& req,
   RETURN_IF_ERROR(owner_.EnsureConnected());
   std::string ttl = Ms(req.ttl);
   std::string min_epoch = std::to_string(req.min_epoch);
-  std::string client = std::to_string(owner_.client_id());
+  std::string client = owner_.ClientTag();
   ASSIGN_OR_RETURN(RedisReply r,
                    owner_.Command({"FCALL", "halo_lock_acquire", "2", lock_key_, counter_key_,
                                    req.token, req.value, ttl, min_epoch, client, dead_token}));
@@ -66,7 +66,12 @@ bool RedisLockBackend::HolderConnected(const std::string& token) {
   Result<RedisReply> h = reader_.Command({"HMGET", lock_key_, "token", "client"});
   if (!h.ok() || h->type != RedisReply::Type::kArray || h->elements.size() != 2) return true;
   if (h->elements[0].str != token) return true;  // changed meanwhile: try again next round
-  const std::string& client = h->elements[1].str;
+  // "<run_id>:<client id>": an id given by another server, or before a restart, says nothing
+  // about connections on this one (the holder re-tags the lock at its next renewal).
+  const std::string& tag = h->elements[1].str;
+  size_t colon = tag.rfind(':');
+  if (colon == std::string::npos || tag.compare(0, colon, reader_.run_id()) != 0) return true;
+  std::string client = tag.substr(colon + 1);
   if (client.empty() || client == "0") return true;
   Result<RedisReply> list = reader_.Command({"CLIENT", "LIST", "ID", client});
   if (!list.ok()) return true;
@@ -113,7 +118,7 @@ Status RedisLockBackend::Renew(const Lease& lease, Duration ttl, Duration timeou
   std::lock_guard<std::mutex> lock(owner_mu_);
   RETURN_IF_ERROR(owner_.EnsureConnected());
   std::string ms = Ms(ttl);
-  std::string client = std::to_string(owner_.client_id());
+  std::string client = owner_.ClientTag();
   ASSIGN_OR_RETURN(RedisReply r, owner_.Command({"FCALL", "halo_lock_renew", "1", lock_key_,
                                                  lease.token, ms, client}));
   if (r.is_error()) return Status::IoError("redis halo_lock_renew: " + r.str);

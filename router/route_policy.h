@@ -1,14 +1,15 @@
 // Route decision: given a classified request and the cluster snapshot, where does it go?
 //
 // Writes (and reads under reads=active) go to the active. In forward mode: proxied to it;
-// when none is routable but the leader lives outside our node set, proxied to a standby (the
-// node forwards); otherwise held until an active appears. Redirect mode, and auto mode when
-// the client sent X-Vault-No-Request-Forwarding: 307 to the advertised address, held when
-// none is known. Auto mode otherwise: proxy to the active, 307 when the router cannot reach
-// it but an address is advertised, else hold.
-// Reads: standbys by least outstanding, then the active, then any routable node (policy
-// standbys); every routable node (any); the active, held when none (active).
-// Pure: no I/O, no allocation.
+// when none is routable but the leader lives outside our node set, or is one of ours that the
+// router cannot reach (a write only: the standbys may still reach it), proxied to a standby
+// (the node forwards; if it cannot reach the leader either, its 503 says "not executed" and
+// the router tries elsewhere or holds); otherwise held until an active appears. Redirect mode, and
+// auto mode when the client sent X-Vault-No-Request-Forwarding: 307 to the advertised address, held
+// when none is known. Auto mode otherwise: proxy to the active, 307 when the router cannot reach it
+// but an address is advertised, else hold. Reads: standbys by least outstanding, then the active,
+// then any routable node (policy standbys); every routable node (any); the active, held when none
+// (active). Pure: no I/O, no allocation.
 #pragma once
 
 #include "router/balancer.h"
@@ -72,7 +73,7 @@ RouteDecision DecideRoute(const RouteInput& in, const ClusterSnapshot& snap,
     d.kind = Kind::kRedirect;
     return d;
   }
-  if (snap.leader_outside) {
+  if (snap.leader_outside || (snap.leader_down && in.cls == RequestClass::kWrite)) {
     int n = PickLeastOutstanding(snap.standbys, in.exclude_mask, outstanding, rng);
     if (n >= 0) {
       d.kind = Kind::kProxy;

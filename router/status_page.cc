@@ -109,6 +109,7 @@ std::string RenderStatusJson(const ClusterSnapshot& snap, const Metrics& metrics
   }
   PutStr(w, "redirect_addr", snap.redirect_addr);
   PutBool(w, "leader_outside", snap.leader_outside);
+  PutBool(w, "leader_down", snap.leader_down);
   w.Key("nodes");
   w.StartArray();
   for (size_t i = 0; i < snap.nodes.size(); ++i) PutNode(w, snap, i, metrics);

@@ -19,6 +19,8 @@ end
 redis.register_function('halo_commit', function(keys, args)
   local stale = fence(keys[1], tonumber(args[1]))
   if stale then return redis.error_reply('STALE ' .. stale) end
+  -- Every commit's effects (the AOF, the replication stream) carry the epoch it ran under.
+  redis.call('SET', keys[1], args[1])
   local plen = tonumber(args[2])
   for i = 3, #keys do
     local op = args[(i - 3) * 2 + 3]
@@ -40,7 +42,7 @@ redis.register_function('halo_record_epoch', function(keys, args)
   return 1
 end)
 
--- keys: lock, lock-epoch; args: token, value, ttl ms, min epoch, client id, dead token.
+-- keys: lock, lock-epoch; args: token, value, ttl ms, min epoch, client tag, dead token.
 -- Takes a free lock, or one still held by `dead token` (whose connection is gone).
 redis.register_function('halo_lock_acquire', function(keys, args)
   local cur = redis.call('HGET', keys[1], 'token')
@@ -56,7 +58,7 @@ redis.register_function('halo_lock_acquire', function(keys, args)
   return {1, e}
 end)
 
--- keys: lock; args: token, ttl ms, client id.
+-- keys: lock; args: token, ttl ms, client tag.
 redis.register_function('halo_lock_renew', function(keys, args)
   if redis.call('HGET', keys[1], 'token') ~= args[1] then return 0 end
   redis.call('PEXPIRE', keys[1], args[2])

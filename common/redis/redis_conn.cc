@@ -82,6 +82,15 @@ std::string Field(const std::string& text, const std::string& name) {
   return text.substr(at, end == std::string::npos ? std::string::npos : end - at);
 }
 
+// The value of `name:` on its own line of an INFO reply; "" if absent.
+std::string InfoField(const std::string& info, const std::string& name) {
+  size_t at = info.find("\n" + name + ":");
+  if (at == std::string::npos) return "";
+  at += name.size() + 2;
+  size_t end = info.find_first_of("\r\n", at);
+  return info.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
 // The first online replica listed by the master's INFO replication; "" if none.
 std::string ReplicaFromInfo(const std::string& info) {
   size_t at = 0;
@@ -126,6 +135,7 @@ void RedisConn::Close() {
   if (ctx_ != nullptr) redisFree(ctx_);
   ctx_ = nullptr;
   client_id_ = 0;
+  run_id_.clear();
 }
 
 Result<std::string> RedisConn::FindServer() {
@@ -178,6 +188,9 @@ Status RedisConn::Connect() {
   Result<RedisReply> id = Command({"CLIENT", "ID"});
   if (!id.ok() || id->type != RedisReply::Type::kInteger) return fail("CLIENT ID", id);
   client_id_ = id->integer;
+  Result<RedisReply> info = Command({"INFO", "server"});
+  if (!info.ok() || info->type != RedisReply::Type::kString) return fail("INFO server", info);
+  run_id_ = InfoField(info->str, "run_id");
   if (role_ == Role::kMaster && !options_.sentinels.empty()) {
     // A Sentinel may still name a demoted master for a moment: check.
     Result<RedisReply> role = Command({"ROLE"});

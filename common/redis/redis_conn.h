@@ -49,6 +49,11 @@ class RedisConn {
   Status EnsureConnected();
   // The server's CLIENT ID for this connection; 0 when not connected.
   int64_t client_id() const { return client_id_; }
+  // The server process's run_id (INFO server), new with every restart and different on each
+  // server: a client id means something only together with it. Empty when not connected.
+  const std::string& run_id() const { return run_id_; }
+  // "<run_id>:<client id>": names this connection across servers and restarts.
+  std::string ClientTag() const { return run_id_ + ":" + std::to_string(client_id_); }
   // "host:port" of the server last connected to.
   const std::string& server() const { return server_; }
   void Close();
@@ -64,6 +69,7 @@ class RedisConn {
   uint64_t seen_generation_ = 0;
   redisContext* ctx_ = nullptr;
   int64_t client_id_ = 0;
+  std::string run_id_;
   std::string server_;
 };
 

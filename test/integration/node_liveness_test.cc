@@ -140,7 +140,7 @@ void RunHungActive(Fault fault) {
   REQUIRE(StartFailoverRouter(router, nodes, old_active));
   // Clients that give up after 1.5 s, as real ones do (their write's outcome is unknown).
   FailoverLoad load(router.port(), 4, 2, std::chrono::milliseconds(1500));
-  REQUIRE(PollUntil([&] { return load.writes_done() >= 50; }, std::chrono::seconds(10)));
+  REQUIRE(PollUntil([&] { return load.writes_acked() >= 50; }, std::chrono::seconds(10)));
 
   pid_t pid = nodes.process(old_active).pid();
   pid_t writer = FindThread(pid, "halo-writer");
@@ -199,8 +199,8 @@ void RunHungActive(Fault fault) {
     CHECK(router.WaitRoles(nodes.name(new_active), fault == Fault::kStalledWriter ? 3 : 2,
                            std::chrono::seconds(15)));
   }
-  size_t at = load.writes_done();
-  CHECK(PollUntil([&] { return load.writes_done() >= at + 20; }, std::chrono::seconds(10)));
+  size_t at = load.writes_acked();
+  CHECK(PollUntil([&] { return load.writes_acked() >= at + 20; }, std::chrono::seconds(10)));
   REQUIRE(PollUntil([&] { return fault_state == 2; }, kFault + std::chrono::seconds(5)));
   faulter.join();
   // The old active rejoins as a standby (429) promptly.
@@ -217,8 +217,8 @@ void RunHungActive(Fault fault) {
   } else {
     CHECK(stored->status == 404);  // refused or unanswered: it must not have been committed
   }
-  at = load.writes_done();
-  CHECK(PollUntil([&] { return load.writes_done() >= at + 50; }, std::chrono::seconds(10)));
+  at = load.writes_acked();
+  CHECK(PollUntil([&] { return load.writes_acked() >= at + 50; }, std::chrono::seconds(10)));
   load.Stop();
   int lost = 0;
   for (const AckedWrite& a : load.acked()) {

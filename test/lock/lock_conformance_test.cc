@@ -123,7 +123,9 @@ struct RedisHarness {
   void KillDoomedHolder() { holder.Stop(SIGKILL); }
   // The dropped client's connection is closed; wait until the server has seen it go.
   void AfterAbandon() {
-    std::string id = server.Cli({"HGET", options.key_prefix + "lock", "client"});
+    std::string tag = server.Cli({"HGET", options.key_prefix + "lock", "client"});
+    std::string id = tag.substr(tag.rfind(':') + 1);  // "<run_id>:<client id>"
+    REQUIRE(!id.empty());
     REQUIRE(halo::testing::PollUntil(
         [&] {
           return server.Cli({"CLIENT", "LIST", "ID", id}).empty();

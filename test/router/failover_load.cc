@@ -84,6 +84,7 @@ void FailoverLoad::Writer(int id) {
     if (op.status == 200) {
       std::lock_guard<std::mutex> l(mu_);
       acked_.push_back({key, value});
+      ++writes_acked_;
     }
     ++writes_done_;
   }
@@ -103,8 +104,10 @@ void FailoverLoad::Reader(int id) {
 LoadReport AnalyseLoad(const std::vector<LoadOp>& ops, Clock::time_point event) {
   LoadReport r;
   std::vector<Clock::time_point> write_ends;
+  Clock::time_point last_end = event;
   for (const LoadOp& op : ops) {
     ++r.ops;
+    last_end = std::max(last_end, op.end);
     (op.write ? r.writes : r.reads)++;
     if (op.status != 200) {
       ++r.errors;
@@ -126,6 +129,9 @@ LoadReport AnalyseLoad(const std::vector<LoadOp>& ops, Clock::time_point event) 
         r.write_gap_ms, std::chrono::duration_cast<std::chrono::milliseconds>(t - prev).count());
     prev = t;
   }
+  r.write_gap_ms = std::max<int64_t>(
+      r.write_gap_ms,
+      std::chrono::duration_cast<std::chrono::milliseconds>(last_end - prev).count());
   return r;
 }
 

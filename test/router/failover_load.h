@@ -36,7 +36,8 @@ class FailoverLoad {
   void Stop();
   std::vector<LoadOp> ops();
   std::vector<AckedWrite> acked();
-  size_t writes_done() const { return writes_done_.load(); }
+  size_t writes_done() const { return writes_done_.load(); }    // answered or not
+  size_t writes_acked() const { return writes_acked_.load(); }  // answered 200
 
  private:
   std::optional<http::Response> Call(RawClient& c, const std::string& m, const std::string& t,
@@ -49,6 +50,7 @@ class FailoverLoad {
   std::chrono::milliseconds op_timeout_;
   std::atomic<bool> stop_{false};
   std::atomic<size_t> writes_done_{0};
+  std::atomic<size_t> writes_acked_{0};
   std::mutex mu_;
   std::vector<LoadOp> ops_;
   std::vector<AckedWrite> acked_;
@@ -58,7 +60,9 @@ class FailoverLoad {
 struct LoadReport {
   size_t ops = 0, writes = 0, reads = 0, errors = 0, write_errors = 0, read_errors = 0;
   std::map<int, int> error_statuses;
-  int64_t write_gap_ms = 0;  // longest time without a write completing (after the event)
+  // Longest time without a write acknowledged, from the event to the last op's end (so
+  // writes that never resume show as the whole remaining run, not as 0).
+  int64_t write_gap_ms = 0;
   int64_t max_write_ms = 0;  // slowest single write
 };
 

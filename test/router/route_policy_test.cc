@@ -35,11 +35,12 @@ RouteDecision Decide(RouteInput in, const ClusterSnapshot& s, Load load = {}) {
   return DecideRoute(in, s, load, &rng);
 }
 
-RouteInput Write(WriteMode m, bool no_forward = false) {
+RouteInput Write(WriteMode m, bool no_forward = false, uint64_t exclude_mask = 0) {
   RouteInput in;
   in.cls = RequestClass::kWrite;
   in.mode = m;
   in.client_no_forward = no_forward;
+  in.exclude_mask = exclude_mask;
   return in;
 }
 
@@ -97,7 +98,14 @@ TEST_CASE("Writes: no active") {
   // The standbys name a leader the router cannot reach (one of ours, down).
   s.redirect_addr = "http://node1:8200";
   s.leader_down = true;
-  CHECK(Decide(Write(WriteMode::kForward), s).kind == Kind::kHold);
+  // Forward: through a standby, which may still reach it (the router alone cut off).
+  RouteDecision via = Decide(Write(WriteMode::kForward), s);
+  CHECK(via.kind == Kind::kProxy);
+  CHECK((via.node == 1 || via.node == 2));
+  // Both standbys answered "not executed" (they cannot reach it either): hold.
+  // reads=active never goes to a standby, which would answer it itself.
+  CHECK(Decide(Read(ReadPolicy::kActive), s).kind == Kind::kHold);
+  CHECK(Decide(Write(WriteMode::kForward, false, (1u << 1) | (1u << 2)), s).kind == Kind::kHold);
   CHECK(Decide(Write(WriteMode::kRedirect), s).kind == Kind::kHold);
   CHECK(Decide(Write(WriteMode::kAuto), s).kind == Kind::kRedirect);
   // The leader is outside our node set: forward goes through a standby.

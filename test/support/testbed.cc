@@ -166,6 +166,14 @@ Status Testbed::Heal(int host) {
   return Ip({"-n", switch_, "link", "set", SwitchPort(host), "up"});
 }
 
+Status Testbed::CutOff(int host, int peer) {
+  return Ip({"-n", names_[host], "route", "add", "blackhole", address(peer) + "/32"});
+}
+
+Status Testbed::Reconnect(int host, int peer) {
+  return Ip({"-n", names_[host], "route", "del", "blackhole", address(peer) + "/32"});
+}
+
 Status Testbed::SetDelay(int host, std::chrono::milliseconds delay) {
   std::vector<std::string> argv{"/usr/bin/ip", "netns",        "exec",
                                 names_[host],  "/usr/sbin/tc", "qdisc"};

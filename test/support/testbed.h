@@ -8,7 +8,8 @@
 // (InHost): a socket keeps the namespace it was created in.
 //
 // Faults: KillHost (SIGKILL every process in the namespace, as a host that loses power),
-// Partition/Heal (the host's switch port down/up), SetDelay (netem on the host's link).
+// Partition/Heal (the host's switch port down/up), CutOff/Reconnect (one pair of hosts
+// only), SetDelay (netem on the host's link).
 //
 // Cleanup: the destructor kills every process in the namespaces and deletes them. Names
 // carry the creating process's pid ("halo-<pid>-h1"), so Create() also removes what a dead
@@ -55,6 +56,12 @@ class Testbed {
   // Cuts `host` off the switch (its port down), or reconnects it.
   Status Partition(int host);
   Status Heal(int host);
+  // Cuts the path between `host` and `peer` only, both ways, with every other link kept:
+  // `host` discards what it sends to `peer` (a blackhole route), so `peer`'s connections to
+  // `host` time out as behind a partition (no reset, no refusal), and `host` cannot reach
+  // `peer`. Reconnect removes the route.
+  Status CutOff(int host, int peer);
+  Status Reconnect(int host, int peer);
   // Adds `delay` to every packet leaving `host` (netem); zero removes it.
   Status SetDelay(int host, std::chrono::milliseconds delay);
 

@@ -1,8 +1,8 @@
 // The multi-host test bed itself (test/support/testbed.h), with a real halo-node as the
 // server on one simulated host: reachable from another host, nothing added to the root
 // namespace;
-// a partition cuts it off and healing restores it; KillHost leaves nothing running; and
-// nothing of the bed is left once it is gone.
+// a partition cuts it off and healing restores it; a cut between two hosts leaves the third;
+// KillHost leaves nothing running; and nothing of the bed is left once it is gone.
 #include "test/support/testbed.h"
 
 #include <doctest/doctest.h>
@@ -24,7 +24,7 @@ bool HealthFrom(Testbed& bed, int from, const std::string& addr, Ms timeout) {
 }
 
 TEST_CASE("testbed: hosts on one switch, isolated from the machine, partition and kill") {
-  Result<std::unique_ptr<Testbed>> made = Testbed::Create(2);
+  Result<std::unique_ptr<Testbed>> made = Testbed::Create(3);
   if (!made.ok()) {
     MESSAGE("skipped: " << made.status().ToString());
     return;
@@ -54,6 +54,13 @@ TEST_CASE("testbed: hosts on one switch, isolated from the machine, partition an
     REQUIRE(bed.Partition(0).ok());
     CHECK_FALSE(HealthFrom(bed, 1, bed.address(0), Ms(300)));
     REQUIRE(bed.Heal(0).ok());
+    CHECK(PollUntil([&] { return HealthFrom(bed, 1, bed.address(0), Ms(500)); },
+                    std::chrono::seconds(10), Ms(50)));
+    // Cutting one pair: host 1 loses host 0, host 2 keeps it.
+    REQUIRE(bed.CutOff(0, 1).ok());
+    CHECK_FALSE(HealthFrom(bed, 1, bed.address(0), Ms(300)));
+    CHECK(HealthFrom(bed, 2, bed.address(0), Ms(500)));
+    REQUIRE(bed.Reconnect(0, 1).ok());
     CHECK(PollUntil([&] { return HealthFrom(bed, 1, bed.address(0), Ms(500)); },
                     std::chrono::seconds(10), Ms(50)));
     // Delay, if this kernel has netem.
