@@ -20,6 +20,7 @@
 #include "test/router/node_cluster.h"
 #include "test/router/router_harness.h"
 #include "test/support/redis_aof.h"
+#include "test/support/redis_server.h"
 #include "test/support/subprocess.h"
 #include "test/support/testbed.h"
 
@@ -77,21 +78,8 @@ class RedisBed {
 
   void StartRedisOn(int host, bool replica) {
     std::filesystem::create_directories(RedisDir(host));
-    std::vector<std::string> argv = {"/usr/bin/redis-server",
-                                     "--port",
-                                     "6379",
-                                     "--bind",
-                                     bed_->address(host),
-                                     "--dir",
-                                     RedisDir(host),
-                                     "--appendonly",
-                                     "yes",
-                                     "--appendfsync",
-                                     "always",
-                                     "--save",
-                                     "",
-                                     "--protected-mode",
-                                     "no"};
+    std::vector<std::string> argv =
+        halo::testing::DurableRedisArgv(bed_->address(host), 6379, RedisDir(host));
     if (replica) argv.insert(argv.end(), {"--replicaof", bed_->address(kRedisHost), "6379"});
     redis_[host] = bed_->Start(host, argv, {}, RedisDir(host) + ".log");
     REQUIRE(redis_[host].started());
@@ -253,9 +241,10 @@ int NodeIndex(const std::string& name) { return name.empty() ? 0 : name.back() -
 struct RowResult {
   LoadReport report;
   int lost = -1;
-  std::string new_active;
+  std::string old_active, new_active;
   int stale_refused = 0;
   int two_writers = -1;  // commits older than one before them, in the final master's AOF
+  int master = -1;       // the Redis host that is master at the end
   std::string logs;      // the tail of every log, for a failing check's message
 };
 
@@ -281,6 +270,7 @@ RowResult RunRow(Fault fault) {
   std::unique_ptr<FailoverLoad> load = bed.StartLoad();
   REQUIRE(PollUntil([&] { return load->writes_acked() >= 50; }, 20s));
   int victim = NodeIndex(active);
+  out.old_active = active;
   auto event = std::chrono::steady_clock::now();
   switch (fault) {
     case Fault::kSigkillActive:
@@ -338,6 +328,7 @@ RowResult RunRow(Fault fault) {
       halo::testing::ReadEpochWrites(bed.RedisDir(master), "fm/epoch");
   REQUIRE_MESSAGE(epochs.ok(), epochs.status().ToString());
   out.two_writers = epochs->regressions;
+  out.master = master;
   MESSAGE("AOF of redis" << master << ": " << epochs->epochs.size() << " epoch writes, newest "
                          << (epochs->epochs.empty() ? 0 : epochs->epochs.back())
                          << ", older than an earlier one " << epochs->regressions);
@@ -353,13 +344,13 @@ void Report(const char* row, const RowResult& r) {
                            << ", two writers seen " << r.two_writers << ", new active "
                            << r.new_active);
   CHECK_MESSAGE(r.two_writers == 0, r.logs);
+  CHECK_MESSAGE(r.lost == 0, r.logs);
 }
 
 TEST_CASE("redis fault matrix: SIGKILL of the active node -> writes resume, nothing lost") {
   RowResult r = RunRow(Fault::kSigkillActive);
   if (r.lost < 0) return;
   Report("SIGKILL active", r);
-  CHECK_MESSAGE(r.lost == 0, r.logs);
   // The connection close lets a standby take the lock at once: well inside the 5 s TTL.
   CHECK(r.report.write_gap_ms < 3000);
 }
@@ -368,7 +359,6 @@ TEST_CASE("redis fault matrix: partition of the active's host -> new active with
   RowResult r = RunRow(Fault::kPartitionActive);
   if (r.lost < 0) return;
   Report("partition active", r);
-  CHECK_MESSAGE(r.lost == 0, r.logs);
   CHECK(r.report.write_gap_ms < 5000 + 2000 + 3000);  // TTL + 2 s, plus the client's timeout
 }
 
@@ -376,21 +366,22 @@ TEST_CASE("redis fault matrix: SIGSTOP of the active for 20 s, then SIGCONT -> n
   RowResult r = RunRow(Fault::kSigstopActive);
   if (r.lost < 0) return;
   Report("SIGSTOP active 20 s", r);
-  CHECK_MESSAGE(r.lost == 0, r.logs);
 }
 
 TEST_CASE("redis fault matrix: Redis restart from its AOF -> nothing lost") {
   RowResult r = RunRow(Fault::kRestartRedis);
   if (r.lost < 0) return;
   Report("redis restart", r);
-  CHECK_MESSAGE(r.lost == 0, r.logs);
 }
 
 TEST_CASE("redis fault matrix: the router cut off from the active -> writes go through a standby") {
   RowResult r = RunRow(Fault::kCutRouterFromActive);
   if (r.lost < 0) return;
   Report("router cut off from the active", r);
-  CHECK_MESSAGE(r.lost == 0, r.logs);
+  // No failover: the active stays, and writes go on through a standby once the router's
+  // probes give up on it (the writes in flight at the cut wait out the client's timeout).
+  CHECK(r.new_active == r.old_active);
+  CHECK(r.report.write_gap_ms < 3000 + 2000);
 }
 
 TEST_CASE(
@@ -398,7 +389,7 @@ TEST_CASE(
   RowResult r = RunRow(Fault::kKillMasterHost);
   if (r.lost < 0) return;
   Report("redis master host killed (Sentinel)", r);
-  CHECK_MESSAGE(r.lost == 0, r.logs);
+  CHECK(r.master != kRedisHost);
 }
 
 }  // namespace

@@ -29,28 +29,30 @@ std::string RunCapture(const std::vector<std::string>& argv) {
 RedisServer::RedisServer(std::vector<std::string> extra, std::string bind)
     : extra_(std::move(extra)), bind_(std::move(bind)), port_(PickFreePort()) {}
 
+std::vector<std::string> DurableRedisArgv(const std::string& bind, int port,
+                                          const std::string& dir) {
+  return {"/usr/bin/redis-server",
+          "--port",
+          std::to_string(port),
+          "--bind",
+          bind,
+          "--dir",
+          dir,
+          "--appendonly",
+          "yes",
+          "--appendfsync",
+          "always",
+          "--save",
+          "",
+          "--protected-mode",
+          "no"};
+}
+
 RedisServer::~RedisServer() { Stop(SIGKILL); }
 
 void RedisServer::Start() {
-  std::vector<std::string> argv = {"/usr/bin/redis-server",
-                                   "--port",
-                                   std::to_string(port_),
-                                   "--bind",
-                                   bind_,
-                                   "--dir",
-                                   dir_.path(),
-                                   "--appendonly",
-                                   "yes",
-                                   "--appendfsync",
-                                   "always",
-                                   "--save",
-                                   "",
-                                   "--daemonize",
-                                   "no",
-                                   "--protected-mode",
-                                   "no",
-                                   "--logfile",
-                                   dir_.Join("redis.log")};
+  std::vector<std::string> argv = DurableRedisArgv(bind_, port_, dir_.path());
+  argv.insert(argv.end(), {"--daemonize", "no", "--logfile", dir_.Join("redis.log")});
   argv.insert(argv.end(), extra_.begin(), extra_.end());
   proc_ = Subprocess::Start(argv);
   REQUIRE(proc_.started());

@@ -35,6 +35,11 @@ class RedisServer {
   Subprocess proc_;
 };
 
+// The redis-server command line every test uses: AOF with appendfsync always (what halo
+// requires), no RDB snapshots, listening on bind:port, data in `dir`.
+std::vector<std::string> DurableRedisArgv(const std::string& bind, int port,
+                                          const std::string& dir);
+
 // One redis-server for the whole test run, started on first use and stopped at exit; tests
 // sharing it use distinct key prefixes (Options() gives each call its own).
 RedisServer& SharedRedisServer();
