@@ -34,7 +34,8 @@ std::string FormatBanner(const NodeConfig& config, const std::string& listen_add
   lines["Cluster Address"] = config.cluster_addr;
   lines["Cluster Name"] = config.cluster_name;
   lines["Listener 1"] = "tcp (addr: \"" + listen_address + "\", max_request_size: \"" +
-                        std::to_string(config.listener.max_request_size) + "\", tls: \"disabled\")";
+                        std::to_string(config.listener.max_request_size) + "\", tls: \"" +
+                        (config.listener.tls.enabled ? "enabled" : "disabled") + "\")";
   lines["Log Level"] = LevelName(config.log_level);
   std::string mounts;
   for (const MountConfig& m : config.mounts) {

@@ -6,6 +6,7 @@
 #include "common/http/http_server.h"
 #include "common/logging.h"
 #include "common/net/getaddrinfo_resolver.h"
+#include "common/net/tls_context.h"
 #include "common/time_util.h"
 #include "lock/lock_config.h"
 #include "lock/lock_value.h"
@@ -68,6 +69,12 @@ Status Node::Init() {
   options.resolver = resolver_.get();
   options.parser.max_body_bytes = static_cast<uint64_t>(config_.listener.max_request_size);
   options.max_body_bytes_in_flight = static_cast<uint64_t>(config_.limits.max_body_bytes_in_flight);
+  if (config_.listener.tls.enabled) {
+    Result<std::shared_ptr<net::TlsContext>> tls =
+        net::TlsContext::CreateServer(config_.listener.tls);
+    if (!tls.ok()) return tls.status().Annotate("listener.tcp");
+    options.tls = std::move(tls).value();
+  }
   Result<std::unique_ptr<http::HttpServer>> server =
       http::HttpServer::Create(base_, options, handler_.get());
   if (!server.ok()) return server.status().Annotate("listener.tcp.address");
@@ -77,14 +84,17 @@ Status Node::Init() {
     // Port 0: advertise the port actually bound.
     std::string host = config_.listener.host == "0.0.0.0" ? "127.0.0.1" : config_.listener.host;
     if (host.find(':') != std::string::npos) host = "[" + host + "]";
-    config_.api_addr = "http://" + host + ":" + std::to_string(server_->port());
+    config_.api_addr = std::string(config_.listener.tls.enabled ? "https://" : "http://") + host +
+                       ":" + std::to_string(server_->port());
   }
 
   sigterm_ = evsignal_new(base_, SIGTERM, &Node::OnSignal, this);
   sigint_ = evsignal_new(base_, SIGINT, &Node::OnSignal, this);
-  if (sigterm_ == nullptr || sigint_ == nullptr || evsignal_add(sigterm_, nullptr) != 0 ||
-      evsignal_add(sigint_, nullptr) != 0) {
-    return Status::Internal("cannot install the SIGTERM/SIGINT handlers");
+  sighup_ = evsignal_new(base_, SIGHUP, &Node::OnSignal, this);
+  if (sigterm_ == nullptr || sigint_ == nullptr || sighup_ == nullptr ||
+      evsignal_add(sigterm_, nullptr) != 0 || evsignal_add(sigint_, nullptr) != 0 ||
+      evsignal_add(sighup_, nullptr) != 0) {
+    return Status::Internal("cannot install the SIGTERM/SIGINT/SIGHUP handlers");
   }
   return Status::Ok();
 }
@@ -105,6 +115,7 @@ Node::~Node() {
   if (drain_timer_ != nullptr) event_free(drain_timer_);
   if (sigterm_ != nullptr) event_free(sigterm_);
   if (sigint_ != nullptr) event_free(sigint_);
+  if (sighup_ != nullptr) event_free(sighup_);
   poster_.reset();
   if (base_ != nullptr) event_base_free(base_);
 }
@@ -200,7 +211,31 @@ int Node::Run() {
 }
 
 void Node::OnSignal(evutil_socket_t sig, short, void* arg) {
-  static_cast<Node*>(arg)->BeginShutdown(static_cast<int>(sig));
+  Node* node = static_cast<Node*>(arg);
+  if (sig == SIGHUP) {
+    node->ReloadTls();
+    return;
+  }
+  node->BeginShutdown(static_cast<int>(sig));
+}
+
+// SIGHUP: the listener's certificate and key are read again (the rest of the config is
+// fixed at start). A file that does not load keeps the running certificate.
+void Node::ReloadTls() {
+  if (!config_.listener.tls.enabled) {
+    LOG_INFO("SIGHUP: TLS is off on the listener; nothing to reload");
+    return;
+  }
+  std::shared_ptr<const net::TlsContext> tls = server_->options().tls;
+  Status st = net::ReloadServerContext(config_.listener.tls, &tls);
+  if (!st.ok()) {
+    LOG_ERROR("SIGHUP: keeping the running TLS certificate: %s", st.ToString().c_str());
+    return;
+  }
+  server_->SetTls(std::move(tls));
+  LOG_INFO("SIGHUP: reloaded the TLS certificate %s (expires in %lld s)",
+           config_.listener.tls.cert_file.c_str(),
+           static_cast<long long>(server_->options().tls->seconds_to_expiry()));
 }
 
 void Node::BeginShutdown(int sig) {

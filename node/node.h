@@ -62,6 +62,7 @@ class Node {
   void OnActive(uint64_t epoch);
   void OnStandby(lock::StandbyReason reason, const std::string& detail);
   static void OnSignal(evutil_socket_t sig, short, void* arg);
+  void ReloadTls();
   void BeginShutdown(int sig);
   static void OnDrainTick(evutil_socket_t, short, void* arg);
   // Liveness: the serving loop stamps loop_progress_ns_ every liveness_timeout / 6; the
@@ -87,6 +88,7 @@ class Node {
   std::unique_ptr<http::HttpServer> server_;
   std::string listen_address_;
   event* sigterm_ = nullptr;
+  event* sighup_ = nullptr;
   event* sigint_ = nullptr;
   event* drain_timer_ = nullptr;
   std::unique_ptr<http::HttpHandler> handler_;

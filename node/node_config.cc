@@ -38,13 +38,7 @@ Status ParseListener(ConfigObject& root, ListenerConfig* out) {
   if (out->max_request_duration_ms <= 0) {
     return Status::InvalidArgument(tcp.KeyPath("max_request_duration") + ": must be positive");
   }
-  bool tls_disable = true;
-  RETURN_IF_ERROR(tcp.GetBool("tls_disable", &tls_disable));
-  if (!tls_disable) {
-    return Status::InvalidArgument(tcp.KeyPath("tls_disable") +
-                                   ": TLS on the node listener is not supported yet; "
-                                   "set it to true (terminate TLS at halo-router)");
-  }
+  RETURN_IF_ERROR(net::ParseTlsListener(tcp, &out->tls));
   return tcp.Finish();
 }
 
@@ -207,7 +201,8 @@ Status ParseTop(ConfigObject& root, NodeConfig* out) {
     std::string host = out->listener.host.empty() ? "127.0.0.1" : out->listener.host;
     if (host == "0.0.0.0") host = "127.0.0.1";
     if (host.find(':') != std::string::npos) host = "[" + host + "]";
-    out->api_addr = "http://" + host + ":" + std::to_string(out->listener.port);
+    out->api_addr = std::string(out->listener.tls.enabled ? "https://" : "http://") + host + ":" +
+                    std::to_string(out->listener.port);
   }
   RETURN_IF_ERROR(ValidateUrl("api_addr", out->api_addr));
   RETURN_IF_ERROR(root.GetString("cluster_addr", &out->cluster_addr));

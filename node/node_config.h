@@ -9,8 +9,10 @@
 
 #include <cstdint>
 #include <string>
+
 #include <string_view>
 #include <vector>
+#include "common/net/tls_options.h"
 
 #include "common/logging.h"
 #include "common/result.h"
@@ -31,6 +33,7 @@ struct ListenerConfig {
   int port = 8200;                         // parsed from address; 0 = pick a free port
   int64_t max_request_size = 32 << 20;     // bytes; larger bodies get 413
   int64_t max_request_duration_ms = 90'000;
+  net::TlsOptions tls;  // the OpenBao tls_* keys (common/net/tls_options.h)
 };
 
 // halo's own limits (the `limits` object).

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
+#include <ctime>
 
 namespace halo::router {
 namespace {
@@ -69,6 +70,11 @@ uint64_t Metrics::NodeRequests(int slot, RequestClass cls) const {
     total += w->cell(static_cast<int>(cls), slot).count.load(std::memory_order_relaxed);
   }
   return total;
+}
+
+void Metrics::SetTlsCertificates(std::vector<std::pair<std::string, int64_t>> certs) {
+  std::lock_guard<std::mutex> lock(tls_mu_);
+  tls_certs_ = std::move(certs);
 }
 
 std::string Metrics::RenderPrometheus(const ClusterSnapshot& snap) const {
@@ -180,12 +186,29 @@ std::string Metrics::RenderPrometheus(const ClusterSnapshot& snap) const {
       {"halo_router_reloads_total", "counter", "Successful SIGHUP reloads.", rl(c.reloads)},
       {"halo_router_reload_failures_total", "counter", "Rejected SIGHUP reloads.",
        rl(c.reload_failures)},
+      {"halo_router_tls_reload_failures_total", "counter",
+       "Listener certificates that did not load on reload (the old one stays).",
+       rl(c.tls_reload_failures)},
   };
   for (const Simple& s : simple) {
     AppendF(&out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", s.name, s.help, s.name, s.type, s.name,
             static_cast<unsigned long long>(s.value));
   }
 
+  {
+    std::lock_guard<std::mutex> lock(tls_mu_);
+    if (!tls_certs_.empty()) {
+      out +=
+          "# HELP halo_router_tls_certificate_expiry_seconds Seconds until the listener's "
+          "certificate expires (negative once it has).\n";
+      out += "# TYPE halo_router_tls_certificate_expiry_seconds gauge\n";
+      int64_t now = static_cast<int64_t>(std::time(nullptr));
+      for (const auto& [listener, not_after] : tls_certs_) {
+        AppendF(&out, "halo_router_tls_certificate_expiry_seconds{listener=\"%s\"} %lld\n",
+                listener.c_str(), static_cast<long long>(not_after - now));
+      }
+    }
+  }
   out += "# HELP halo_router_node_up Whether the node may get traffic (1) or not (0).\n";
   out += "# TYPE halo_router_node_up gauge\n";
   for (const NodeView& n : snap.nodes) {

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,7 @@ struct RouterCounters {
   std::atomic<uint64_t> stale_signals{0};    // passive signals that re-probed
   std::atomic<uint64_t> reloads{0};
   std::atomic<uint64_t> reload_failures{0};
+  std::atomic<uint64_t> tls_reload_failures{0};  // listeners that kept their old certificate
   std::array<std::atomic<int32_t>, kMaxSlots> inflight{};  // per node slot, all workers
   std::array<std::atomic<uint64_t>, kMaxSlots> connect_failures{};
 };
@@ -99,7 +101,13 @@ class Metrics {
   // Prometheus text exposition format 0.0.4.
   std::string RenderPrometheus(const ClusterSnapshot& snap) const;
 
+  // The TLS listeners' certificates: address and notAfter (Unix seconds), replaced at start
+  // and on each reload (control thread); rendered as seconds to expiry. Thread-safe.
+  void SetTlsCertificates(std::vector<std::pair<std::string, int64_t>> certs);
+
  private:
+  mutable std::mutex tls_mu_;
+  std::vector<std::pair<std::string, int64_t>> tls_certs_;
   std::vector<std::unique_ptr<WorkerMetrics>> workers_;
   RouterCounters counters_;
   ClientCounts client_counts_;

@@ -90,7 +90,8 @@ bool ProxyExchange::Begin(http::Request& req) {
     counters.blocking_queries.fetch_add(1, std::memory_order_relaxed);
     st_.blocking_query = true;
   }
-  AppendUpstreamRequestHead(req, downstream_->client_ip(), st_.settings->listen_address, &replay_);
+  AppendUpstreamRequestHead(req, downstream_->client_ip(), downstream_->secure(),
+                            st_.settings->listen_address, &replay_);
   Dispatch();
   return true;
 }

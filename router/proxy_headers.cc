@@ -13,7 +13,7 @@ using http::ConnectionValue;
 using http::EqualsIgnoreCase;
 using http::IsHopByHop;
 
-void AppendUpstreamRequestHead(const http::Request& req, std::string_view client_ip,
+void AppendUpstreamRequestHead(const http::Request& req, std::string_view client_ip, bool https,
                                std::string_view default_host, std::string* out) {
   out->append(req.method);
   out->push_back(' ');
@@ -51,7 +51,11 @@ void AppendUpstreamRequestHead(const http::Request& req, std::string_view client
   }
   if (!has_host && !default_host.empty()) AppendField(out, "Host", default_host);
   if (!wrote_xff) AppendField(out, "X-Forwarded-For", client_ip);
-  out->append("X-Forwarded-Proto: http\r\n", 25);
+  if (https) {
+    out->append("X-Forwarded-Proto: https\r\n", 26);
+  } else {
+    out->append("X-Forwarded-Proto: http\r\n", 25);
+  }
   if (req.chunked) {
     AppendFraming(out, BodyFraming::kChunked, 0);
   } else if (req.content_length >= 0) {

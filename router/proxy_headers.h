@@ -16,7 +16,8 @@ namespace halo::router {
 // "METHOD target HTTP/1.1", filtered fields, X-Forwarded-*, Host (added from `default_host`
 // when the client sent none), framing. `Expect` is dropped: the router's server connection
 // has already answered it (100 Continue) towards the client.
-void AppendUpstreamRequestHead(const http::Request& req, std::string_view client_ip,
+// X-Forwarded-Proto is "https" when the client came over TLS (`https`).
+void AppendUpstreamRequestHead(const http::Request& req, std::string_view client_ip, bool https,
                                std::string_view default_host, std::string* out);
 
 // {"errors":["<message>"]} with JSON escaping.

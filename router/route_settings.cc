@@ -1,9 +1,12 @@
 #include "router/route_settings.h"
 
+#include <algorithm>
+
 namespace halo::router {
 
 RouteSettings::RouteSettings(const RouterConfig& cfg, uint64_t gen,
-                             std::shared_ptr<http::BodyBudget> body_budget)
+                             std::shared_ptr<http::BodyBudget> body_budget,
+                             const std::vector<std::shared_ptr<const net::TlsContext>>& tls)
     : generation(gen),
       classifier(cfg.rules, cfg.mode),
       reads(cfg.reads),
@@ -11,7 +14,7 @@ RouteSettings::RouteSettings(const RouterConfig& cfg, uint64_t gen,
       failover_hold_ms(cfg.failover_hold_ms),
       retry_after_s(cfg.retry_after_s),
       limits(cfg.limits),
-      listen_address(cfg.listen_host + ":" + std::to_string(cfg.listen_port)),
+      listen_address(cfg.listeners.front().address()),
       admin_token(cfg.admin_token),
       workers(cfg.workers) {
   request_parser.max_header_bytes = static_cast<size_t>(cfg.limits.max_header_bytes);
@@ -32,6 +35,14 @@ RouteSettings::RouteSettings(const RouterConfig& cfg, uint64_t gen,
   server.linger_timeout = std::chrono::seconds(2);
   server.body_budget = std::move(body_budget);
   server.retry_after_s = static_cast<int>(cfg.retry_after_s);
+  for (size_t i = 0; i < cfg.listeners.size(); ++i) {
+    listener_server.push_back(server);
+    if (i < tls.size() && tls[i] != nullptr) {
+      http::ServerConnectionOptions& o = listener_server.back();
+      o.tls = tls[i];
+      o.first_request_timeout = std::min(o.first_request_timeout, o.header_timeout);
+    }
+  }
 }
 
 }  // namespace halo::router

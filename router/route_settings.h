@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/http/body_budget.h"
 #include "common/http/parser_options.h"
@@ -16,9 +17,11 @@ namespace halo::router {
 
 struct RouteSettings {
   // `body_budget`: the process's one bound on request-body bytes in flight (all workers),
-  // owned by RouterServer, which sets its limit; nullptr: unbounded (tests).
+  // owned by RouterServer, which sets its limit; nullptr: unbounded (tests). `tls`: one
+  // context per cfg.listeners entry (nullptr for a plaintext one); empty: all plaintext.
   RouteSettings(const RouterConfig& cfg, uint64_t gen,
-                std::shared_ptr<http::BodyBudget> body_budget = nullptr);
+                std::shared_ptr<http::BodyBudget> body_budget = nullptr,
+                const std::vector<std::shared_ptr<const net::TlsContext>>& tls = {});
 
   uint64_t generation;
   Classifier classifier;
@@ -29,9 +32,12 @@ struct RouteSettings {
   LimitsConfig limits;
   http::ParserOptions request_parser;    // client side: the hardening limits
   http::ServerConnectionOptions server;  // client connections: request_parser + timeouts
-  http::ParserOptions response_parser;   // node side
-  std::string listen_address;            // Host for HTTP/1.0 requests that sent none
-  std::string admin_token;               // admin listener (router/admin_access.h)
+  // Per client listener, in cfg.listeners order: `server` plus the listener's TLS context
+  // (a TLS client must finish its handshake and head within header_timeout_ms).
+  std::vector<http::ServerConnectionOptions> listener_server;
+  http::ParserOptions response_parser;  // node side
+  std::string listen_address;           // Host for HTTP/1.0 requests that sent none
+  std::string admin_token;              // admin listener (router/admin_access.h)
   int workers;
 };
 

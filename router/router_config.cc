@@ -41,20 +41,50 @@ bool ValidMethodToken(const std::string& m) {
   return std::all_of(m.begin(), m.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
 }
 
-Status ParseListener(ConfigObject* top, RouterConfig* cfg) {
-  std::optional<ConfigObject> listener;
-  RETURN_IF_ERROR(OptionalObject(top, "listener", &listener));
-  if (!listener) return Status::Ok();
+// One {"tcp": {...}} block.
+Status ParseOneListener(ConfigObject& listener, ListenerConfig* out) {
+  RETURN_IF_ERROR(listener.CheckIsObject());
   std::optional<ConfigObject> tcp;
-  RETURN_IF_ERROR(OptionalObject(&*listener, "tcp", &tcp));
-  RETURN_IF_ERROR(listener->Finish());
+  RETURN_IF_ERROR(OptionalObject(&listener, "tcp", &tcp));
+  RETURN_IF_ERROR(listener.Finish());
   if (!tcp) return Status::Ok();
   std::string address;
   RETURN_IF_ERROR(tcp->GetString("address", &address));
-  if (!address.empty() && !SplitHostPort(address, &cfg->listen_host, &cfg->listen_port)) {
+  if (!address.empty() && !SplitHostPort(address, &out->host, &out->port)) {
     return Status::InvalidArgument(tcp->KeyPath("address") + ": expected \"host:port\"");
   }
+  RETURN_IF_ERROR(net::ParseTlsListener(*tcp, &out->tls));
   return tcp->Finish();
+}
+
+// `listener`: one block, or a list of them (OpenBao allows several listener stanzas).
+Status ParseListener(ConfigObject* top, RouterConfig* cfg) {
+  if (!top->Has("listener")) {
+    top->MarkKnown("listener");
+    return Status::Ok();
+  }
+  top->MarkKnown("listener");
+  const rapidjson::Value& raw = top->raw()["listener"];
+  cfg->listeners.clear();
+  if (!raw.IsArray()) {
+    ConfigObject one(raw, "listener");
+    cfg->listeners.emplace_back();
+    return ParseOneListener(one, &cfg->listeners.back());
+  }
+  if (raw.Empty())
+    return Status::InvalidArgument("listener: an empty list (omit it for the default)");
+  std::set<std::string> seen;
+  for (rapidjson::SizeType i = 0; i < raw.Size(); ++i) {
+    std::string path = "listener[" + std::to_string(i) + "]";
+    ConfigObject one(raw[i], path);
+    cfg->listeners.emplace_back();
+    RETURN_IF_ERROR(ParseOneListener(one, &cfg->listeners.back()));
+    if (!seen.insert(cfg->listeners.back().address()).second) {
+      return Status::InvalidArgument(path + ".tcp.address: " + cfg->listeners.back().address() +
+                                     " is used by an earlier listener");
+    }
+  }
+  return Status::Ok();
 }
 
 Status ParseAdmin(ConfigObject* top, RouterConfig* cfg) {
@@ -230,6 +260,11 @@ bool SplitHostPort(std::string_view address, std::string* host, uint16_t* port) 
   host->assign(h);
   *port = static_cast<uint16_t>(n);
   return true;
+}
+
+std::string ListenerConfig::address() const {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
 }
 
 Result<RouterConfig> ParseRouterConfig(std::string_view json, std::string_view what) {

@@ -13,6 +13,7 @@
 
 #include "common/net/net_address.h"
 #include "common/net/resolver.h"
+#include "common/net/tls_options.h"
 #include "common/result.h"
 #include "router/route_types.h"
 
@@ -64,9 +65,17 @@ struct LimitsConfig {
   int64_t max_body_bytes_in_flight = int64_t{128} << 20;
 };
 
+// One client listener (`listener.tcp`; `listener` may be a list of them, e.g. TLS on the
+// public address and plaintext on loopback).
+struct ListenerConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8200;
+  net::TlsOptions tls;          // the OpenBao tls_* keys (common/net/tls_options.h)
+  std::string address() const;  // "host:port"
+};
+
 struct RouterConfig {
-  std::string listen_host = "127.0.0.1";
-  uint16_t listen_port = 8200;
+  std::vector<ListenerConfig> listeners{ListenerConfig{}};  // never empty; [0] is the default
   // The admin listener: /_halo/status and /_halo/metrics (never on the client listener).
   std::string admin_host = "127.0.0.1";
   uint16_t admin_port = 8201;

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/logging.h"
+#include "common/net/tls_context.h"
 #include "router/route_settings.h"
 
 namespace halo::router {
@@ -65,15 +66,27 @@ Status RouterServer::Init() {
                                              });
   body_budget_ = std::make_shared<http::BodyBudget>(
       static_cast<uint64_t>(cfg_.limits.max_body_bytes_in_flight));
-  auto settings = std::make_shared<const RouteSettings>(cfg_, generation_, body_budget_);
-  Result<net::NetAddress> listen =
-      net::ResolveHostPort(*resolver_, cfg_.listen_host, cfg_.listen_port);
-  if (!listen.ok()) return listen.status().Annotate("listener");
-  std::string listen_name = cfg_.listen_host + ":" + std::to_string(cfg_.listen_port);
+  std::vector<Worker::ListenAddress> listens;
+  for (size_t i = 0; i < cfg_.listeners.size(); ++i) {
+    const ListenerConfig& l = cfg_.listeners[i];
+    std::string what =
+        cfg_.listeners.size() == 1 ? "listener" : "listener[" + std::to_string(i) + "]";
+    Result<net::NetAddress> addr = net::ResolveHostPort(*resolver_, l.host, l.port);
+    if (!addr.ok()) return addr.status().Annotate(what);
+    listens.push_back({*addr, l.address()});
+    std::shared_ptr<const net::TlsContext> tls;
+    if (l.tls.enabled) {
+      Result<std::shared_ptr<net::TlsContext>> ctx = net::TlsContext::CreateServer(l.tls);
+      if (!ctx.ok()) return ctx.status().Annotate(what + ".tcp");
+      tls = std::move(ctx).value();
+    }
+    tls_.push_back(std::move(tls));
+  }
+  PublishTlsExpiry();
+  auto settings = std::make_shared<const RouteSettings>(cfg_, generation_, body_budget_, tls_);
   for (int i = 0; i < cfg_.workers; ++i) {
     auto w = std::make_unique<Worker>(i, metrics_.get(), static_cast<ControlSink*>(this));
-    RETURN_IF_ERROR(
-        w->Init(*listen, listen_name, cfg_.workers > 1, settings, controller_->snapshot()));
+    RETURN_IF_ERROR(w->Init(listens, cfg_.workers > 1, settings, controller_->snapshot()));
     workers_.push_back(std::move(w));
   }
   Result<net::NetAddress> admin =
@@ -96,9 +109,16 @@ void RouterServer::PrintBanner() const {
     if (!nodes.empty()) nodes += ", ";
     nodes += n.name + "=" + n.address;
   }
+  std::string listeners;
+  for (size_t i = 0; i < cfg_.listeners.size(); ++i) {
+    const ListenerConfig& l = cfg_.listeners[i];
+    if (i > 0) listeners += "\n                       ";
+    listeners += "tcp (addr: \"" + l.address() + "\", tls: \"" +
+                 (l.tls.enabled ? "enabled" : "disabled") + "\")";
+  }
   std::fprintf(stdout,
                "==> halo-router configuration:\n\n"
-               "             Listener: tcp (addr: \"%s:%u\")\n"
+               "             Listener: %s\n"
                "                Admin: tcp (addr: \"%s:%u\"%s; /_halo/status, /_halo/metrics)\n"
                "              Workers: %d\n"
                "                Nodes: %s\n"
@@ -108,7 +128,7 @@ void RouterServer::PrintBanner() const {
                "         Health check: every %lldms, timeout %lldms, rise %d, fall %d%s\n"
                "                Rules: %zu\n\n"
                "==> halo-router started! Log data will stream in below:\n\n",
-               cfg_.listen_host.c_str(), cfg_.listen_port, cfg_.admin_host.c_str(), cfg_.admin_port,
+               listeners.c_str(), cfg_.admin_host.c_str(), cfg_.admin_port,
                cfg_.admin_token.empty() ? "" : ", token", cfg_.workers, nodes.c_str(),
                ReadPolicyName(cfg_.reads), WriteModeName(cfg_.mode),
                static_cast<long long>(cfg_.failover_hold_ms),
@@ -212,26 +232,64 @@ void RouterServer::ReloadFailed(const Status& st) {
 void RouterServer::ApplyReload(RouterConfig cfg) {
   cfg.admin_host = cfg_.admin_host;  // the admin listener is bound once, at startup
   cfg.admin_port = cfg_.admin_port;
-  if (cfg.listen_host != cfg_.listen_host || cfg.listen_port != cfg_.listen_port ||
-      cfg.workers != cfg_.workers) {
-    LOG_WARN("reload: listener address and workers only change on restart; keeping %s:%u x%d",
-             cfg_.listen_host.c_str(), cfg_.listen_port, cfg_.workers);
-    cfg.listen_host = cfg_.listen_host;
-    cfg.listen_port = cfg_.listen_port;
+  auto addresses = [](const RouterConfig& c) {
+    std::string out;
+    for (const ListenerConfig& l : c.listeners) out += (out.empty() ? "" : ", ") + l.address();
+    return out;
+  };
+  bool same_listeners = addresses(cfg) == addresses(cfg_);
+  for (size_t i = 0; same_listeners && i < cfg.listeners.size(); ++i) {
+    same_listeners = cfg.listeners[i].tls.enabled == cfg_.listeners[i].tls.enabled;
+  }
+  if (!same_listeners || cfg.workers != cfg_.workers) {
+    LOG_WARN(
+        "reload: listener addresses, TLS on/off and workers only change on restart; "
+        "keeping %s x%d",
+        addresses(cfg_).c_str(), cfg_.workers);
+    cfg.listeners = cfg_.listeners;
     cfg.workers = cfg_.workers;
   }
+  ReloadTls(cfg);
   Result<LogLevel> level = ParseLogLevel(cfg.log_level);
   if (level.ok()) SetLogLevel(*level);
   cfg_ = std::move(cfg);
   ++generation_;
   body_budget_->set_limit(static_cast<uint64_t>(cfg_.limits.max_body_bytes_in_flight));
-  auto settings = std::make_shared<const RouteSettings>(cfg_, generation_, body_budget_);
+  auto settings = std::make_shared<const RouteSettings>(cfg_, generation_, body_budget_, tls_);
   for (auto& w : workers_) w->PublishSettings(settings);
   controller_->Reconfigure(cfg_);
   metrics_->counters().reloads.fetch_add(1, std::memory_order_relaxed);
   LOG_INFO("reloaded %s (generation %llu): %zu nodes, %zu rules, reads=%s, mode=%s",
            config_path_.c_str(), static_cast<unsigned long long>(generation_), cfg_.nodes.size(),
            cfg_.rules.size(), ReadPolicyName(cfg_.reads), WriteModeName(cfg_.mode));
+}
+
+// Certificates and keys are read again on every reload; a listener whose new files do not
+// load keeps its running certificate (and the files it was loaded from).
+void RouterServer::ReloadTls(RouterConfig& cfg) {
+  for (size_t i = 0; i < cfg.listeners.size() && i < tls_.size(); ++i) {
+    if (!cfg.listeners[i].tls.enabled) continue;
+    Status st = net::ReloadServerContext(cfg.listeners[i].tls, &tls_[i]);
+    if (!st.ok()) {
+      metrics_->counters().tls_reload_failures.fetch_add(1, std::memory_order_relaxed);
+      LOG_ERROR("reload: listener %s keeps its running TLS certificate: %s",
+                cfg.listeners[i].address().c_str(), st.ToString().c_str());
+      cfg.listeners[i].tls = cfg_.listeners[i].tls;
+      continue;
+    }
+    LOG_INFO("reload: listener %s TLS certificate %s loaded (expires in %lld s)",
+             cfg.listeners[i].address().c_str(), cfg.listeners[i].tls.cert_file.c_str(),
+             static_cast<long long>(tls_[i]->seconds_to_expiry()));
+  }
+  PublishTlsExpiry();
+}
+
+void RouterServer::PublishTlsExpiry() {
+  std::vector<std::pair<std::string, int64_t>> certs;
+  for (size_t i = 0; i < tls_.size() && i < cfg_.listeners.size(); ++i) {
+    if (tls_[i]) certs.emplace_back(cfg_.listeners[i].address(), tls_[i]->not_after_unix());
+  }
+  metrics_->SetTlsCertificates(std::move(certs));
 }
 
 void RouterServer::BeginDrain() {

@@ -61,6 +61,8 @@ class RouterServer : private ControlSink {
   void Reload();
   void OnReloadResolved(size_t node, Result<std::vector<net::NetAddress>> addrs);
   void ApplyReload(RouterConfig cfg);
+  void ReloadTls(RouterConfig& cfg);
+  void PublishTlsExpiry();
   void ReloadFailed(const Status& st);
   void BeginDrain();
   void Finish();
@@ -75,6 +77,8 @@ class RouterServer : private ControlSink {
   std::unique_ptr<Metrics> metrics_;
   // limits.max_body_bytes_in_flight across every worker; its limit follows reloads.
   std::shared_ptr<http::BodyBudget> body_budget_;
+  // One per cfg_.listeners entry (nullptr: plaintext); replaced on reload.
+  std::vector<std::shared_ptr<const net::TlsContext>> tls_;
   std::unique_ptr<Controller> controller_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<event*> signal_events_;

@@ -79,6 +79,7 @@ void PutCounters(JsonWriter& w, const Metrics& metrics) {
       {"blocking_queries_refused", rl(c.blocking_queries_refused)},
       {"reloads", rl(c.reloads)},
       {"reload_failures", rl(c.reload_failures)},
+      {"tls_reload_failures", rl(c.tls_reload_failures)},
   };
   for (const auto& [k, v] : counters) PutU64(w, k, v);
   PutI64(w, "held_now", rl(c.held_now));

@@ -27,15 +27,15 @@ Worker::~Worker() {
   Join();
   CloseConnections();
   pool_.reset();
-  listener_.reset();
+  listeners_.clear();
   admin_listener_.reset();
   if (queue_) queue_->Close();
   queue_.reset();
   if (base_) event_base_free(base_);
 }
 
-Status Worker::Init(const net::NetAddress& listen_addr, const std::string& listen_name,
-                    bool reuse_port, std::shared_ptr<const RouteSettings> settings,
+Status Worker::Init(const std::vector<ListenAddress>& listens, bool reuse_port,
+                    std::shared_ptr<const RouteSettings> settings,
                     std::shared_ptr<const ClusterSnapshot> snapshot) {
   settings_ = std::move(settings);
   snapshot_ = std::move(snapshot);
@@ -48,10 +48,14 @@ Status Worker::Init(const net::NetAddress& listen_addr, const std::string& liste
   pool_ = std::make_unique<http::UpstreamPool>(kMaxSlots, settings_->limits.upstream_idle_per_node);
 
   timers_ = std::make_unique<EventTimerSource>(base_);
-  ASSIGN_OR_RETURN(listener_,
-                   net::TcpListener::Create(
-                       base_, listen_addr, listen_name, 1024, reuse_port,
-                       [this](evutil_socket_t fd, const sockaddr* peer) { OnAccept(fd, peer); }));
+  for (size_t i = 0; i < listens.size(); ++i) {
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<net::TcpListener> l,
+        net::TcpListener::Create(
+            base_, listens[i].addr, listens[i].name, 1024, reuse_port,
+            [this, i](evutil_socket_t fd, const sockaddr* peer) { OnAccept(i, fd, peer); }));
+    listeners_.push_back(std::move(l));
+  }
   return Status::Ok();
 }
 
@@ -115,7 +119,7 @@ void Worker::PublishSettings(std::shared_ptr<const RouteSettings> settings) {
 void Worker::Drain() {
   Post([this] {
     draining_ = true;
-    listener_.reset();
+    listeners_.clear();
     admin_listener_.reset();
     std::vector<http::Http1ServerConnection*> conns;
     for (auto& [c, ip] : conns_) conns.push_back(c);
@@ -129,7 +133,7 @@ void Worker::Stop() {
   Post([this] { event_base_loopexit(base_, nullptr); });
 }
 
-void Worker::OnAccept(evutil_socket_t fd, const sockaddr* peer) {
+void Worker::OnAccept(size_t listener, evutil_socket_t fd, const sockaddr* peer) {
   RouterCounters& c = counters();
   if (draining_ ||
       c.connections_open.load(std::memory_order_relaxed) >= settings_->limits.max_connections) {
@@ -148,8 +152,11 @@ void Worker::OnAccept(evutil_socket_t fd, const sockaddr* peer) {
   }
   c.connections_accepted.fetch_add(1, std::memory_order_relaxed);
   c.connections_open.fetch_add(1, std::memory_order_relaxed);
-  // The connection keeps the settings it was accepted with (its limits and timeouts).
-  std::shared_ptr<const http::ServerConnectionOptions> options(settings_, &settings_->server);
+  // The connection keeps the settings it was accepted with (its limits, timeouts and TLS).
+  std::shared_ptr<const http::ServerConnectionOptions> options(
+      settings_, listener < settings_->listener_server.size()
+                     ? &settings_->listener_server[listener]
+                     : &settings_->server);
   conns_.emplace(
       new http::Http1ServerConnection(base_, timers_.get(), this, std::move(options), fd, peer),
       std::move(counted));

@@ -20,6 +20,7 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "common/event_timer_source.h"
 #include "common/http/http1_server_connection.h"
@@ -60,9 +61,14 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Creates the loop and binds the listener to `listen_addr`, already resolved (errors
-  // surface before any thread starts). `listen_name` ("host:port") labels errors.
-  Status Init(const net::NetAddress& listen_addr, const std::string& listen_name, bool reuse_port,
+  // A client listener to bind: its resolved address and "host:port" (labels errors).
+  struct ListenAddress {
+    net::NetAddress addr;
+    std::string name;
+  };
+  // Creates the loop and binds the client listeners (settings->listener_server[i] applies to
+  // listens[i]'s connections); errors surface before any thread starts.
+  Status Init(const std::vector<ListenAddress>& listens, bool reuse_port,
               std::shared_ptr<const RouteSettings> settings,
               std::shared_ptr<const ClusterSnapshot> snapshot);
   // Binds the admin listener on this worker (worker 0 only; after Init).
@@ -118,7 +124,7 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
     Worker* w_;
   };
 
-  void OnAccept(evutil_socket_t fd, const sockaddr* peer);
+  void OnAccept(size_t listener, evutil_socket_t fd, const sockaddr* peer);
   void OnAdminAccept(evutil_socket_t fd, const sockaddr* peer);
   void CloseConnections();
   void SetSnapshot(std::shared_ptr<const ClusterSnapshot> snap);
@@ -130,7 +136,7 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
   ControlSink* control_;
   event_base* base_ = nullptr;
   std::unique_ptr<EventTimerSource> timers_;
-  std::unique_ptr<net::TcpListener> listener_;
+  std::vector<std::unique_ptr<net::TcpListener>> listeners_;
   std::shared_ptr<LoopTaskQueue> queue_;
   std::unique_ptr<http::UpstreamPool> pool_;
   std::shared_ptr<const ClusterSnapshot> snapshot_;

@@ -47,6 +47,8 @@ class Downstream {
   virtual void CloseAfterResponse() = 0;
 
   virtual const std::string& client_ip() const = 0;
+  // The client came over TLS.
+  virtual bool secure() const = 0;
   // "ip:port" of the client ("[ip]:port" for IPv6).
   virtual const std::string& peer_address() const = 0;
   // The request asked for HEAD (local answers carry no body).

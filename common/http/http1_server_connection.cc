@@ -22,6 +22,18 @@ constexpr size_t kPipelineHighWater = 256 * 1024;
 
 constexpr std::string_view k100Continue = "HTTP/1.1 100 Continue\r\n\r\n";
 
+// What a plaintext client on a TLS port gets before the close (nginx answers 497 here; 400
+// is what a client can act on).
+const std::string& PlaintextOnTlsReply() {
+  static const std::string reply = [] {
+    std::string body =
+        ErrorBody("the client sent a plain HTTP request to a TLS port; use https://");
+    return "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  }();
+  return reply;
+}
+
 }  // namespace
 
 Http1ServerConnection::Http1ServerConnection(event_base* base, TimerSource* timers,
@@ -39,7 +51,11 @@ Http1ServerConnection::Http1ServerConnection(event_base* base, TimerSource* time
   deferred_ = event_new(base, -1, 0, &Http1ServerConnection::OnDeferred, this);
   HALO_CHECK(deferred_ != nullptr, "event_new failed (out of memory)");
   exchange_ = host_->NewExchange(static_cast<Downstream*>(this));
-  sock_.Adopt(fd);
+  if (options_->tls) {
+    sock_.AdoptTls(fd, options_->tls, &PlaintextOnTlsReply());
+  } else {
+    sock_.Adopt(fd);
+  }
   ArmTimer(TimerUse::kIdle, options_->first_request_timeout);
 }
 
@@ -106,7 +122,7 @@ void Http1ServerConnection::ResumeRequestBody() {
 
 void Http1ServerConnection::Flush() {
   sock_.Flush();
-  if (evbuffer_get_length(sock_.output()) > 0) {
+  if (sock_.pending_output() > 0) {
     if (!write_timer_->armed()) write_timer_->Arm(options_->write_timeout);
   } else {
     write_timer_->Cancel();
@@ -143,7 +159,7 @@ void Http1ServerConnection::OnClosed(int err, bool) {
   // half-close (nginx's proxy_ignore_client_abort off): the exchange drops what it holds (a
   // parked query, a node connection) and the socket is freed.
   bool answered = phase_ == Phase::kIdle || response_done_;
-  if (err == 0 && !closing_ && answered && evbuffer_get_length(sock_.output()) > 0) {
+  if (err == 0 && !closing_ && answered && sock_.pending_output() > 0) {
     CloseSoon();  // half-close with an answer still queued: deliver it, then close
     return;
   }
@@ -172,8 +188,8 @@ void Http1ServerConnection::OnTimer() {
   timer_use_ = TimerUse::kNone;
   switch (use) {
     case TimerUse::kClose:
-      if (evbuffer_get_length(sock_.output()) == 0) Linger();  // may delete
-      return;  // else OnDrained lingers once the output is out
+      if (sock_.pending_output() == 0) Linger();  // may delete
+      return;                                     // else OnDrained lingers once the output is out
     case TimerUse::kLinger:
       delete this;
       return;
@@ -366,7 +382,7 @@ void Http1ServerConnection::FinishExchange() {
     return;
   }
   ArmTimer(TimerUse::kIdle, options_->idle_timeout);
-  if (evbuffer_get_length(sock_.output()) > kOutputHighWater) {
+  if (sock_.pending_output() > kOutputHighWater) {
     wait_output_ = true;  // OnDrained resumes
     return;
   }
@@ -402,7 +418,7 @@ void Http1ServerConnection::ResponseBody(std::string_view data) {
 
 size_t Http1ServerConnection::FlushResponse() {
   Flush();
-  return evbuffer_get_length(sock_.output());
+  return sock_.pending_output();
 }
 
 void Http1ServerConnection::FinishResponse(const Headers& trailers) {

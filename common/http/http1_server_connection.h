@@ -90,6 +90,7 @@ class Http1ServerConnection : private RequestParser::Callbacks,
   void ResumeRequestBody() override;
   void CloseAfterResponse() override { keep_alive_ = false; }
   const std::string& client_ip() const override { return client_ip_; }
+  bool secure() const override { return sock_.secure(); }
   const std::string& peer_address() const override { return peer_address_; }
   bool head_request() const override { return head_request_; }
 

@@ -42,6 +42,14 @@ HttpServer::HttpServer(event_base* base, HttpServerOptions options, HttpHandler*
   if (options_.max_body_bytes_in_flight > 0) {
     o->body_budget = std::make_shared<BodyBudget>(options_.max_body_bytes_in_flight);
   }
+  o->tls = options_.tls;
+  conn_options_ = std::move(o);
+}
+
+void HttpServer::SetTls(std::shared_ptr<const net::TlsContext> tls) {
+  auto o = std::make_shared<ServerConnectionOptions>(*conn_options_);
+  o->tls = std::move(tls);
+  options_.tls = o->tls;
   conn_options_ = std::move(o);
 }
 

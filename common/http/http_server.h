@@ -53,6 +53,7 @@ struct HttpServerOptions {
   Duration linger_timeout = std::chrono::seconds(2);   // drain input before a close
   size_t max_requests_per_connection = 0;              // 0: unlimited
   uint64_t max_body_bytes_in_flight = 0;               // all connections; 0: unbounded
+  std::shared_ptr<const net::TlsContext> tls;          // nullptr: plaintext
 };
 
 // Completes one request. A cheap copyable handle (copies share the one response).
@@ -150,6 +151,8 @@ class HttpServer final : private ServerConnectionHost {
   size_t connection_count() const { return conns_.size(); }
   const Stats& stats() const { return stats_; }
   const HttpServerOptions& options() const { return options_; }
+  // New connections use `tls` from now on (a certificate reload); open ones keep theirs.
+  void SetTls(std::shared_ptr<const net::TlsContext> tls);
   // The queue responders use to reach the loop; usable for other completions too.
   const std::shared_ptr<LoopTaskQueue>& task_queue() const { return queue_; }
 

@@ -14,6 +14,10 @@
 #include "common/http/parser_options.h"
 #include "common/http/server_exchange.h"
 
+namespace halo::net {
+class TlsContext;
+}  // namespace halo::net
+
 namespace halo::http {
 
 class Http1ServerConnection;
@@ -31,6 +35,9 @@ struct ServerConnectionOptions {
   // nullptr: unbounded. A body that does not fit gets 503 + Retry-After before it is read.
   std::shared_ptr<BodyBudget> body_budget;
   int retry_after_s = 1;  // Retry-After of that 503
+  // The listener's TLS configuration; nullptr: plaintext. A reload swaps in a new context for
+  // new connections; one accepted keeps its own.
+  std::shared_ptr<const net::TlsContext> tls;
 };
 
 class ServerConnectionHost {

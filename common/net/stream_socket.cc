@@ -10,10 +10,14 @@
 
 #include <cerrno>
 
+#include "common/net/tls_context.h"
+#include "common/net/tls_session.h"
+
 namespace halo::net {
 namespace {
 
 constexpr size_t kReadChunk = 16384;
+constexpr unsigned char kTlsHandshakeRecord = 0x16;
 constexpr int kMaxWriteVecs = 16;
 
 // send()/recv() for one buffer and sendmsg()/recvmsg() for several: the socket calls skip
@@ -40,6 +44,7 @@ StreamSocket::StreamSocket(event_base* base, Handler* handler)
     : base_(base), handler_(handler), input_(evbuffer_new()), output_(evbuffer_new()) {}
 
 StreamSocket::~StreamSocket() {
+  if (wire_out_) evbuffer_free(wire_out_);
   if (rev_) event_free(rev_);
   if (wev_) event_free(wev_);
   if (fd_ >= 0) evutil_closesocket(fd_);
@@ -60,6 +65,20 @@ void StreamSocket::Adopt(evutil_socket_t fd) {
   Setup(fd);
   connected_ = true;
   EnableRead();
+}
+
+void StreamSocket::AdoptTls(evutil_socket_t fd, std::shared_ptr<const TlsContext> tls,
+                            const std::string* plaintext_reply) {
+  tls_ = TlsSession::Server(tls->ctx());
+  tls_ctx_ = std::move(tls);
+  wire_out_ = evbuffer_new();
+  plaintext_reply_ = plaintext_reply;
+  Adopt(fd);
+  if (tls_ == nullptr) ScheduleClose(ENOMEM);
+}
+
+size_t StreamSocket::pending_output() const {
+  return evbuffer_get_length(output_) + (wire_out_ ? evbuffer_get_length(wire_out_) : 0);
 }
 
 bool StreamSocket::Connect(const NetAddress& addr) {
@@ -97,15 +116,40 @@ bool StreamSocket::PeerClosedOrTalking() {
 }
 
 void StreamSocket::ShutdownWrite() {
-  if (fd_ >= 0 && !closed_) shutdown(fd_, SHUT_WR);
+  if (fd_ < 0 || closed_) return;
+  if (tls_) {
+    tls_->Shutdown();  // close_notify first, so the peer sees a clean end
+    Flush();
+  }
+  shutdown(fd_, SHUT_WR);
 }
 
 void StreamSocket::Flush() {
   if (!connected_ || closed_ || pending_error_ >= 0) return;
-  size_t left = evbuffer_get_length(output_);
-  while (left > 0) {
+  size_t left = 0;
+  if (tls_) {
+    Status st = tls_->Send(output_);
+    tls_->TakeWire(wire_out_);
+    if (!st.ok()) {
+      tls_error_ = st.message();
+      ScheduleClose(EPROTO);
+      return;
+    }
+    if (!SendBuffer(wire_out_, &left)) return;
+  } else if (!SendBuffer(output_, &left)) {
+    return;
+  }
+  if (left > 0 && !writing_) {
+    writing_ = true;
+    event_add(wev_, nullptr);
+  }
+}
+
+bool StreamSocket::SendBuffer(evbuffer* buf, size_t* left) {
+  *left = evbuffer_get_length(buf);
+  while (*left > 0) {
     evbuffer_iovec vec[kMaxWriteVecs];
-    int nvec = evbuffer_peek(output_, -1, nullptr, vec, kMaxWriteVecs);
+    int nvec = evbuffer_peek(buf, -1, nullptr, vec, kMaxWriteVecs);
     if (nvec > kMaxWriteVecs) nvec = kMaxWriteVecs;
     iovec iov[kMaxWriteVecs];
     size_t offered = 0;
@@ -116,20 +160,16 @@ void StreamSocket::Flush() {
     }
     ssize_t n = WriteFrom(fd_, iov, nvec);
     if (n > 0) {
-      evbuffer_drain(output_, static_cast<size_t>(n));
-      left -= static_cast<size_t>(n);
+      evbuffer_drain(buf, static_cast<size_t>(n));
+      *left -= static_cast<size_t>(n);
       if (static_cast<size_t>(n) < offered) break;  // the send buffer is full: wait for EPOLLOUT
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
     ScheduleClose(n < 0 ? errno : EPIPE);
-    return;
+    return false;
   }
-  bool pending = left > 0;
-  if (pending && !writing_) {
-    writing_ = true;
-    event_add(wev_, nullptr);
-  }
+  return true;
 }
 
 void StreamSocket::ScheduleClose(int err) {
@@ -143,6 +183,10 @@ void StreamSocket::OnReadEvent(evutil_socket_t, short, void* arg) {
   if (s->closed_ || (!s->reading_ && s->pending_error_ < 0)) return;
   if (s->pending_error_ >= 0) {
     s->ReportClosed(s->pending_error_);
+    return;
+  }
+  if (s->tls_) {
+    s->OnTlsReadable();
     return;
   }
   evbuffer_iovec vec[2];
@@ -189,10 +233,52 @@ void StreamSocket::OnWriteEvent(evutil_socket_t, short, void* arg) {
     return;
   }
   s->Flush();
-  if (s->pending_error_ >= 0 || evbuffer_get_length(s->output_) > 0) return;
+  if (s->pending_error_ >= 0 || s->pending_output() > 0) return;
   s->writing_ = false;
   event_del(s->wev_);
   s->handler_->OnDrained();  // may delete *s
+}
+
+void StreamSocket::OnTlsReadable() {
+  char buf[kReadChunk];
+  ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+  if (n <= 0) {
+    ReportClosed(n == 0 ? 0 : errno);
+    return;
+  }
+  if (!tls_first_byte_seen_) {
+    tls_first_byte_seen_ = true;
+    if (static_cast<unsigned char>(buf[0]) != kTlsHandshakeRecord) {
+      // Plaintext (most likely HTTP) on a TLS port: say so in the clear, then close.
+      tls_error_ = "the client did not start a TLS handshake (plaintext on a TLS port)";
+      if (plaintext_reply_ != nullptr) {
+        (void)send(fd_, plaintext_reply_->data(), plaintext_reply_->size(), MSG_NOSIGNAL);
+      }
+      ReportClosed(EPROTO);
+      return;
+    }
+  }
+  size_t before = evbuffer_get_length(input_);
+  bool eof = false;
+  Status st = tls_->Receive(buf, static_cast<size_t>(n), input_, &eof);
+  // Handshake replies, alerts and tickets go out now; so does plaintext queued before the
+  // handshake finished.
+  Flush();
+  if (!st.ok()) {
+    tls_error_ = st.message();
+    size_t left = 0;
+    SendBuffer(wire_out_, &left);  // the alert, if the kernel takes it
+    ReportClosed(EPROTO);
+    return;
+  }
+  if (closed_) return;
+  if (evbuffer_get_length(input_) > before) {
+    if (eof) read_eof_ = true;  // reported after this data, on the next read event
+    handler_->OnReadable();     // may delete *this
+    return;
+  }
+  if (eof) ReportClosed(0);
 }
 
 void StreamSocket::ReportClosed(int err) {

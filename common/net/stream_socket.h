@@ -13,6 +13,8 @@
 #include <event2/util.h>
 
 #include <cstddef>
+#include <memory>
+#include <string>
 
 #include "common/net/net_address.h"
 
@@ -21,6 +23,9 @@ struct event_base;
 struct evbuffer;
 
 namespace halo::net {
+
+class TlsContext;
+class TlsSession;
 
 class StreamSocket {
  public:
@@ -46,6 +51,16 @@ class StreamSocket {
 
   // Takes an accepted (connected) socket; reading starts enabled.
   void Adopt(evutil_socket_t fd);
+  // Same, as the server side of TLS: input() and output() carry plaintext; the handshake
+  // runs first (no OnReadable until plaintext arrives). A peer whose first byte is not a TLS
+  // handshake record gets `plaintext_reply` (e.g. an HTTP 400) and is closed. A failed
+  // handshake or a bad record closes the socket (OnClosed with EPROTO); tls_error() says why.
+  void AdoptTls(evutil_socket_t fd, std::shared_ptr<const TlsContext> tls,
+                const std::string* plaintext_reply);
+  bool secure() const { return tls_ != nullptr; }
+  const std::string& tls_error() const { return tls_error_; }
+  // Bytes queued and not yet sent: output() plus, on TLS, ciphertext waiting for the kernel.
+  size_t pending_output() const;
   // Starts a non-blocking connect; false if the socket could not even be created.
   bool Connect(const NetAddress& addr);
 
@@ -73,6 +88,10 @@ class StreamSocket {
   void Setup(evutil_socket_t fd);
   void ReportClosed(int err);  // from the loop only
   void ScheduleClose(int err);
+  // Sends what `buf` holds as far as the kernel takes it; false after a failure (reported
+  // later), `*left` bytes remain.
+  bool SendBuffer(evbuffer* buf, size_t* left);
+  void OnTlsReadable();
 
   event_base* base_;
   Handler* handler_;
@@ -88,6 +107,13 @@ class StreamSocket {
   bool closed_ = false;
   bool read_eof_ = false;
   int pending_error_ = -1;  // a write error waiting to be reported (-1: none)
+  // TLS (AdoptTls): the session, its context (kept alive), ciphertext waiting for the wire.
+  std::unique_ptr<TlsSession> tls_;
+  std::shared_ptr<const TlsContext> tls_ctx_;
+  evbuffer* wire_out_ = nullptr;
+  const std::string* plaintext_reply_ = nullptr;
+  bool tls_first_byte_seen_ = false;
+  std::string tls_error_;
 };
 
 }  // namespace halo::net

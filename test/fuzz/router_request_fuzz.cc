@@ -54,7 +54,7 @@ class Sink : public halo::http::RequestParser::Callbacks {
     CheckNormalized(t.path);
     (void)Rules().Classify(req.method, halo::router::ApiPath(t.path), t.list);
     head.clear();
-    halo::router::AppendUpstreamRequestHead(req, "192.0.2.1", "router:8200", &head);
+    halo::router::AppendUpstreamRequestHead(req, "192.0.2.1", false, "router:8200", &head);
     method = req.method;
     target = req.target;
     chunked = req.chunked;

@@ -186,7 +186,7 @@ TEST_CASE(
   c.Kill(active);  // dies without reading it: the standby sees a reset after writing
   REQUIRE(written);
   Result<http::Response> w = pending.get();
-  REQUIRE(w.ok());
+  REQUIRE_MESSAGE(w.ok(), w.status().ToString());
   CHECK_MESSAGE(w->status == 502, w->body);  // outcome unknown, never "not executed"
   CHECK_FALSE(w->headers.Has("X-Halo-Not-Executed"));
   // The standby takes over; the write ran at most once: here not at all (never read).

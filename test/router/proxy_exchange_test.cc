@@ -36,6 +36,7 @@ class RecordingDownstream final : public http::Downstream {
   void ResumeRequestBody() override {}
   void CloseAfterResponse() override {}
   const std::string& client_ip() const override { return ip; }
+  bool secure() const override { return false; }
   const std::string& peer_address() const override { return ip; }
   bool head_request() const override { return false; }
 

@@ -30,8 +30,8 @@ TEST_CASE("ParseRouterConfig reads every section") {
   Result<RouterConfig> r = ParseRouterConfig(kFull, "router.json");
   REQUIRE_MESSAGE(r.ok(), r.status().ToString());
   const RouterConfig& c = *r;
-  CHECK(c.listen_host == "127.0.0.1");
-  CHECK(c.listen_port == 8200);
+  CHECK(c.listeners.at(0).host == "127.0.0.1");
+  CHECK(c.listeners.at(0).port == 8200);
   CHECK(c.workers == 2);
   CHECK(c.log_level == "debug");
   REQUIRE(c.nodes.size() == 3);
@@ -63,7 +63,7 @@ TEST_CASE("ParseRouterConfig defaults") {
   CHECK(r->workers == 1);
   CHECK(r->reads == ReadPolicy::kStandbys);
   CHECK(r->mode == WriteMode::kForward);
-  CHECK(r->listen_port == 8200);
+  CHECK(r->listeners.at(0).port == 8200);
   CHECK(r->admin_host == "127.0.0.1");  // the admin listener defaults to loopback
   CHECK(r->admin_port == 8201);
   CHECK(r->admin_token.empty());
@@ -156,7 +156,7 @@ TEST_CASE("SplitHostPort") {
 TEST_CASE("The shipped conf/router.json parses") {
   Result<RouterConfig> r = LoadRouterConfig("conf/router.json");
   REQUIRE_MESSAGE(r.ok(), r.status().ToString());
-  CHECK(r->listen_port == 8200);
+  CHECK(r->listeners.at(0).port == 8200);
   CHECK(r->nodes.size() == 3);
   CHECK(!r->rules.empty());
 }

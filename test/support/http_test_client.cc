@@ -8,6 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -24,13 +28,128 @@ int RemainingMs(Clock::time_point deadline) {
   return left.count() < 0 ? 0 : static_cast<int>(left.count());
 }
 
+std::string SslErrors() {
+  std::string out;
+  unsigned long e;
+  while ((e = ERR_get_error()) != 0) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof(buf));
+    out += (out.empty() ? "" : "; ") + std::string(buf);
+  }
+  return out.empty() ? "no OpenSSL error queued" : out;
+}
+
+// Runs `op` (an SSL_* call on a non-blocking socket) until it returns > 0 or fails for
+// good: >0 done, 0 clean close (close_notify), -1 timeout, -2 failure.
+template <typename Op>
+int SslLoop(SSL* ssl, int fd, Op op, Clock::time_point deadline) {
+  while (true) {
+    ERR_clear_error();
+    int r = op();
+    if (r > 0) return r;
+    int err = SSL_get_error(ssl, r);
+    short events = 0;
+    if (err == SSL_ERROR_WANT_READ) events = POLLIN;
+    if (err == SSL_ERROR_WANT_WRITE) events = POLLOUT;
+    if (err == SSL_ERROR_ZERO_RETURN) return 0;
+    if (events == 0) return -2;
+    pollfd p = {fd, events, 0};
+    if (poll(&p, 1, RemainingMs(deadline)) <= 0) return -1;
+  }
+}
+
 }  // namespace
 
 HttpTestClient::HttpTestClient(int port, std::string host) : port_(port), host_(std::move(host)) {}
 
-HttpTestClient::~HttpTestClient() { Close(); }
+HttpTestClient::~HttpTestClient() {
+  Close();
+  if (session_) SSL_SESSION_free(session_);
+  if (tls_ctx_) SSL_CTX_free(tls_ctx_);
+}
+
+Status HttpTestClient::UseTls(const TlsClientConfig& config) {
+  if (tls_ctx_) SSL_CTX_free(tls_ctx_);
+  tls_ctx_ = SSL_CTX_new(TLS_client_method());
+  server_name_ = config.server_name;
+  if (config.tls12_only) SSL_CTX_set_max_proto_version(tls_ctx_, TLS1_2_VERSION);
+  if (!config.ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(tls_ctx_, config.ca_file.c_str(), nullptr) != 1) {
+      return Status::InvalidArgument("ca_file " + config.ca_file + ": " + SslErrors());
+    }
+    SSL_CTX_set_verify(tls_ctx_, SSL_VERIFY_PEER, nullptr);
+  }
+  if (!config.cert_file.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(tls_ctx_, config.cert_file.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(tls_ctx_, config.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+      return Status::InvalidArgument("client certificate: " + SslErrors());
+    }
+  }
+  static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  SSL_CTX_set_alpn_protos(tls_ctx_, kAlpn, sizeof(kAlpn));
+  return Status::Ok();
+}
+
+Status HttpTestClient::Handshake(Ms timeout) {
+  ssl_ = SSL_new(tls_ctx_);
+  SSL_set_fd(ssl_, fd_);
+  SSL_set_tlsext_host_name(ssl_, server_name_.c_str());
+  SSL_set1_host(ssl_, server_name_.c_str());
+  if (session_) SSL_set_session(ssl_, session_);
+  SSL* ssl = ssl_;
+  int r = SslLoop(
+      ssl_, fd_, [ssl] { return SSL_connect(ssl); }, Clock::now() + timeout);
+  if (r > 0) return Status::Ok();
+  std::string why = r == -1 ? "timed out" : SslErrors();
+  long verify = SSL_get_verify_result(ssl_);
+  if (verify != X509_V_OK)
+    why += " (verify: " + std::string(X509_verify_cert_error_string(verify)) + ")";
+  Close();
+  return Status::Unavailable("TLS handshake: " + why);
+}
+
+std::string HttpTestClient::PeerCertificate() const {
+  if (ssl_ == nullptr) return "";
+  X509* peer = SSL_get1_peer_certificate(ssl_);
+  if (peer == nullptr) return "";
+  char subject[256];
+  X509_NAME_oneline(X509_get_subject_name(peer), subject, sizeof(subject));
+  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(peer), nullptr);
+  char* hex = BN_bn2hex(bn);
+  std::string out = std::string(subject) + "|" + hex;
+  OPENSSL_free(hex);
+  BN_free(bn);
+  X509_free(peer);
+  return out;
+}
+
+Status HttpTestClient::Renegotiate(Ms timeout) {
+  if (ssl_ == nullptr) return Status::InvalidArgument("not a TLS connection");
+  if (SSL_renegotiate(ssl_) != 1) return Status::Unavailable("SSL_renegotiate: " + SslErrors());
+  SSL* ssl = ssl_;
+  int r = SslLoop(
+      ssl_, fd_, [ssl] { return SSL_do_handshake(ssl); }, Clock::now() + timeout);
+  if (r == -1) return Status::Timeout("renegotiation: no answer");
+  if (r > 0 && SSL_renegotiate_pending(ssl_) == 0) return Status::Ok();
+  // Read what the server answered (its no_renegotiation alert, or a close).
+  char c;
+  int rr = SslLoop(
+      ssl_, fd_, [ssl, &c] { return SSL_read(ssl, &c, 1); }, Clock::now() + timeout);
+  return Status::Unavailable("renegotiation refused (" + std::to_string(rr) + "): " + SslErrors());
+}
+
+bool HttpTestClient::SessionReused() const { return ssl_ && SSL_session_reused(ssl_) == 1; }
 
 void HttpTestClient::Close() {
+  if (ssl_) {
+    // TLS 1.3 tickets come after the handshake: the session is taken at the close.
+    if (SSL_SESSION* s = SSL_get1_session(ssl_)) {
+      if (session_) SSL_SESSION_free(session_);
+      session_ = s;
+    }
+    SSL_free(ssl_);
+  }
+  ssl_ = nullptr;
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
   closed_ = false;
@@ -80,12 +199,26 @@ Status HttpTestClient::Connect(Ms timeout) {
   fd_ = fd;
   ++connections_opened_;
   parser_ = std::make_unique<http::ResponseParser>();
+  if (tls_ctx_) return Handshake(timeout);
   return Status::Ok();
 }
 
 Status HttpTestClient::SendRaw(std::string_view bytes) {
   if (fd_ < 0) RETURN_IF_ERROR(Connect());
   auto deadline = Clock::now() + std::chrono::seconds(10);
+  if (ssl_) {
+    SSL* ssl = ssl_;
+    while (!bytes.empty()) {
+      int n = SslLoop(
+          ssl_, fd_,
+          [ssl, bytes] { return SSL_write(ssl, bytes.data(), static_cast<int>(bytes.size())); },
+          deadline);
+      if (n == -1) return Status::Timeout("send timed out");
+      if (n <= 0) return Status::Unavailable("TLS send: " + SslErrors());
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return Status::Ok();
+  }
   while (!bytes.empty()) {
     ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n > 0) {
@@ -105,6 +238,19 @@ Status HttpTestClient::SendRaw(std::string_view bytes) {
 
 int HttpTestClient::ReadSome(Clock::time_point deadline) {
   if (closed_) return 0;
+  if (ssl_) {
+    char buf[16384];
+    SSL* ssl = ssl_;
+    int n = SslLoop(
+        ssl_, fd_, [ssl, &buf] { return SSL_read(ssl, buf, sizeof(buf)); }, deadline);
+    if (n > 0) {
+      buffer_.append(buf, static_cast<size_t>(n));
+      return n;
+    }
+    if (n == -1) return -1;
+    closed_ = true;  // close_notify, EOF or a TLS error
+    return 0;
+  }
   while (true) {
     char buf[16384];
     ssize_t n = recv(fd_, buf, sizeof(buf), 0);

@@ -18,7 +18,20 @@ namespace halo::http {
 class ResponseParser;
 }
 
+typedef struct ssl_st SSL;
+typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_session_st SSL_SESSION;
+
 namespace halo::testing {
+
+// TLS for HttpTestClient::UseTls (OpenSSL, blocking with deadlines).
+struct TlsClientConfig {
+  std::string ca_file;    // verify the server against it; empty: no verification
+  std::string cert_file;  // client certificate (PEM chain); empty: none
+  std::string key_file;
+  std::string server_name = "localhost";  // SNI and the name verified
+  bool tls12_only = false;                // cap at TLS 1.2 (renegotiation tests)
+};
 
 class HttpTestClient {
  public:
@@ -28,6 +41,18 @@ class HttpTestClient {
   ~HttpTestClient();
   HttpTestClient(const HttpTestClient&) = delete;
   HttpTestClient& operator=(const HttpTestClient&) = delete;
+
+  // Every later Connect runs a TLS handshake; bytes sent and read are then plaintext inside
+  // TLS. Connect fails with kUnavailable naming OpenSSL's reason when the handshake does.
+  Status UseTls(const TlsClientConfig& config);
+  // The server's leaf certificate on the current TLS connection: "subject|serial" ("" none).
+  std::string PeerCertificate() const;
+  // The current TLS connection resumed the session of the previous one (UseTls offers the
+  // last connection's session on every Connect).
+  bool SessionReused() const;
+  // TLS 1.2 only: asks for a renegotiation and drives it; the server's refusal comes back as
+  // an error (or the connection closes).
+  Status Renegotiate(Ms timeout = Ms(3000));
 
   // Opens a new connection (closing the current one). kUnavailable if refused/timed out.
   Status Connect(Ms timeout = Ms(5000));
@@ -73,6 +98,7 @@ class HttpTestClient {
  private:
   // Reads more bytes into buffer_ until the deadline: >0 bytes read, 0 EOF/reset, -1 timeout.
   int ReadSome(std::chrono::steady_clock::time_point deadline);
+  Status Handshake(Ms timeout);
 
   const int port_;
   const std::string host_;
@@ -82,6 +108,10 @@ class HttpTestClient {
   std::string buffer_;    // received, not yet parsed
   std::unique_ptr<http::ResponseParser> parser_;
   int connections_opened_ = 0;
+  SSL_CTX* tls_ctx_ = nullptr;      // UseTls
+  SSL* ssl_ = nullptr;              // the current connection's TLS, if any
+  SSL_SESSION* session_ = nullptr;  // the last connection's, offered on the next
+  std::string server_name_;
 };
 
 }  // namespace halo::testing
