@@ -22,17 +22,17 @@ http::Headers EndToEnd(const http::Headers& in) {
 
 }  // namespace
 
-http::HttpClientOptions HttpForwarder::ClientOptions(Duration timeout) {
+http::HttpClientOptions HttpForwarder::ClientOptions(Duration timeout) const {
   http::HttpClientOptions o;
+  o.tls = tls_;
   o.connect_timeout_ms = ToMillis(std::min<Duration>(timeout, seconds(2)));
   return o;
 }
 
-HttpForwarder::HttpForwarder(event_base* base, Duration timeout, net::Resolver* resolver)
-    : base_(base),
-      timeout_(timeout),
-      resolver_(resolver),
-      client_(std::make_unique<http::HttpClient>(base, ClientOptions(timeout))) {
+HttpForwarder::HttpForwarder(event_base* base, Duration timeout, net::Resolver* resolver,
+                             std::shared_ptr<const net::TlsContext> tls)
+    : base_(base), timeout_(timeout), resolver_(resolver), tls_(std::move(tls)) {
+  client_ = std::make_unique<http::HttpClient>(base, ClientOptions(timeout));
   Result<std::shared_ptr<LoopTaskQueue>> q = LoopTaskQueue::Create(base);
   if (q.ok()) replies_ = std::move(q).value();
 }
@@ -48,11 +48,14 @@ HttpForwarder::Peer& HttpForwarder::PeerFor(const std::string& api_addr) {
   Peer& peer = peers_[api_addr];
   std::string host;
   int port = 0;
-  constexpr std::string_view kHttp = "http://";
-  if (api_addr.compare(0, kHttp.size(), kHttp) != 0) {
-    peer.status = Status::InvalidArgument("only http:// api_addr can be forwarded to");
+  // With cluster_tls every forward is over TLS (https:// api_addr), without it none is.
+  const std::string_view scheme = tls_ ? "https://" : "http://";
+  if (api_addr.compare(0, scheme.size(), scheme) != 0) {
+    peer.status = Status::InvalidArgument(
+        tls_ ? "cluster_tls is set: only an https:// api_addr can be forwarded to"
+             : "only an http:// api_addr can be forwarded to (set cluster_tls for https://)");
   } else {
-    peer.status = ParseHostPort(std::string_view(api_addr).substr(kHttp.size()), &host, &port);
+    peer.status = ParseHostPort(std::string_view(api_addr).substr(scheme.size()), &host, &port);
   }
   if (peer.status.ok() && (port <= 0 || port > 65535)) {
     peer.status = Status::InvalidArgument("bad port");

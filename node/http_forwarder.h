@@ -29,7 +29,10 @@ class HttpForwarder final : public Forwarder {
   // `timeout` bounds the connect (at most 2 s) and then the longest silence from the active
   // while its answer is awaited.
   // REQUIRES: `resolver` outlives the forwarder.
-  HttpForwarder(event_base* base, Duration timeout, net::Resolver* resolver);
+  // `tls`: the cluster_tls client context (forwards go to https:// api_addrs only), or
+  // nullptr for plaintext.
+  HttpForwarder(event_base* base, Duration timeout, net::Resolver* resolver,
+                std::shared_ptr<const net::TlsContext> tls = nullptr);
   ~HttpForwarder() override;
 
   void Forward(const std::string& api_addr, http::Request request, DoneFn done) override;
@@ -47,13 +50,14 @@ class HttpForwarder final : public Forwarder {
     std::unique_ptr<net::Resolver::Handle> resolving;  // a name lookup in progress
     std::vector<Waiting> waiting;                      // requests waiting for it
   };
-  static http::HttpClientOptions ClientOptions(Duration timeout);
+  http::HttpClientOptions ClientOptions(Duration timeout) const;
   // Parses api_addr; starts resolving a name.
   Peer& PeerFor(const std::string& api_addr);
   void Send(Peer& peer, const std::string& api_addr, http::Request request, DoneFn done);
   event_base* const base_;
   const Duration timeout_;
   net::Resolver* resolver_;
+  std::shared_ptr<const net::TlsContext> tls_;  // cluster_tls; nullptr: plaintext
   std::shared_ptr<LoopTaskQueue> replies_;
   std::unique_ptr<http::HttpClient> client_;
   std::map<std::string, Peer> peers_;  // api_addr -> resolved address (or why not)

@@ -194,6 +194,11 @@ Status ParseTop(ConfigObject& root, NodeConfig* out) {
   RETURN_IF_ERROR(ParseHaStorage(root, out));
   RETURN_IF_ERROR(ParseListener(root, &out->listener));
   RETURN_IF_ERROR(ParseLimits(root, out->listener, &out->limits));
+  if (root.Has("cluster_tls")) {
+    ASSIGN_OR_RETURN(ConfigObject ctls, root.GetObject("cluster_tls"));
+    out->cluster_tls_enabled = true;
+    RETURN_IF_ERROR(net::ParseTlsClient(ctls, &out->cluster_tls));
+  }
 
   RETURN_IF_ERROR(root.GetString("api_addr", &out->api_addr));
   if (out->api_addr.empty()) {

@@ -55,6 +55,10 @@ struct NodeConfig {
 
   ListenerConfig listener;
   NodeLimitsConfig limits;
+  // TLS for forwarding to the active (its api_addr is then https://); mutual when it has
+  // a certificate. Unset: plaintext forwarding.
+  bool cluster_tls_enabled = false;
+  net::TlsClientOptions cluster_tls;
   std::string api_addr;                 // full URL ("http://127.0.0.1:8210"); default from listener
   bool api_addr_from_listener = false;  // api_addr was not set: derived from the listener
   std::string cluster_addr;  // advertised only (sys/leader); default api_addr with port+1

@@ -13,8 +13,9 @@ std::string WaitParam(int64_t ms) {
   return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
 }
 
-http::HttpClientOptions ProbeClientOptions() {
+http::HttpClientOptions ProbeClientOptions(std::shared_ptr<const net::TlsContext> tls) {
   http::HttpClientOptions o;
+  o.tls = std::move(tls);
   o.parser.max_header_bytes = 64 * 1024;
   o.parser.max_body_bytes = 1 << 20;
   o.max_idle_per_peer = 4;
@@ -28,14 +29,16 @@ Result<http::Response> ToResult(http::ClientResult r) {
 
 }  // namespace
 
-Controller::Controller(event_base* base, const RouterConfig& cfg, Metrics* metrics, Publish publish)
+Controller::Controller(event_base* base, const RouterConfig& cfg, Metrics* metrics, Publish publish,
+                       std::shared_ptr<const net::TlsContext> upstream_tls)
     : base_(base),
       metrics_(metrics),
       publish_(std::move(publish)),
       hc_(cfg.health),
       nodes_(cfg.nodes),
       view_(cfg.nodes, cfg.health),
-      client_(std::make_unique<http::HttpClient>(base, ProbeClientOptions())) {
+      client_(
+          std::make_unique<http::HttpClient>(base, ProbeClientOptions(std::move(upstream_tls)))) {
   BuildProbes();
 }
 

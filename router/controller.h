@@ -33,7 +33,9 @@ class Controller {
   using Publish = std::function<void(std::shared_ptr<const ClusterSnapshot>)>;
 
   // `cfg.nodes` must be resolved (ResolveNodes).
-  Controller(event_base* base, const RouterConfig& cfg, Metrics* metrics, Publish publish);
+  // `upstream_tls`: the client context for probes and leader queries (nullptr: plaintext).
+  Controller(event_base* base, const RouterConfig& cfg, Metrics* metrics, Publish publish,
+             std::shared_ptr<const net::TlsContext> upstream_tls = nullptr);
   ~Controller();
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;

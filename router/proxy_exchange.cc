@@ -1,5 +1,7 @@
 #include "router/proxy_exchange.h"
 
+#include "common/net/tls_context.h"
+
 #include <event2/buffer.h>
 #include <event2/event.h>
 
@@ -272,7 +274,9 @@ void ProxyExchange::StartUpstream(int node_index) {
   if (!conn) {
     conn = new http::UpstreamConn(ctx_->base(), node.slot, node.resolved,
                                   st_.settings->response_parser);
-    if (!conn->Connect(st_.settings->limits.upstream_connect_timeout_ms)) {
+    const auto& tls = st_.settings->upstream_tls;
+    if (!conn->Connect(st_.settings->limits.upstream_connect_timeout_ms, tls,
+                       tls && !tls->server_name().empty() ? tls->server_name() : node.host)) {
       delete conn;
       ctx_->counters().connect_failures[node.slot].fetch_add(1, std::memory_order_relaxed);
       ctx_->ReportConnectFailure(node.slot, node.name, "connect failed");
@@ -409,8 +413,10 @@ void ProxyExchange::ExcludeCurrentNode() {
   st_.exclude_version = st_.snap->version;
 }
 
-void ProxyExchange::OnUpstreamError(http::UpstreamConn*, http::UpstreamFailure why,
+void ProxyExchange::OnUpstreamError(http::UpstreamConn* conn, http::UpstreamFailure why,
                                     http::Reach reach) {
+  const std::string connect_error =
+      conn->tls_error().empty() ? "connect failed" : "connect failed: " + conn->tls_error();
   http::RetryInput in = RetryBase();
   in.failure = why;
   in.reach = reach;
@@ -429,7 +435,7 @@ void ProxyExchange::OnUpstreamError(http::UpstreamConn*, http::UpstreamFailure w
       if (d.counts_as_replay) ++st_.replays;
       if (why == http::UpstreamFailure::kConnect) {
         ctx_->counters().connect_failures[slot].fetch_add(1, std::memory_order_relaxed);
-        ctx_->ReportConnectFailure(slot, node, "connect failed");
+        ctx_->ReportConnectFailure(slot, node, connect_error);
       } else {
         ctx_->ReportStale();
       }

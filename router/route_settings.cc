@@ -6,7 +6,8 @@ namespace halo::router {
 
 RouteSettings::RouteSettings(const RouterConfig& cfg, uint64_t gen,
                              std::shared_ptr<http::BodyBudget> body_budget,
-                             const std::vector<std::shared_ptr<const net::TlsContext>>& tls)
+                             const std::vector<std::shared_ptr<const net::TlsContext>>& tls,
+                             std::shared_ptr<const net::TlsContext> upstream_tls_ctx)
     : generation(gen),
       classifier(cfg.rules, cfg.mode),
       reads(cfg.reads),
@@ -35,6 +36,7 @@ RouteSettings::RouteSettings(const RouterConfig& cfg, uint64_t gen,
   server.linger_timeout = std::chrono::seconds(2);
   server.body_budget = std::move(body_budget);
   server.retry_after_s = static_cast<int>(cfg.retry_after_s);
+  upstream_tls = std::move(upstream_tls_ctx);
   for (size_t i = 0; i < cfg.listeners.size(); ++i) {
     listener_server.push_back(server);
     if (i < tls.size() && tls[i] != nullptr) {

@@ -21,7 +21,8 @@ struct RouteSettings {
   // context per cfg.listeners entry (nullptr for a plaintext one); empty: all plaintext.
   RouteSettings(const RouterConfig& cfg, uint64_t gen,
                 std::shared_ptr<http::BodyBudget> body_budget = nullptr,
-                const std::vector<std::shared_ptr<const net::TlsContext>>& tls = {});
+                const std::vector<std::shared_ptr<const net::TlsContext>>& tls = {},
+                std::shared_ptr<const net::TlsContext> upstream_tls = nullptr);
 
   uint64_t generation;
   Classifier classifier;
@@ -35,6 +36,8 @@ struct RouteSettings {
   // Per client listener, in cfg.listeners order: `server` plus the listener's TLS context
   // (a TLS client must finish its handshake and head within header_timeout_ms).
   std::vector<http::ServerConnectionOptions> listener_server;
+  // TLS towards the nodes (nullptr: plaintext); fixed at startup.
+  std::shared_ptr<const net::TlsContext> upstream_tls;
   http::ParserOptions response_parser;  // node side
   std::string listen_address;           // Host for HTTP/1.0 requests that sent none
   std::string admin_token;              // admin listener (router/admin_access.h)

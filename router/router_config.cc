@@ -87,6 +87,14 @@ Status ParseListener(ConfigObject* top, RouterConfig* cfg) {
   return Status::Ok();
 }
 
+Status ParseUpstreamTls(ConfigObject* top, RouterConfig* cfg) {
+  std::optional<ConfigObject> tls;
+  RETURN_IF_ERROR(OptionalObject(top, "upstream_tls", &tls));
+  if (!tls) return Status::Ok();
+  cfg->upstream_tls_enabled = true;
+  return net::ParseTlsClient(*tls, &cfg->upstream_tls);
+}
+
 Status ParseAdmin(ConfigObject* top, RouterConfig* cfg) {
   std::optional<ConfigObject> admin;
   RETURN_IF_ERROR(OptionalObject(top, "admin", &admin));
@@ -274,6 +282,7 @@ Result<RouterConfig> ParseRouterConfig(std::string_view json, std::string_view w
   RouterConfig cfg;
   RETURN_IF_ERROR(ParseListener(&top, &cfg));
   RETURN_IF_ERROR(ParseAdmin(&top, &cfg));
+  RETURN_IF_ERROR(ParseUpstreamTls(&top, &cfg));
   RETURN_IF_ERROR(GetIntAs(&top, "workers", &cfg.workers, 1, 64));
   RETURN_IF_ERROR(top.GetString("log_level", &cfg.log_level));
   RETURN_IF_ERROR(ParseNodes(&top, &cfg));

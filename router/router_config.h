@@ -91,6 +91,9 @@ struct RouterConfig {
   int64_t drain_timeout_ms = 10000;
   LimitsConfig limits;
   std::vector<RuleConfig> rules;
+  // TLS towards the nodes (data path, probes, leader queries); unset: plaintext.
+  bool upstream_tls_enabled = false;
+  net::TlsClientOptions upstream_tls;
 };
 
 // Parses and validates. `what` names the source in messages (usually the file path).

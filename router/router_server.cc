@@ -60,10 +60,22 @@ Status RouterServer::Init() {
   if (!base_) return Status::Internal("event_base_new failed");
   ASSIGN_OR_RETURN(control_queue_, LoopTaskQueue::Create(base_));
   metrics_ = std::make_unique<Metrics>(cfg_.workers);
-  controller_ = std::make_unique<Controller>(base_, cfg_, metrics_.get(),
-                                             [this](std::shared_ptr<const ClusterSnapshot> snap) {
-                                               for (auto& w : workers_) w->PublishSnapshot(snap);
-                                             });
+  if (cfg_.upstream_tls_enabled) {
+    Result<std::shared_ptr<net::TlsContext>> up = net::TlsContext::CreateClient(cfg_.upstream_tls);
+    if (!up.ok()) return up.status().Annotate("upstream_tls");
+    upstream_tls_ = std::move(up).value();
+    if (cfg_.upstream_tls.insecure_skip_verify) {
+      LOG_WARN(
+          "upstream_tls.insecure_skip_verify is true: the nodes' certificates are NOT "
+          "checked (anyone on the path can impersonate a node); for tests only");
+    }
+  }
+  controller_ = std::make_unique<Controller>(
+      base_, cfg_, metrics_.get(),
+      [this](std::shared_ptr<const ClusterSnapshot> snap) {
+        for (auto& w : workers_) w->PublishSnapshot(snap);
+      },
+      upstream_tls_);
   body_budget_ = std::make_shared<http::BodyBudget>(
       static_cast<uint64_t>(cfg_.limits.max_body_bytes_in_flight));
   std::vector<Worker::ListenAddress> listens;
@@ -83,7 +95,8 @@ Status RouterServer::Init() {
     tls_.push_back(std::move(tls));
   }
   PublishTlsExpiry();
-  auto settings = std::make_shared<const RouteSettings>(cfg_, generation_, body_budget_, tls_);
+  auto settings =
+      std::make_shared<const RouteSettings>(cfg_, generation_, body_budget_, tls_, upstream_tls_);
   for (int i = 0; i < cfg_.workers; ++i) {
     auto w = std::make_unique<Worker>(i, metrics_.get(), static_cast<ControlSink*>(this));
     RETURN_IF_ERROR(w->Init(listens, cfg_.workers > 1, settings, controller_->snapshot()));
@@ -250,12 +263,23 @@ void RouterServer::ApplyReload(RouterConfig cfg) {
     cfg.workers = cfg_.workers;
   }
   ReloadTls(cfg);
+  if (cfg.upstream_tls_enabled != cfg_.upstream_tls_enabled ||
+      cfg.upstream_tls.ca_file != cfg_.upstream_tls.ca_file ||
+      cfg.upstream_tls.cert_file != cfg_.upstream_tls.cert_file ||
+      cfg.upstream_tls.key_file != cfg_.upstream_tls.key_file ||
+      cfg.upstream_tls.server_name != cfg_.upstream_tls.server_name ||
+      cfg.upstream_tls.insecure_skip_verify != cfg_.upstream_tls.insecure_skip_verify) {
+    LOG_WARN("reload: upstream_tls only changes on restart; keeping the running one");
+    cfg.upstream_tls_enabled = cfg_.upstream_tls_enabled;
+    cfg.upstream_tls = cfg_.upstream_tls;
+  }
   Result<LogLevel> level = ParseLogLevel(cfg.log_level);
   if (level.ok()) SetLogLevel(*level);
   cfg_ = std::move(cfg);
   ++generation_;
   body_budget_->set_limit(static_cast<uint64_t>(cfg_.limits.max_body_bytes_in_flight));
-  auto settings = std::make_shared<const RouteSettings>(cfg_, generation_, body_budget_, tls_);
+  auto settings =
+      std::make_shared<const RouteSettings>(cfg_, generation_, body_budget_, tls_, upstream_tls_);
   for (auto& w : workers_) w->PublishSettings(settings);
   controller_->Reconfigure(cfg_);
   metrics_->counters().reloads.fetch_add(1, std::memory_order_relaxed);

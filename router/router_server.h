@@ -79,6 +79,7 @@ class RouterServer : private ControlSink {
   std::shared_ptr<http::BodyBudget> body_budget_;
   // One per cfg_.listeners entry (nullptr: plaintext); replaced on reload.
   std::vector<std::shared_ptr<const net::TlsContext>> tls_;
+  std::shared_ptr<const net::TlsContext> upstream_tls_;  // nullptr: plaintext to the nodes
   std::unique_ptr<Controller> controller_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<event*> signal_events_;

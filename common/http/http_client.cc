@@ -68,7 +68,8 @@ class HttpClient::Exchange final : public UpstreamOwner {
   void OnUpstreamRefused(UpstreamConn*) override {  // never refused; treat as a bad answer
     client_->Failed(this, UpstreamFailure::kBadResponse, Reach::kResponseStarted);
   }
-  void OnUpstreamError(UpstreamConn*, UpstreamFailure why, Reach reach) override {
+  void OnUpstreamError(UpstreamConn* c, UpstreamFailure why, Reach reach) override {
+    tls_error_ = c->tls_error();
     client_->Failed(this, why, reach);  // tail
   }
   void OnUpstreamDrained(UpstreamConn*) override {}
@@ -84,6 +85,7 @@ class HttpClient::Exchange final : public UpstreamOwner {
   event* timer_ = nullptr;
   net::NetAddress addr_;
   std::string host_;
+  std::string tls_error_;  // the last attempt's TLS failure, for the result's message
   int slot_ = -1;
   std::string method_;
   std::string wire_;
@@ -160,6 +162,16 @@ void HttpClient::Send(const net::NetAddress& addr, std::string_view host_header,
   Start(ex, true);
 }
 
+// The name TLS sends and checks: the configured one, else the host of the Host header.
+std::string HttpClient::TlsServerName(const std::string& host_header) const {
+  if (!options_.tls) return "";
+  if (!options_.tls->server_name().empty()) return options_.tls->server_name();
+  std::string host = host_header;
+  if (!host.empty() && host[0] == '[') return host.substr(1, host.find(']') - 1);
+  size_t colon = host.rfind(':');
+  return colon == std::string::npos ? host : host.substr(0, colon);
+}
+
 void HttpClient::Start(Exchange* ex, bool use_pool) {
   UpstreamConn* c = nullptr;
   if (use_pool && ex->slot_ >= 0) c = pool_.Take(ex->slot_, ex->addr_, options_.verify_pooled);
@@ -170,7 +182,8 @@ void HttpClient::Start(Exchange* ex, bool use_pool) {
     c = new UpstreamConn(base_, ex->slot_, ex->addr_, options_.parser);
     ++stats_.connections_opened;
     int64_t connect_ms = std::min(options_.connect_timeout_ms, ex->timeout_ms_);
-    if (!c->Connect(connect_ms > 0 ? connect_ms : options_.connect_timeout_ms)) {
+    if (!c->Connect(connect_ms > 0 ? connect_ms : options_.connect_timeout_ms, options_.tls,
+                    TlsServerName(ex->host_))) {
       delete c;
       ClientResult res;
       res.status = Status::Unavailable("connect to " + ex->host_ + " failed");
@@ -212,6 +225,7 @@ void HttpClient::Failed(Exchange* ex, UpstreamFailure why, Reach reach) {
   res.error_status = d.status;
   std::string what = ex->method_ + " " + ex->host_ + ": " + UpstreamFailureName(why) + " (" +
                      ReachName(reach) + ")";
+  if (!ex->tls_error_.empty()) what += ": " + ex->tls_error_;
   res.status = reach == Reach::kNeverWritten ? Status::Unavailable(what + ", never sent")
                                              : Status::Timeout(what + ", outcome unknown");
   Finish(ex, std::move(res));  // tail

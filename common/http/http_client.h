@@ -35,6 +35,7 @@
 #include "common/http/upstream_outcome.h"
 #include "common/http/upstream_pool.h"
 #include "common/net/net_address.h"
+#include "common/net/tls_context.h"
 #include "common/status.h"
 
 struct event_base;
@@ -49,6 +50,9 @@ struct HttpClientOptions {
   // (one MSG_PEEK recv). Only tests turn it off, to reach the resend-on-a-dead-connection path.
   bool verify_pooled = true;
   ParserOptions parser;  // response limits
+  // TLS towards every peer (a client context, common/net/tls_context.h); nullptr:
+  // plaintext. The name checked is the context's server_name, else the Host header's host.
+  std::shared_ptr<const net::TlsContext> tls;
 };
 
 struct ClientRequest {
@@ -104,6 +108,7 @@ class HttpClient {
   friend class Exchange;
 
   int SlotFor(const net::NetAddress& addr);
+  std::string TlsServerName(const std::string& host_header) const;
   // Starts (or restarts) an attempt; `use_pool` false forces a fresh connection.
   void Start(Exchange* ex, bool use_pool);
   // A failure decided without a connection callback: delivered from the loop.

@@ -54,8 +54,10 @@ void UpstreamConn::ArmTimer(int64_t ms) {
   evtimer_add(timer_, &tv);
 }
 
-bool UpstreamConn::Connect(int64_t connect_timeout_ms) {
-  if (!sock_.Connect(addr_)) {
+bool UpstreamConn::Connect(int64_t connect_timeout_ms, std::shared_ptr<const net::TlsContext> tls,
+                           const std::string& server_name) {
+  bool started = tls ? sock_.ConnectTls(addr_, std::move(tls), server_name) : sock_.Connect(addr_);
+  if (!started) {
     dead_ = true;
     return false;
   }

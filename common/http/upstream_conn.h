@@ -14,6 +14,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <string_view>
 
 #include "common/http/message.h"
@@ -58,8 +60,12 @@ class UpstreamConn : private net::StreamSocket::Handler {
   UpstreamConn(const UpstreamConn&) = delete;
   UpstreamConn& operator=(const UpstreamConn&) = delete;
 
-  // Starts connecting; false if that failed at once (nothing to wait for).
-  bool Connect(int64_t connect_timeout_ms);
+  // Starts connecting; false if that failed at once (nothing to wait for). With `tls`
+  // (a client context), a TLS handshake towards `server_name` follows, within the same
+  // connect timeout; a handshake that fails is a connect failure, tls_error() says why.
+  bool Connect(int64_t connect_timeout_ms, std::shared_ptr<const net::TlsContext> tls = nullptr,
+               const std::string& server_name = "");
+  const std::string& tls_error() const { return sock_.tls_error(); }
 
   // Starts an exchange: the next response answers `method`; `response_timeout_ms` is the
   // longest silence from the node while the answer is awaited.

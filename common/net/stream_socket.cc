@@ -81,6 +81,17 @@ size_t StreamSocket::pending_output() const {
   return evbuffer_get_length(output_) + (wire_out_ ? evbuffer_get_length(wire_out_) : 0);
 }
 
+bool StreamSocket::ConnectTls(const NetAddress& addr, std::shared_ptr<const TlsContext> tls,
+                              const std::string& server_name) {
+  tls_ = TlsSession::Client(tls->ctx(), server_name, tls->verify_peer());
+  if (tls_ == nullptr) return false;
+  tls_ctx_ = std::move(tls);
+  tls_client_ = true;
+  tls_first_byte_seen_ = true;  // no plaintext check on the client side
+  wire_out_ = evbuffer_new();
+  return Connect(addr);
+}
+
 bool StreamSocket::Connect(const NetAddress& addr) {
   evutil_socket_t fd = socket(addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
@@ -228,6 +239,28 @@ void StreamSocket::OnWriteEvent(evutil_socket_t, short, void* arg) {
     s->connected_ = true;
     s->writing_ = false;
     event_del(s->wev_);
+    if (s->tls_client_) {
+      // TCP is up: the ClientHello goes out, OnConnected waits for the handshake.
+      s->handshaking_ = true;
+      Status st = s->tls_->StartHandshake();
+      s->tls_->TakeWire(s->wire_out_);
+      if (!st.ok()) {
+        s->tls_error_ = st.message();
+        s->ReportClosed(EPROTO);  // may delete *s
+        return;
+      }
+      size_t left = 0;
+      if (!s->SendBuffer(s->wire_out_, &left)) return;
+      if (left > 0) {
+        s->writing_ = true;
+        event_add(s->wev_, nullptr);
+      }
+      if (!s->reading_) {
+        s->reading_ = true;
+        event_add(s->rev_, nullptr);
+      }
+      return;
+    }
     s->Flush();
     s->handler_->OnConnected();  // may delete *s
     return;
@@ -273,6 +306,12 @@ void StreamSocket::OnTlsReadable() {
     return;
   }
   if (closed_) return;
+  if (handshaking_ && tls_->handshake_done()) {
+    handshaking_ = false;
+    Flush();                  // anything queued before the handshake finished
+    handler_->OnConnected();  // may delete *this
+    return;                   // plaintext that came with the last flight: the next read
+  }
   if (evbuffer_get_length(input_) > before) {
     if (eof) read_eof_ = true;  // reported after this data, on the next read event
     handler_->OnReadable();     // may delete *this
@@ -282,10 +321,11 @@ void StreamSocket::OnTlsReadable() {
 }
 
 void StreamSocket::ReportClosed(int err) {
-  // EOF only ends the read side: a half-closed client can still be answered.
-  if (err != 0 || !connected_) closed_ = true;
+  // EOF only ends the read side: a half-closed client can still be answered. A client TLS
+  // handshake that did not finish is a failed connect.
+  bool was_connected = connected_ && !handshaking_;
+  if (err != 0 || !was_connected) closed_ = true;
   if (err == 0) read_eof_ = true;
-  bool was_connected = connected_;
   if (reading_) event_del(rev_);
   if (writing_) event_del(wev_);
   reading_ = writing_ = false;

@@ -63,6 +63,11 @@ class StreamSocket {
   size_t pending_output() const;
   // Starts a non-blocking connect; false if the socket could not even be created.
   bool Connect(const NetAddress& addr);
+  // Same, then a TLS handshake as the client (`tls` from TlsContext::CreateClient, towards
+  // `server_name`): OnConnected comes once the handshake is done; a failed one is a failed
+  // connect (OnClosed(EPROTO, false)), tls_error() says why.
+  bool ConnectTls(const NetAddress& addr, std::shared_ptr<const TlsContext> tls,
+                  const std::string& server_name);
 
   evbuffer* input() { return input_; }
   evbuffer* output() { return output_; }
@@ -72,7 +77,7 @@ class StreamSocket {
   // Writes as much of output() as the kernel takes now. A failure is reported later
   // through OnClosed (from the loop).
   void Flush();
-  bool connected() const { return connected_; }
+  bool connected() const { return connected_ && !handshaking_; }
   bool closed() const { return closed_; }
   bool read_eof() const { return read_eof_; }
   // For an idle keep-alive socket: true if the peer already closed it (or sent something,
@@ -113,6 +118,8 @@ class StreamSocket {
   evbuffer* wire_out_ = nullptr;
   const std::string* plaintext_reply_ = nullptr;
   bool tls_first_byte_seen_ = false;
+  bool tls_client_ = false;
+  bool handshaking_ = false;  // client: TCP is up, the TLS handshake is not done yet
   std::string tls_error_;
 };
 

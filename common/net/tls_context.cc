@@ -142,6 +142,40 @@ Status ReloadServerContext(const TlsOptions& options, std::shared_ptr<const TlsC
   return Status::Ok();
 }
 
+Result<std::shared_ptr<TlsContext>> TlsContext::CreateClient(const TlsClientOptions& o) {
+  ERR_clear_error();
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (ctx == nullptr) return Status::Internal("SSL_CTX_new: " + OpenSslErrors());
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  if (!o.insecure_skip_verify) {
+    int ok = o.ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx)
+                               : SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr);
+    if (ok != 1) return Fail(ctx, "ca_file " + o.ca_file);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  }
+  if (!o.cert_file.empty() || !o.key_file.empty()) {
+    if (o.cert_file.empty() || o.key_file.empty()) {
+      SSL_CTX_free(ctx);
+      return Status::InvalidArgument("cert_file and key_file go together");
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx, o.cert_file.c_str()) != 1) {
+      return Fail(ctx, "cert_file " + o.cert_file);
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+      return Fail(ctx, "key_file " + o.key_file + " (or it does not match cert_file)");
+    }
+  }
+  SSL_CTX_set_alpn_protos(ctx, kAlpnHttp11, sizeof(kAlpnHttp11));
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  auto out = std::shared_ptr<TlsContext>(new TlsContext(ctx, nullptr));
+  out->verify_peer_ = !o.insecure_skip_verify;
+  out->server_name_ = o.server_name;
+  return out;
+}
+
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
 
 int64_t TlsContext::not_after_unix() const {

@@ -28,7 +28,13 @@ class TlsContext {
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
 
+  // A client context: verification against options.ca_file (unless insecure_skip_verify),
+  // a client certificate if given, ALPN http/1.1. Errors name the file.
+  static Result<std::shared_ptr<TlsContext>> CreateClient(const TlsClientOptions& options);
+
   SSL_CTX* ctx() const { return ctx_; }
+  bool verify_peer() const { return verify_peer_; }
+  const std::string& server_name() const { return server_name_; }
   const std::shared_ptr<TlsTicketKeys>& ticket_keys() const { return ticket_keys_; }
   // Seconds until the leaf certificate expires (negative once it has), and its notAfter as
   // Unix seconds.
@@ -40,6 +46,8 @@ class TlsContext {
       : ctx_(ctx), ticket_keys_(std::move(keys)) {}
   SSL_CTX* ctx_;
   std::shared_ptr<TlsTicketKeys> ticket_keys_;
+  bool verify_peer_ = false;  // client: check the server's certificate and name
+  std::string server_name_;   // client: the name to send and check ("" -> the host dialled)
 };
 
 // SIGHUP for a TLS listener: builds a new context from `options` (the files are read again)

@@ -49,4 +49,22 @@ Status ParseTlsListener(ConfigObject& tcp, TlsOptions* out) {
   return Status::Ok();
 }
 
+Status ParseTlsClient(ConfigObject& obj, TlsClientOptions* o) {
+  RETURN_IF_ERROR(obj.CheckIsObject());
+  RETURN_IF_ERROR(obj.GetString("ca_file", &o->ca_file));
+  RETURN_IF_ERROR(obj.GetString("cert_file", &o->cert_file));
+  RETURN_IF_ERROR(obj.GetString("key_file", &o->key_file));
+  RETURN_IF_ERROR(obj.GetString("server_name", &o->server_name));
+  RETURN_IF_ERROR(obj.GetBool("insecure_skip_verify", &o->insecure_skip_verify));
+  if (o->cert_file.empty() != o->key_file.empty()) {
+    return Status::InvalidArgument(obj.KeyPath(o->cert_file.empty() ? "cert_file" : "key_file") +
+                                   ": missing (cert_file and key_file go together)");
+  }
+  if (o->insecure_skip_verify && !o->ca_file.empty()) {
+    return Status::InvalidArgument(obj.KeyPath("insecure_skip_verify") +
+                                   ": true and a ca_file at once; pick one");
+  }
+  return obj.Finish();
+}
+
 }  // namespace halo::net

@@ -22,9 +22,22 @@ struct TlsOptions {
   bool require_and_verify_client_cert = false;  // refuse clients without a valid one
 };
 
+// The client side (the router's `upstream_tls`, a node's forwarding to the active).
+struct TlsClientOptions {
+  std::string ca_file;    // CAs the server must chain to (PEM); empty: the system's
+  std::string cert_file;  // client certificate chain (mutual TLS); empty: none
+  std::string key_file;
+  std::string server_name;  // SNI and the name checked; empty: the host of the address dialled
+  bool insecure_skip_verify = false;  // tests only: no check at all (logged loudly)
+};
+
 // Reads tls_disable, tls_cert_file, tls_key_file, tls_min_version, tls_cipher_suites,
 // tls_client_ca_file and tls_require_and_verify_client_cert from `tcp` (other keys are left
 // for the caller). kInvalidArgument naming the key for a bad value or a missing file name.
 Status ParseTlsListener(ConfigObject& tcp, TlsOptions* out);
+
+// Reads a client TLS block (the router's upstream_tls, the node's cluster_tls): ca_file,
+// cert_file, key_file, server_name, insecure_skip_verify; unknown keys are errors.
+Status ParseTlsClient(ConfigObject& obj, TlsClientOptions* out);
 
 }  // namespace halo::net

@@ -3,6 +3,7 @@
 #include <event2/buffer.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "common/net/tls_context.h"
 
@@ -24,6 +25,31 @@ std::unique_ptr<TlsSession> TlsSession::Server(SSL_CTX* ctx) {
   return std::unique_ptr<TlsSession>(new TlsSession(ssl));
 }
 
+std::unique_ptr<TlsSession> TlsSession::Client(SSL_CTX* ctx, const std::string& server_name,
+                                               bool verify) {
+  SSL* ssl = SSL_new(ctx);
+  if (ssl == nullptr) return nullptr;
+  BIO* rbio = BIO_new(BIO_s_mem());
+  BIO* wbio = BIO_new(BIO_s_mem());
+  BIO_set_mem_eof_return(rbio, -1);
+  SSL_set_bio(ssl, rbio, wbio);
+  SSL_set_connect_state(ssl);
+  if (!server_name.empty()) {
+    // SNI only for names (RFC 6066 forbids literal addresses); the check takes either.
+    bool literal = server_name.find_first_not_of("0123456789.:[]") == std::string::npos;
+    if (!literal) SSL_set_tlsext_host_name(ssl, server_name.c_str());
+    if (verify) {
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+      if (literal) {
+        X509_VERIFY_PARAM_set1_ip_asc(param, server_name.c_str());
+      } else {
+        SSL_set1_host(ssl, server_name.c_str());
+      }
+    }
+  }
+  return std::unique_ptr<TlsSession>(new TlsSession(ssl));
+}
+
 TlsSession::~TlsSession() { SSL_free(ssl_); }
 
 bool TlsSession::handshake_done() const { return SSL_is_init_finished(ssl_) == 1; }
@@ -35,7 +61,13 @@ Status TlsSession::Drive() {
   if (r == 1) return Status::Ok();
   int err = SSL_get_error(ssl_, r);
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return Status::Ok();
-  return Status::IoError("TLS handshake: " + OpenSslErrors());
+  std::string why = OpenSslErrors();
+  long verify = SSL_get_verify_result(ssl_);
+  if (verify != X509_V_OK) {
+    why = std::string("certificate does not verify: ") + X509_verify_cert_error_string(verify) +
+          " (" + why + ")";
+  }
+  return Status::IoError("TLS handshake: " + why);
 }
 
 Status TlsSession::Receive(const char* data, size_t n, evbuffer* plain, bool* eof) {

@@ -23,6 +23,11 @@ class TlsSession {
  public:
   // The server side of a connection accepted on a TLS listener using `ctx`.
   static std::unique_ptr<TlsSession> Server(SSL_CTX* ctx);
+  // The client side, towards `server_name` (SNI; also the name checked when `verify`).
+  static std::unique_ptr<TlsSession> Client(SSL_CTX* ctx, const std::string& server_name,
+                                            bool verify);
+  // Starts a client handshake (the ClientHello goes to the wire output).
+  Status StartHandshake() { return Drive(); }
   ~TlsSession();
   TlsSession(const TlsSession&) = delete;
   TlsSession& operator=(const TlsSession&) = delete;

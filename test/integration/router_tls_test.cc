@@ -300,3 +300,165 @@ TEST_CASE("node TLS: the node's own listener serves https and its banner says so
 
 }  // namespace
 }  // namespace halo::router::testing
+
+namespace halo::router::testing {
+namespace {
+
+// Three halo-nodes with TLS listeners that require a client certificate from the cluster CA,
+// forwarding to the active over mutual TLS (cluster_tls), and the router in front with
+// upstream_tls (the same CA, its own client certificate). `rogue` >= 0: that node's
+// certificates come from another CA.
+struct MtlsCluster {
+  explicit MtlsCluster(int rogue = -1)
+      : pki("cluster CA", {"node1", "node2", "node3", "router", "client"}),
+        other("rogue CA", {"node1", "node2", "node3"}),
+        dir("mtls") {
+    REQUIRE(pki.ok());
+    REQUIRE(other.ok());
+    for (int i = 0; i < 3; ++i) ports.push_back(halo::testing::PickFreePort());
+    procs.resize(3);
+    for (int i = 0; i < 3; ++i) {
+      const TestPki& p = i == rogue ? other : pki;
+      std::string n = "node" + std::to_string(i + 1);
+      std::string cfg = halo::testing::WriteFile(
+          dir.Join(n + ".json"),
+          R"({"storage":{"lmdb":{"path":")" + dir.Join("data") +
+              R"("}},"listener":{"tcp":{"address":"127.0.0.1:)" + std::to_string(ports[i]) +
+              R"(","tls_cert_file":")" + p.cert(n) + R"(","tls_key_file":")" + p.key(n) +
+              R"(","tls_client_ca_file":")" + p.ca() +
+              R"(","tls_require_and_verify_client_cert":true}},"cluster_tls":{"ca_file":")" +
+              p.ca() + R"(","cert_file":")" + p.cert(n) + R"(","key_file":")" + p.key(n) +
+              R"("},"cluster_name":"mtls","node_name":")" + n + R"(","root_token":")" + kRootToken +
+              R"(","log_level":"warn","cluster_secret":"mtls-test-secret-)" + dir.path() + R"("})");
+      procs[i] = halo::testing::Subprocess::Start(
+          {halo::testing::BinPath("halo-node"), "--config", cfg}, {}, dir.Join(n + ".log"));
+      // node1 first, active before the others start: the test knows who holds the lock.
+      if (i == 0) REQUIRE(PollUntil([&] { return Health(0) == 200; }, std::chrono::seconds(15)));
+    }
+  }
+  TlsClientConfig Client() const {
+    TlsClientConfig c;
+    c.ca_file = pki.ca();
+    c.cert_file = pki.cert("client");
+    c.key_file = pki.key("client");
+    return c;
+  }
+  // sys/health of node i over mTLS (0: no answer).
+  int Health(int i) {
+    HttpTestClient c(ports[i]);
+    if (!c.UseTls(Client()).ok() || !c.Connect(Ms(500)).ok()) return 0;
+    auto r = c.Get("/v1/sys/health");
+    return r.ok() ? r->status : 0;
+  }
+  int WaitActive() {
+    int active = -1;
+    (void)PollUntil(
+        [&] {
+          for (int i = 0; i < 3; ++i) {
+            if (Health(i) == 200) active = i;
+          }
+          return active >= 0;
+        },
+        std::chrono::seconds(15));
+    return active;
+  }
+  std::string RouterConfig(int port) {
+    std::vector<std::pair<std::string, std::string>> nodes;
+    for (int i = 0; i < 3; ++i) {
+      nodes.push_back({"node" + std::to_string(i + 1), "127.0.0.1:" + std::to_string(ports[i])});
+    }
+    std::string extra =
+        R"("health_check":{"interval":"100ms","timeout":"500ms"},"upstream_tls":{"ca_file":")" +
+        pki.ca() + R"(","cert_file":")" + pki.cert("router") + R"(","key_file":")" +
+        pki.key("router") + R"("})";
+    return RouterConfigJson(port, nodes, extra);
+  }
+  TestPki pki, other;
+  halo::testing::TempDir dir;
+  std::vector<int> ports;
+  std::vector<halo::testing::Subprocess> procs;
+};
+
+TEST_CASE(
+    "TLS to the nodes: the router over upstream_tls and standbys forwarding to the "
+    "active over mutual TLS") {
+  MtlsCluster c;
+  int active = c.WaitActive();
+  REQUIRE(active >= 0);
+  RouterProcess router;
+  REQUIRE(router.Start(c.RouterConfig(router.port())));
+  REQUIRE(router.WaitRoles("node" + std::to_string(active + 1), 3));
+  // Through the router (plaintext client listener here; the hops to the nodes are TLS).
+  HttpTestClient client(router.port());
+  auto w = client.Put("/v1/secret/data/mtls/a", R"({"data":{"v":"1"}})", kToken);
+  REQUIRE(w.ok());
+  CHECK(w->status == 200);
+  auto r = client.Get("/v1/secret/data/mtls/a", kToken);
+  REQUIRE(r.ok());
+  CHECK(r->status == 200);
+  CHECK(r->body.find(R"("v":"1")") != std::string::npos);
+  // A write sent to a standby is forwarded to the active over mutual TLS.
+  int standby = active == 0 ? 1 : 0;
+  HttpTestClient direct(c.ports[standby]);
+  REQUIRE(direct.UseTls(c.Client()).ok());
+  auto f = direct.Put("/v1/secret/data/mtls/b", R"({"data":{"v":"2"}})", kToken);
+  REQUIRE(f.ok());
+  CHECK(f->status == 200);
+  // A client without a certificate is refused by every node.
+  TlsClientConfig anonymous;
+  anonymous.ca_file = c.pki.ca();
+  HttpTestClient anon(c.ports[active]);
+  REQUIRE(anon.UseTls(anonymous).ok());
+  auto a = anon.Get("/v1/sys/health");
+  CHECK_FALSE(a.ok());
+}
+
+TEST_CASE(
+    "TLS to the nodes: a node with a certificate from another CA can neither forward nor "
+    "be forwarded to, and the router marks it down with the reason") {
+  // node3 is the rogue; start the two good ones first so that one of them is active.
+  MtlsCluster c(2);
+  int active = c.WaitActive();
+  REQUIRE(active >= 0);
+  REQUIRE(active != 2);  // the rogue cannot even be reached to be asked
+  RouterProcess router;
+  REQUIRE(router.Start(c.RouterConfig(router.port())));
+  REQUIRE(router.WaitRoles("node" + std::to_string(active + 1), 2));
+  // The router's status names the certificate problem for node3.
+  bool reason = router.WaitStatus([](const rapidjson::Document& d) {
+    for (const auto& n : d["nodes"].GetArray()) {
+      if (std::string(n["name"].GetString()) != "node3") continue;
+      std::string err = n.HasMember("last_error") ? n["last_error"].GetString() : "";
+      return err.find("certificate") != std::string::npos;
+    }
+    return false;
+  });
+  CHECK(reason);
+  rapidjson::Document st = router.Status();
+  for (const auto& n : st["nodes"].GetArray()) {
+    if (std::string(n["name"].GetString()) == "node3") {
+      MESSAGE("node3 on the status page: " << std::string(n["last_error"].GetString()));
+    }
+  }
+  // The rogue, asked directly (with a certificate it trusts), cannot forward to the active:
+  // the active refuses its client certificate and it refuses the active's server certificate.
+  HttpTestClient rogue(c.ports[2]);
+  TlsClientConfig rc;
+  rc.ca_file = c.other.ca();
+  rc.cert_file = c.other.cert("node1");
+  rc.key_file = c.other.key("node1");
+  REQUIRE(rogue.UseTls(rc).ok());
+  auto w = rogue.Put("/v1/secret/data/mtls/rogue", R"({"data":{"v":"x"}})", kToken);
+  REQUIRE(w.ok());
+  CHECK(w->status >= 500);
+  MESSAGE("write through the rogue node: " << w->status << " " << w->body);
+  // Nothing was written.
+  HttpTestClient good(c.ports[active]);
+  REQUIRE(good.UseTls(c.Client()).ok());
+  auto r = good.Get("/v1/secret/data/mtls/rogue", kToken);
+  REQUIRE(r.ok());
+  CHECK(r->status == 404);
+}
+
+}  // namespace
+}  // namespace halo::router::testing
