@@ -32,7 +32,7 @@ class Controller {
  public:
   using Publish = std::function<void(std::shared_ptr<const ClusterSnapshot>)>;
 
-  // `cfg.nodes` must be resolved (ResolveNodes).
+  // `cfg.nodes` must be resolved (DnsRefresher::ExpandBlocking, router/dns_refresher.h).
   // `upstream_tls`: the client context for probes and leader queries (nullptr: plaintext).
   Controller(event_base* base, const RouterConfig& cfg, Metrics* metrics, Publish publish,
              std::shared_ptr<const net::TlsContext> upstream_tls = nullptr);

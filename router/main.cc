@@ -5,7 +5,6 @@
 #include <cstring>
 #include <string>
 
-#include "common/net/getaddrinfo_resolver.h"
 #include "router/router_server.h"
 
 int main(int argc, char** argv) {
@@ -25,7 +24,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s --config FILE\n", argv[0]);
     return 2;
   }
-  auto server = halo::router::RouterServer::Create(config, halo::net::NewGetaddrinfoResolver());
+  auto server = halo::router::RouterServer::Create(config);  // c-ares resolver
   if (!server.ok()) {
     std::fprintf(stderr, "halo-router: %s\n", server.status().ToString().c_str());
     return 1;

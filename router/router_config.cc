@@ -303,6 +303,8 @@ Result<RouterConfig> ParseRouterConfig(std::string_view json, std::string_view w
   RETURN_IF_ERROR(top.GetDurationMs("failover_hold_ms", &cfg.failover_hold_ms));
   RETURN_IF_ERROR(top.GetInt("retry_after_s", &cfg.retry_after_s, 0, 3600));
   RETURN_IF_ERROR(top.GetDurationMs("drain_timeout", &cfg.drain_timeout_ms));
+  RETURN_IF_ERROR(GetPositiveMs(&top, "dns_refresh", &cfg.dns_refresh_ms));
+  RETURN_IF_ERROR(top.GetStringList("dns_servers", &cfg.dns_servers));
   RETURN_IF_ERROR(ParseLimits(&top, &cfg));
   RETURN_IF_ERROR(ParseRules(&top, &cfg));
   top.MarkKnown("comment");
@@ -311,15 +313,6 @@ Result<RouterConfig> ParseRouterConfig(std::string_view json, std::string_view w
     return Status::InvalidArgument("health_check.timeout: at most 10x the interval");
   }
   return cfg;
-}
-
-Status ResolveNodes(net::Resolver& resolver, std::vector<NodeConfig>* nodes) {
-  for (NodeConfig& n : *nodes) {
-    Result<net::NetAddress> a = net::ResolveHostPort(resolver, n.host, n.port);
-    if (!a.ok()) return a.status().Annotate("node " + n.name);
-    n.resolved = *a;
-  }
-  return Status::Ok();
 }
 
 Result<RouterConfig> LoadRouterConfig(const std::string& path) {

@@ -89,6 +89,9 @@ struct RouterConfig {
   int64_t failover_hold_ms = 5000;
   int64_t retry_after_s = 1;  // Retry-After on the router's own 503s
   int64_t drain_timeout_ms = 10000;
+  // Node names are looked up again this often (sooner for shorter TTLs; at least 1 s).
+  int64_t dns_refresh_ms = 5000;
+  std::vector<std::string> dns_servers;  // "ip[:port]"; empty: /etc/resolv.conf
   LimitsConfig limits;
   std::vector<RuleConfig> rules;
   // TLS towards the nodes (data path, probes, leader queries); unset: plaintext.
@@ -100,10 +103,6 @@ struct RouterConfig {
 Result<RouterConfig> ParseRouterConfig(std::string_view json, std::string_view what);
 // Reads `path` and parses it.
 Result<RouterConfig> LoadRouterConfig(const std::string& path);
-
-// Blocking (startup only, before the loops run; see net::ResolveBlocking): fills every node's
-// `resolved` with the first address of its host; fails naming the first node that cannot be.
-Status ResolveNodes(net::Resolver& resolver, std::vector<NodeConfig>* nodes);
 
 // Splits "host:port" / "[v6]:port"; false on a bad port or empty host.
 bool SplitHostPort(std::string_view address, std::string* host, uint16_t* port);

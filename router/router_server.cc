@@ -8,7 +8,10 @@
 #include <utility>
 
 #include "common/logging.h"
+#include "common/net/ares_resolver.h"
 #include "common/net/tls_context.h"
+#include "router/dns_refresher.h"
+#include "router/node_expansion.h"
 #include "router/route_settings.h"
 
 namespace halo::router {
@@ -17,16 +20,27 @@ struct RouterServer::PendingReload {
   RouterConfig cfg;
   std::vector<std::unique_ptr<net::Resolver::Handle>> lookups;  // one per node
   std::vector<Status> errors;                                   // per node; OK when resolved
+  std::vector<std::vector<net::NetAddress>> answers;            // per node
   size_t remaining = 0;
 };
 
 Result<std::unique_ptr<RouterServer>> RouterServer::Create(
     const std::string& config_path, std::unique_ptr<net::Resolver> resolver) {
   ASSIGN_OR_RETURN(RouterConfig cfg, LoadRouterConfig(config_path));
-  RETURN_IF_ERROR(ResolveNodes(*resolver, &cfg.nodes));
+  if (resolver == nullptr) {
+    net::AresResolverOptions o;
+    o.servers = cfg.dns_servers;
+    Result<std::unique_ptr<net::Resolver>> ares = net::NewAresResolver(o);
+    if (!ares.ok()) return ares.status();
+    resolver = std::move(ares).value();
+  }
+  std::vector<NodeConfig> configured = cfg.nodes;
+  std::vector<std::vector<net::NetAddress>> answers;
+  ASSIGN_OR_RETURN(cfg.nodes, DnsRefresher::ExpandBlocking(*resolver, configured, &answers));
   std::unique_ptr<RouterServer> s(
       new RouterServer(config_path, std::move(cfg), std::move(resolver)));
   RETURN_IF_ERROR(s->Init());
+  s->dns_->Reset(std::move(configured), std::move(answers), s->cfg_.dns_refresh_ms, s->cfg_.nodes);
   return s;
 }
 
@@ -36,6 +50,7 @@ RouterServer::RouterServer(std::string config_path, RouterConfig cfg,
 
 RouterServer::~RouterServer() {
   reload_.reset();    // cancels its lookups: their callbacks never run
+  dns_.reset();       // the same for a DNS refresh
   resolver_.reset();  // joins the lookup threads
   for (auto& w : workers_) {
     w->Stop();
@@ -59,6 +74,11 @@ Status RouterServer::Init() {
   base_ = event_base_new();
   if (!base_) return Status::Internal("event_base_new failed");
   ASSIGN_OR_RETURN(control_queue_, LoopTaskQueue::Create(base_));
+  dns_ = std::make_unique<DnsRefresher>(base_, control_queue_, resolver_.get(),
+                                        [this](std::vector<NodeConfig> nodes) {
+                                          cfg_.nodes = std::move(nodes);
+                                          controller_->Reconfigure(cfg_);
+                                        });
   metrics_ = std::make_unique<Metrics>(cfg_.workers);
   if (cfg_.upstream_tls_enabled) {
     Result<std::shared_ptr<net::TlsContext>> up = net::TlsContext::CreateClient(cfg_.upstream_tls);
@@ -206,6 +226,7 @@ void RouterServer::Reload() {
     return;
   }
   pending->errors.resize(n);
+  pending->answers.resize(n);
   pending->remaining = n;
   reload_ = std::move(pending);
   for (size_t i = 0; i < n; ++i) {
@@ -223,7 +244,7 @@ void RouterServer::OnReloadResolved(size_t node, Result<std::vector<net::NetAddr
   } else if (addrs->empty()) {
     reload_->errors[node] = Status::Unavailable("node " + n.name + ": no address");
   } else {
-    n.resolved = addrs->front();
+    reload_->answers[node] = *addrs;
   }
   if (--reload_->remaining > 0) return;
   std::unique_ptr<PendingReload> done = std::move(reload_);
@@ -233,7 +254,18 @@ void RouterServer::OnReloadResolved(size_t node, Result<std::vector<net::NetAddr
       return;
     }
   }
+  std::vector<NodeConfig> configured = done->cfg.nodes;
+  std::vector<std::optional<std::vector<net::NetAddress>>> found(done->answers.begin(),
+                                                                 done->answers.end());
+  size_t dropped = 0;
+  done->cfg.nodes = ExpandNodes(configured, found, {}, kMaxNodes, &dropped);
+  if (dropped > 0) {
+    ReloadFailed(Status::InvalidArgument("nodes: the names resolve to more than " +
+                                         std::to_string(kMaxNodes) + " addresses"));
+    return;
+  }
   ApplyReload(std::move(done->cfg));
+  dns_->Reset(std::move(configured), std::move(done->answers), cfg_.dns_refresh_ms, cfg_.nodes);
 }
 
 void RouterServer::ReloadFailed(const Status& st) {
@@ -263,6 +295,10 @@ void RouterServer::ApplyReload(RouterConfig cfg) {
     cfg.workers = cfg_.workers;
   }
   ReloadTls(cfg);
+  if (cfg.dns_servers != cfg_.dns_servers) {
+    LOG_WARN("reload: dns_servers only change on restart; keeping the running ones");
+    cfg.dns_servers = cfg_.dns_servers;
+  }
   if (cfg.upstream_tls_enabled != cfg_.upstream_tls_enabled ||
       cfg.upstream_tls.ca_file != cfg_.upstream_tls.ca_file ||
       cfg.upstream_tls.cert_file != cfg_.upstream_tls.cert_file ||

@@ -24,6 +24,7 @@
 #include "common/net/resolver.h"
 #include "common/result.h"
 #include "router/controller.h"
+#include "router/dns_refresher.h"
 #include "router/metrics.h"
 #include "router/router_config.h"
 #include "router/worker.h"
@@ -37,8 +38,9 @@ class RouterServer : private ControlSink {
  public:
   // Loads and validates the config, resolves the names, binds the listeners. Nothing runs
   // yet. REQUIRES: `resolver` is not null.
-  static Result<std::unique_ptr<RouterServer>> Create(const std::string& config_path,
-                                                      std::unique_ptr<net::Resolver> resolver);
+  // `resolver` nullptr: c-ares (common/net/ares_resolver.h) with the config's dns_servers.
+  static Result<std::unique_ptr<RouterServer>> Create(
+      const std::string& config_path, std::unique_ptr<net::Resolver> resolver = nullptr);
   ~RouterServer() override;
 
   // Runs until SIGTERM/SIGINT and the drain; returns the process exit code.
@@ -81,6 +83,7 @@ class RouterServer : private ControlSink {
   std::vector<std::shared_ptr<const net::TlsContext>> tls_;
   std::shared_ptr<const net::TlsContext> upstream_tls_;  // nullptr: plaintext to the nodes
   std::unique_ptr<Controller> controller_;
+  std::unique_ptr<DnsRefresher> dns_;  // re-resolves node names; control loop
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<event*> signal_events_;
   event* drain_timer_ = nullptr;

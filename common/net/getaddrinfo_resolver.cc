@@ -1,5 +1,7 @@
 #include "common/net/getaddrinfo_resolver.h"
 
+#include "common/net/resolver_lookup.h"
+
 #include <netdb.h>
 
 #include <algorithm>
@@ -16,42 +18,9 @@
 namespace halo::net {
 namespace {
 
-// Shared by the caller's handle, the queue or lookup thread, and the posted answer.
-// `callback` is touched only on the reply loop's thread (the answer task, Cancel()).
-struct Lookup {
-  std::string host;
-  int port = 0;
-  std::shared_ptr<LoopTaskQueue> reply;
-  Resolver::Callback callback;
-  std::atomic<bool> cancelled{false};
-};
-
-class LookupHandle : public Resolver::Handle {
- public:
-  explicit LookupHandle(std::shared_ptr<Lookup> lookup) : lookup_(std::move(lookup)) {}
-  ~LookupHandle() override { Cancel(); }
-  void Cancel() override {
-    lookup_->cancelled.store(true, std::memory_order_release);
-    lookup_->callback = nullptr;
-  }
-
- private:
-  std::shared_ptr<Lookup> lookup_;
-};
-
-// Posts `result` to the lookup's reply loop; runs the callback there unless cancelled.
-void Answer(const std::shared_ptr<Lookup>& lookup, Result<std::vector<NetAddress>> result) {
-  (void)lookup->reply->Post([lookup, result = std::move(result)]() mutable {
-    if (lookup->cancelled.load(std::memory_order_acquire) || !lookup->callback) return;
-    Resolver::Callback cb = std::move(lookup->callback);
-    lookup->callback = nullptr;
-    cb(std::move(result));
-  });
-}
-
-bool SameBytes(const NetAddress& a, const NetAddress& b) {
-  return a.len == b.len && std::memcmp(&a.ss, &b.ss, a.len) == 0;
-}
+using internal::AddUnique;
+using internal::Answer;
+using internal::Lookup;
 
 Result<std::vector<NetAddress>> Getaddrinfo(const std::string& host, int port) {
   addrinfo hints{};
@@ -71,9 +40,7 @@ Result<std::vector<NetAddress>> Getaddrinfo(const std::string& host, int port) {
     NetAddress a;
     std::memcpy(&a.ss, ai->ai_addr, ai->ai_addrlen);
     a.len = static_cast<socklen_t>(ai->ai_addrlen);
-    bool seen =
-        std::any_of(out.begin(), out.end(), [&a](const NetAddress& b) { return SameBytes(a, b); });
-    if (!seen) out.push_back(a);
+    AddUnique(&out, a);
   }
   freeaddrinfo(res);
   if (out.empty()) return Status::Unavailable("cannot resolve " + host + ": no IPv4/IPv6 address");
@@ -100,36 +67,24 @@ class GetaddrinfoResolver : public Resolver {
     // `dropped` goes here: their callbacks never run.
   }
 
-  std::unique_ptr<Handle> Resolve(const std::string& host, int port,
-                                  std::shared_ptr<LoopTaskQueue> reply,
-                                  Callback callback) override {
-    auto lookup = std::make_shared<Lookup>();
-    lookup->host = host;
-    lookup->port = port;
-    lookup->reply = std::move(reply);
-    lookup->callback = std::move(callback);
-    auto handle = std::make_unique<LookupHandle>(lookup);
-    if (host.empty()) {
-      Answer(lookup, Status::InvalidArgument("cannot resolve an empty host"));
-    } else if (port < 0 || port > 65535) {
-      Answer(lookup, Status::InvalidArgument("cannot resolve " + host + ": port " +
-                                             std::to_string(port) + " out of range"));
-    } else if (std::optional<NetAddress> numeric =
-                   ParseNumericAddress(host, static_cast<uint16_t>(port))) {
-      Answer(lookup, std::vector<NetAddress>{*numeric});
+  std::unique_ptr<Handle> ResolveWithTtl(const std::string& host, int port,
+                                         std::shared_ptr<LoopTaskQueue> reply,
+                                         TtlCallback callback) override {
+    std::shared_ptr<Lookup> lookup =
+        internal::NewLookup(host, port, std::move(reply), std::move(callback));
+    auto handle = std::make_unique<internal::LookupHandle>(lookup);
+    if (internal::AnswerWithoutLookup(lookup)) return handle;
+    bool full = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      full = queue_.size() >= max_queued_;
+      if (!full) queue_.push_back(lookup);
+    }
+    if (full) {
+      Answer(lookup, Status::Unavailable("cannot resolve " + host + ": resolver queue full (" +
+                                         std::to_string(max_queued_) + " waiting)"));
     } else {
-      bool full = false;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        full = queue_.size() >= max_queued_;
-        if (!full) queue_.push_back(lookup);
-      }
-      if (full) {
-        Answer(lookup, Status::Unavailable("cannot resolve " + host + ": resolver queue full (" +
-                                           std::to_string(max_queued_) + " waiting)"));
-      } else {
-        cv_.notify_one();
-      }
+      cv_.notify_one();
     }
     return handle;
   }
@@ -151,7 +106,11 @@ class GetaddrinfoResolver : public Resolver {
         std::lock_guard<std::mutex> lock(mu_);
         if (stopping_) return;  // destruction drops answers not yet posted
       }
-      Answer(lookup, std::move(result));
+      if (!result.ok()) {
+        Answer(lookup, result.status());
+      } else {
+        Answer(lookup, Resolution{std::move(result).value(), -1});
+      }
     }
   }
 

@@ -7,6 +7,16 @@
 
 namespace halo::net {
 
+std::unique_ptr<Resolver::Handle> Resolver::Resolve(const std::string& host, int port,
+                                                    std::shared_ptr<LoopTaskQueue> reply,
+                                                    Callback callback) {
+  return ResolveWithTtl(host, port, std::move(reply),
+                        [cb = std::move(callback)](Result<Resolution> r) {
+                          if (!r.ok()) return cb(r.status());
+                          cb(std::move(r->addrs));
+                        });
+}
+
 Result<std::vector<NetAddress>> ResolveBlocking(Resolver& resolver, const std::string& host,
                                                 int port) {
   event_base* base = event_base_new();

@@ -1,6 +1,7 @@
 // Resolver: turns a host (numeric IPv4/IPv6 or a DNS name) and a port into socket addresses.
 // Every place in halo that resolves a name goes through this seam; the implementation today
-// is getaddrinfo on worker threads (common/net/getaddrinfo_resolver.h).
+// is c-ares (common/net/ares_resolver.h) in the router, getaddrinfo on worker threads
+// (common/net/getaddrinfo_resolver.h) elsewhere.
 //
 // Results: every A/AAAA address of the name, duplicates removed, in the order the system
 // returned them (callers that need one address take the first). A numeric IP never causes a
@@ -32,9 +33,17 @@
 
 namespace halo::net {
 
+// What a lookup found: the addresses and, when the implementation knows it, the smallest
+// TTL of the records (seconds; -1 unknown, e.g. getaddrinfo or a numeric host).
+struct Resolution {
+  std::vector<NetAddress> addrs;
+  int ttl_s = -1;
+};
+
 class Resolver {
  public:
   using Callback = std::function<void(Result<std::vector<NetAddress>>)>;
+  using TtlCallback = std::function<void(Result<Resolution>)>;
 
   // One outstanding Resolve(). Destroying it cancels (see the header paragraph).
   class Handle {
@@ -48,9 +57,12 @@ class Resolver {
 
   // Starts resolving `host`:`port`; `callback` later runs once on `reply`'s loop with the
   // addresses or an error, unless cancelled. REQUIRES: `reply` is not null. Never returns null.
-  virtual std::unique_ptr<Handle> Resolve(const std::string& host, int port,
-                                          std::shared_ptr<LoopTaskQueue> reply,
-                                          Callback callback) = 0;
+  virtual std::unique_ptr<Handle> ResolveWithTtl(const std::string& host, int port,
+                                                 std::shared_ptr<LoopTaskQueue> reply,
+                                                 TtlCallback callback) = 0;
+  // The same, for callers that need only the addresses.
+  std::unique_ptr<Handle> Resolve(const std::string& host, int port,
+                                  std::shared_ptr<LoopTaskQueue> reply, Callback callback);
 };
 
 // Blocking: resolves through `resolver` and waits for the answer on a private event loop.

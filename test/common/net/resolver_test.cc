@@ -1,5 +1,5 @@
 // One conformance suite for every net::Resolver (common/net/resolver.h), templated over an
-// implementation harness: getaddrinfo today; the c-ares resolver adds a harness here.
+// implementation harness: getaddrinfo and c-ares.
 // Answers are awaited by pumping a test-owned event loop until a deadline, never by sleeping.
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/loop_task_queue.h"
+#include "common/net/ares_resolver.h"
 #include "common/net/getaddrinfo_resolver.h"
 #include "common/net/resolver.h"
 
@@ -24,6 +25,14 @@ constexpr char kInvalidName[] = "no-such-host.invalid";  // RFC 6761: never reso
 
 struct GetaddrinfoImpl {
   static std::unique_ptr<Resolver> Make() { return NewGetaddrinfoResolver(); }
+};
+
+struct AresImpl {
+  static std::unique_ptr<Resolver> Make() {
+    Result<std::unique_ptr<Resolver>> r = NewAresResolver();
+    REQUIRE(r.ok());
+    return std::move(r).value();
+  }
 };
 
 // The caller's side: a loop on the test thread and a queue the answers come back on.
@@ -100,7 +109,8 @@ TYPE_TO_STRING(halo::net::GetaddrinfoImpl);
 namespace halo::net {
 namespace {
 
-TEST_CASE_TEMPLATE("Resolver: numeric IPv4 and IPv6 answer themselves", T, GetaddrinfoImpl) {
+TEST_CASE_TEMPLATE("Resolver: numeric IPv4 and IPv6 answer themselves", T, GetaddrinfoImpl,
+                   AresImpl) {
   std::unique_ptr<Resolver> r = T::Make();
   Loop loop;
   Answer v4, v6;
@@ -124,7 +134,7 @@ TEST_CASE_TEMPLATE("Resolver: numeric IPv4 and IPv6 answer themselves", T, Getad
 }
 
 TEST_CASE_TEMPLATE("Resolver: localhost resolves to loopback, after Resolve() returns", T,
-                   GetaddrinfoImpl) {
+                   GetaddrinfoImpl, AresImpl) {
   std::unique_ptr<Resolver> r = T::Make();
   Loop loop;
   Answer a;
@@ -142,7 +152,7 @@ TEST_CASE_TEMPLATE("Resolver: localhost resolves to loopback, after Resolve() re
 }
 
 TEST_CASE_TEMPLATE("Resolver: an unresolvable name is kUnavailable naming the host", T,
-                   GetaddrinfoImpl) {
+                   GetaddrinfoImpl, AresImpl) {
   std::unique_ptr<Resolver> r = T::Make();
   Loop loop;
   Answer a;
@@ -155,8 +165,8 @@ TEST_CASE_TEMPLATE("Resolver: an unresolvable name is kUnavailable naming the ho
         0);
 }
 
-TEST_CASE_TEMPLATE("Resolver: an empty host or a bad port is kInvalidArgument", T,
-                   GetaddrinfoImpl) {
+TEST_CASE_TEMPLATE("Resolver: an empty host or a bad port is kInvalidArgument", T, GetaddrinfoImpl,
+                   AresImpl) {
   std::unique_ptr<Resolver> r = T::Make();
   Loop loop;
   Answer empty, negative, big;
@@ -171,7 +181,7 @@ TEST_CASE_TEMPLATE("Resolver: an empty host or a bad port is kInvalidArgument", 
   }
 }
 
-TEST_CASE_TEMPLATE("Resolver: a cancelled request never calls back", T, GetaddrinfoImpl) {
+TEST_CASE_TEMPLATE("Resolver: a cancelled request never calls back", T, GetaddrinfoImpl, AresImpl) {
   std::unique_ptr<Resolver> r = T::Make();
   Loop loop;
   Answer numeric, name, destroyed, kept;
@@ -195,7 +205,8 @@ TEST_CASE_TEMPLATE("Resolver: a cancelled request never calls back", T, Getaddri
   CHECK(kept.calls == 1);
 }
 
-TEST_CASE_TEMPLATE("Resolver: many concurrent requests are all answered", T, GetaddrinfoImpl) {
+TEST_CASE_TEMPLATE("Resolver: many concurrent requests are all answered", T, GetaddrinfoImpl,
+                   AresImpl) {
   std::unique_ptr<Resolver> r = T::Make();
   Loop loop;
   constexpr int kRequests = 200;
@@ -221,7 +232,8 @@ TEST_CASE_TEMPLATE("Resolver: many concurrent requests are all answered", T, Get
   }
 }
 
-TEST_CASE_TEMPLATE("Resolver: destruction with requests in flight is safe", T, GetaddrinfoImpl) {
+TEST_CASE_TEMPLATE("Resolver: destruction with requests in flight is safe", T, GetaddrinfoImpl,
+                   AresImpl) {
   Loop loop;
   constexpr int kRequests = 64;
   std::vector<Answer> answers(kRequests);
@@ -239,7 +251,7 @@ TEST_CASE_TEMPLATE("Resolver: destruction with requests in flight is safe", T, G
 }
 
 TEST_CASE_TEMPLATE("ResolveBlocking / ResolveHostPort: startup helpers over the seam", T,
-                   GetaddrinfoImpl) {
+                   GetaddrinfoImpl, AresImpl) {
   std::unique_ptr<Resolver> r = T::Make();
   Result<NetAddress> numeric = ResolveHostPort(*r, "127.0.0.1", 8202);
   REQUIRE(numeric.ok());
