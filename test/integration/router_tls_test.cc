@@ -414,6 +414,39 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "TLS to the nodes: a node serving an expired certificate is marked down, and the "
+    "status page says the certificate has expired") {
+  TestPki pki("cluster CA", {"unused"});
+  REQUIRE(pki.ok());
+  REQUIRE(pki.AddLeaf("expired", -1));
+  halo::testing::TempDir dir("expired");
+  int port = halo::testing::PickFreePort();
+  std::string cfg = halo::testing::WriteFile(
+      dir.Join("node.json"), R"({"storage":{"inmem":{}},"listener":{"tcp":{"address":"127.0.0.1:)" +
+                                 std::to_string(port) + R"(","tls_cert_file":")" +
+                                 pki.cert("expired") + R"(","tls_key_file":")" +
+                                 pki.key("expired") + R"("}},"root_token":"t"})");
+  halo::testing::Subprocess node = halo::testing::Subprocess::Start(
+      {halo::testing::BinPath("halo-node"), "--config", cfg}, {}, dir.Join("node.log"));
+  RouterProcess router;
+  REQUIRE(router.Start(RouterConfigJson(
+      router.port(), {{"n1", "127.0.0.1:" + std::to_string(port)}},
+      R"("health_check":{"interval":"100ms","timeout":"500ms"},"upstream_tls":{"ca_file":")" +
+          pki.ca() + R"("})")));
+  std::string reason;
+  CHECK(router.WaitStatus([&](const rapidjson::Document& d) {
+    const auto& n = d["nodes"].GetArray()[0];
+    reason = n.HasMember("last_error") ? n["last_error"].GetString() : "";
+    return reason.find("expired") != std::string::npos && !n["up"].GetBool();
+  }));
+  MESSAGE("expired upstream certificate: " << reason);
+  HttpTestClient c(router.port());
+  auto r = c.Get("/v1/sys/health?standbyok=true");
+  REQUIRE(r.ok());
+  CHECK(r->status == 503);
+}
+
+TEST_CASE(
     "TLS to the nodes: a node with a certificate from another CA can neither forward nor "
     "be forwarded to, and the router marks it down with the reason") {
   // node3 is the rogue; start the two good ones first so that one of them is active.
