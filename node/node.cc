@@ -44,15 +44,7 @@ Status Node::Init() {
   resolver_ = net::NewGetaddrinfoResolver();
   std::shared_ptr<const net::TlsContext> cluster_tls;
   if (config_.cluster_tls_enabled) {
-    Result<std::shared_ptr<net::TlsContext>> ctx =
-        net::TlsContext::CreateClient(config_.cluster_tls);
-    if (!ctx.ok()) return ctx.status().Annotate("cluster_tls");
-    cluster_tls = std::move(ctx).value();
-    if (config_.cluster_tls.insecure_skip_verify) {
-      LOG_WARN(
-          "cluster_tls.insecure_skip_verify is true: the active's certificate is NOT "
-          "checked when forwarding; for tests only");
-    }
+    ASSIGN_OR_RETURN(cluster_tls, net::CreateClientForConfig(config_.cluster_tls, "cluster_tls"));
   }
   forwarder_ =
       std::make_unique<HttpForwarder>(base_, milliseconds(config_.listener.max_request_duration_ms),

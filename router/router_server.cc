@@ -81,14 +81,7 @@ Status RouterServer::Init() {
                                         });
   metrics_ = std::make_unique<Metrics>(cfg_.workers);
   if (cfg_.upstream_tls_enabled) {
-    Result<std::shared_ptr<net::TlsContext>> up = net::TlsContext::CreateClient(cfg_.upstream_tls);
-    if (!up.ok()) return up.status().Annotate("upstream_tls");
-    upstream_tls_ = std::move(up).value();
-    if (cfg_.upstream_tls.insecure_skip_verify) {
-      LOG_WARN(
-          "upstream_tls.insecure_skip_verify is true: the nodes' certificates are NOT "
-          "checked (anyone on the path can impersonate a node); for tests only");
-    }
+    ASSIGN_OR_RETURN(upstream_tls_, net::CreateClientForConfig(cfg_.upstream_tls, "upstream_tls"));
   }
   controller_ = std::make_unique<Controller>(
       base_, cfg_, metrics_.get(),

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "common/logging.h"
+
 namespace halo::net {
 namespace {
 
@@ -132,6 +134,18 @@ Result<std::shared_ptr<TlsContext>> TlsContext::CreateServer(
   SSL_CTX_set_app_data(ctx, ticket_keys.get());
   SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, TicketKeyCallback);
   return std::shared_ptr<TlsContext>(new TlsContext(ctx, std::move(ticket_keys)));
+}
+
+Result<std::shared_ptr<TlsContext>> CreateClientForConfig(const TlsClientOptions& options,
+                                                          const std::string& key) {
+  Result<std::shared_ptr<TlsContext>> ctx = TlsContext::CreateClient(options);
+  if (!ctx.ok()) return ctx.status().Annotate(key);
+  if (options.insecure_skip_verify) {
+    LOG_WARN("%s.insecure_skip_verify is true: the peers' certificates are NOT checked (anyone "
+             "on the path can impersonate them); for tests only",
+             key.c_str());
+  }
+  return ctx;
 }
 
 Status ReloadServerContext(const TlsOptions& options, std::shared_ptr<const TlsContext>* current) {

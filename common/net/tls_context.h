@@ -50,6 +50,11 @@ class TlsContext {
   std::string server_name_;   // client: the name to send and check ("" -> the host dialled)
 };
 
+// CreateClient for the config block named `key` (e.g. "upstream_tls"): errors are annotated
+// with it, and insecure_skip_verify is logged as a warning (it must never go unnoticed).
+Result<std::shared_ptr<TlsContext>> CreateClientForConfig(const TlsClientOptions& options,
+                                                          const std::string& key);
+
 // SIGHUP for a TLS listener: builds a new context from `options` (the files are read again)
 // and swaps it into `*current`; if that fails, `*current` stays and the error comes back.
 // Connections already accepted keep the context they started with.

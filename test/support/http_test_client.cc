@@ -17,6 +17,7 @@
 
 #include "common/http/response_parser.h"
 #include "common/http/serializer.h"
+#include "common/net/tls_context.h"
 
 namespace halo::testing {
 namespace {
@@ -28,16 +29,6 @@ int RemainingMs(Clock::time_point deadline) {
   return left.count() < 0 ? 0 : static_cast<int>(left.count());
 }
 
-std::string SslErrors() {
-  std::string out;
-  unsigned long e;
-  while ((e = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    out += (out.empty() ? "" : "; ") + std::string(buf);
-  }
-  return out.empty() ? "no OpenSSL error queued" : out;
-}
 
 // Runs `op` (an SSL_* call on a non-blocking socket) until it returns > 0 or fails for
 // good: >0 done, 0 clean close (close_notify), -1 timeout, -2 failure.
@@ -75,14 +66,14 @@ Status HttpTestClient::UseTls(const TlsClientConfig& config) {
   if (config.tls12_only) SSL_CTX_set_max_proto_version(tls_ctx_, TLS1_2_VERSION);
   if (!config.ca_file.empty()) {
     if (SSL_CTX_load_verify_locations(tls_ctx_, config.ca_file.c_str(), nullptr) != 1) {
-      return Status::InvalidArgument("ca_file " + config.ca_file + ": " + SslErrors());
+      return Status::InvalidArgument("ca_file " + config.ca_file + ": " + net::OpenSslErrors());
     }
     SSL_CTX_set_verify(tls_ctx_, SSL_VERIFY_PEER, nullptr);
   }
   if (!config.cert_file.empty()) {
     if (SSL_CTX_use_certificate_chain_file(tls_ctx_, config.cert_file.c_str()) != 1 ||
         SSL_CTX_use_PrivateKey_file(tls_ctx_, config.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-      return Status::InvalidArgument("client certificate: " + SslErrors());
+      return Status::InvalidArgument("client certificate: " + net::OpenSslErrors());
     }
   }
   static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
@@ -100,7 +91,7 @@ Status HttpTestClient::Handshake(Ms timeout) {
   int r = SslLoop(
       ssl_, fd_, [ssl] { return SSL_connect(ssl); }, Clock::now() + timeout);
   if (r > 0) return Status::Ok();
-  std::string why = r == -1 ? "timed out" : SslErrors();
+  std::string why = r == -1 ? "timed out" : net::OpenSslErrors();
   long verify = SSL_get_verify_result(ssl_);
   if (verify != X509_V_OK)
     why += " (verify: " + std::string(X509_verify_cert_error_string(verify)) + ")";
@@ -125,7 +116,7 @@ std::string HttpTestClient::PeerCertificate() const {
 
 Status HttpTestClient::Renegotiate(Ms timeout) {
   if (ssl_ == nullptr) return Status::InvalidArgument("not a TLS connection");
-  if (SSL_renegotiate(ssl_) != 1) return Status::Unavailable("SSL_renegotiate: " + SslErrors());
+  if (SSL_renegotiate(ssl_) != 1) return Status::Unavailable("SSL_renegotiate: " + net::OpenSslErrors());
   SSL* ssl = ssl_;
   int r = SslLoop(
       ssl_, fd_, [ssl] { return SSL_do_handshake(ssl); }, Clock::now() + timeout);
@@ -135,7 +126,7 @@ Status HttpTestClient::Renegotiate(Ms timeout) {
   char c;
   int rr = SslLoop(
       ssl_, fd_, [ssl, &c] { return SSL_read(ssl, &c, 1); }, Clock::now() + timeout);
-  return Status::Unavailable("renegotiation refused (" + std::to_string(rr) + "): " + SslErrors());
+  return Status::Unavailable("renegotiation refused (" + std::to_string(rr) + "): " + net::OpenSslErrors());
 }
 
 bool HttpTestClient::SessionReused() const { return ssl_ && SSL_session_reused(ssl_) == 1; }
@@ -214,7 +205,7 @@ Status HttpTestClient::SendRaw(std::string_view bytes) {
           [ssl, bytes] { return SSL_write(ssl, bytes.data(), static_cast<int>(bytes.size())); },
           deadline);
       if (n == -1) return Status::Timeout("send timed out");
-      if (n <= 0) return Status::Unavailable("TLS send: " + SslErrors());
+      if (n <= 0) return Status::Unavailable("TLS send: " + net::OpenSslErrors());
       bytes.remove_prefix(static_cast<size_t>(n));
     }
     return Status::Ok();
