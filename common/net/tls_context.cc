@@ -141,9 +141,10 @@ Result<std::shared_ptr<TlsContext>> CreateClientForConfig(const TlsClientOptions
   Result<std::shared_ptr<TlsContext>> ctx = TlsContext::CreateClient(options);
   if (!ctx.ok()) return ctx.status().Annotate(key);
   if (options.insecure_skip_verify) {
-    LOG_WARN("%s.insecure_skip_verify is true: the peers' certificates are NOT checked (anyone "
-             "on the path can impersonate them); for tests only",
-             key.c_str());
+    LOG_WARN(
+        "%s.insecure_skip_verify is true: the peers' certificates are NOT checked (anyone "
+        "on the path can impersonate them); for tests only",
+        key.c_str());
   }
   return ctx;
 }

@@ -29,7 +29,6 @@ int RemainingMs(Clock::time_point deadline) {
   return left.count() < 0 ? 0 : static_cast<int>(left.count());
 }
 
-
 // Runs `op` (an SSL_* call on a non-blocking socket) until it returns > 0 or fails for
 // good: >0 done, 0 clean close (close_notify), -1 timeout, -2 failure.
 template <typename Op>
@@ -116,7 +115,8 @@ std::string HttpTestClient::PeerCertificate() const {
 
 Status HttpTestClient::Renegotiate(Ms timeout) {
   if (ssl_ == nullptr) return Status::InvalidArgument("not a TLS connection");
-  if (SSL_renegotiate(ssl_) != 1) return Status::Unavailable("SSL_renegotiate: " + net::OpenSslErrors());
+  if (SSL_renegotiate(ssl_) != 1)
+    return Status::Unavailable("SSL_renegotiate: " + net::OpenSslErrors());
   SSL* ssl = ssl_;
   int r = SslLoop(
       ssl_, fd_, [ssl] { return SSL_do_handshake(ssl); }, Clock::now() + timeout);
@@ -126,7 +126,8 @@ Status HttpTestClient::Renegotiate(Ms timeout) {
   char c;
   int rr = SslLoop(
       ssl_, fd_, [ssl, &c] { return SSL_read(ssl, &c, 1); }, Clock::now() + timeout);
-  return Status::Unavailable("renegotiation refused (" + std::to_string(rr) + "): " + net::OpenSslErrors());
+  return Status::Unavailable("renegotiation refused (" + std::to_string(rr) +
+                             "): " + net::OpenSslErrors());
 }
 
 bool HttpTestClient::SessionReused() const { return ssl_ && SSL_session_reused(ssl_) == 1; }
