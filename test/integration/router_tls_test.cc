@@ -267,7 +267,8 @@ TEST_CASE(
   MESSAGE("node: " << n.output);
 }
 
-TEST_CASE("node TLS: the node's own listener serves https and its banner says so") {
+TEST_CASE("node TLS: the node's own listener serves https, its banner says so, SIGHUP "
+          "reloads the certificate") {
   TestPki pki("halo test CA", {"node"});
   REQUIRE(pki.ok());
   halo::testing::TempDir dir("tlsnode");
@@ -296,6 +297,37 @@ TEST_CASE("node TLS: the node's own listener serves https and its banner says so
   auto p = plain.Get("/v1/sys/health?standbyok=true");
   REQUIRE(p.ok());
   CHECK(p->status == 400);
+  // SIGHUP: the renewed certificate for new connections; the open one keeps working.
+  std::string old_cert = c.PeerCertificate();
+  REQUIRE(pki.AddLeaf("node"));
+  node.Signal(SIGHUP);
+  REQUIRE(PollUntil(
+      [&] {
+        return RunCommand({"/bin/cat", log}).output.find("reloaded the TLS certificate") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(10)));
+  auto again = c.Get("/v1/sys/health?standbyok=true");
+  REQUIRE(again.ok());
+  CHECK(again->status == 200);
+  CHECK(c.connections_opened() == 1);
+  HttpTestClient fresh(port);
+  REQUIRE(fresh.UseTls(tls).ok());
+  REQUIRE(fresh.Get("/v1/sys/health?standbyok=true").ok());
+  CHECK(fresh.PeerCertificate() != old_cert);
+  // A broken file: the node keeps serving the certificate it has, and says why.
+  halo::testing::WriteFile(pki.cert("node"), "garbage\n");
+  node.Signal(SIGHUP);
+  REQUIRE(PollUntil(
+      [&] {
+        return RunCommand({"/bin/cat", log}).output.find("keeping the running TLS certificate") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(10)));
+  HttpTestClient after(port);
+  REQUIRE(after.UseTls(tls).ok());
+  REQUIRE(after.Get("/v1/sys/health?standbyok=true").ok());
+  CHECK(after.PeerCertificate() == fresh.PeerCertificate());
 }
 
 }  // namespace
