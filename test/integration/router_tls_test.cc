@@ -267,8 +267,9 @@ TEST_CASE(
   MESSAGE("node: " << n.output);
 }
 
-TEST_CASE("node TLS: the node's own listener serves https, its banner says so, SIGHUP "
-          "reloads the certificate") {
+TEST_CASE(
+    "node TLS: the node's own listener serves https, its banner says so, SIGHUP "
+    "reloads the certificate") {
   TestPki pki("halo test CA", {"node"});
   REQUIRE(pki.ok());
   halo::testing::TempDir dir("tlsnode");
