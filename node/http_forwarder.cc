@@ -132,6 +132,11 @@ void HttpForwarder::Send(Peer& peer, const std::string& api_addr, http::Request 
                 });
 }
 
+void HttpForwarder::SetTls(std::shared_ptr<const net::TlsContext> tls) {
+  tls_ = tls;
+  client_->SetTls(std::move(tls));
+}
+
 // Drops idle connections and the requests in flight (their callbacks are not called, as
 // before); later Forward calls get a fresh client.
 void HttpForwarder::Shutdown() {

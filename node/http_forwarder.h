@@ -37,6 +37,8 @@ class HttpForwarder final : public Forwarder {
 
   void Forward(const std::string& api_addr, http::Request request, DoneFn done) override;
   void Shutdown() override;
+  // A reloaded cluster_tls context: later forwards use it (idle connections are closed).
+  void SetTls(std::shared_ptr<const net::TlsContext> tls);
 
  private:
   struct Waiting {

@@ -46,9 +46,11 @@ Status Node::Init() {
   if (config_.cluster_tls_enabled) {
     ASSIGN_OR_RETURN(cluster_tls, net::CreateClientForConfig(config_.cluster_tls, "cluster_tls"));
   }
-  forwarder_ =
+  auto forwarder =
       std::make_unique<HttpForwarder>(base_, milliseconds(config_.listener.max_request_duration_ms),
                                       resolver_.get(), std::move(cluster_tls));
+  http_forwarder_ = forwarder.get();
+  forwarder_ = std::move(forwarder);
   NodeApi::Hooks hooks;
   hooks.may_write = [this](uint64_t epoch) {
     return elector_ == nullptr ? lock_backend_ == nullptr : elector_->MayWrite(epoch);
@@ -227,6 +229,16 @@ void Node::OnSignal(evutil_socket_t sig, short, void* arg) {
 // SIGHUP: the listener's certificate and key are read again (the rest of the config is
 // fixed at start). A file that does not load keeps the running certificate.
 void Node::ReloadTls() {
+  if (config_.cluster_tls_enabled) {
+    Result<std::shared_ptr<net::TlsContext>> ctx =
+        net::CreateClientForConfig(config_.cluster_tls, "cluster_tls");
+    if (ctx.ok()) {
+      http_forwarder_->SetTls(std::move(ctx).value());
+      LOG_INFO("SIGHUP: reloaded cluster_tls (%s)", config_.cluster_tls.cert_file.c_str());
+    } else {
+      LOG_ERROR("SIGHUP: keeping the running cluster_tls: %s", ctx.status().ToString().c_str());
+    }
+  }
   if (!config_.listener.tls.enabled) {
     LOG_INFO("SIGHUP: TLS is off on the listener; nothing to reload");
     return;

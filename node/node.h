@@ -40,6 +40,8 @@ class HttpHandler;
 
 namespace halo::node {
 
+class HttpForwarder;
+
 class Node {
  public:
   // Opens storage and the lock, binds the listener (nothing is served until Run()).
@@ -84,6 +86,7 @@ class Node {
   std::unique_ptr<lock::Elector> elector_;
   std::unique_ptr<LeaderWatcher> watcher_;
   std::unique_ptr<Forwarder> forwarder_;
+  HttpForwarder* http_forwarder_ = nullptr;  // forwarder_ itself (SIGHUP reloads its TLS)
   std::unique_ptr<NodeApi> api_;
   std::unique_ptr<http::HttpServer> server_;
   std::string listen_address_;

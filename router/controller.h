@@ -36,6 +36,10 @@ class Controller {
   // `upstream_tls`: the client context for probes and leader queries (nullptr: plaintext).
   Controller(event_base* base, const RouterConfig& cfg, Metrics* metrics, Publish publish,
              std::shared_ptr<const net::TlsContext> upstream_tls = nullptr);
+  // A reloaded upstream_tls context for the probes' new connections.
+  void SetUpstreamTls(std::shared_ptr<const net::TlsContext> tls) {
+    client_->SetTls(std::move(tls));
+  }
   ~Controller();
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;

@@ -292,16 +292,7 @@ void RouterServer::ApplyReload(RouterConfig cfg) {
     LOG_WARN("reload: dns_servers only change on restart; keeping the running ones");
     cfg.dns_servers = cfg_.dns_servers;
   }
-  if (cfg.upstream_tls_enabled != cfg_.upstream_tls_enabled ||
-      cfg.upstream_tls.ca_file != cfg_.upstream_tls.ca_file ||
-      cfg.upstream_tls.cert_file != cfg_.upstream_tls.cert_file ||
-      cfg.upstream_tls.key_file != cfg_.upstream_tls.key_file ||
-      cfg.upstream_tls.server_name != cfg_.upstream_tls.server_name ||
-      cfg.upstream_tls.insecure_skip_verify != cfg_.upstream_tls.insecure_skip_verify) {
-    LOG_WARN("reload: upstream_tls only changes on restart; keeping the running one");
-    cfg.upstream_tls_enabled = cfg_.upstream_tls_enabled;
-    cfg.upstream_tls = cfg_.upstream_tls;
-  }
+  ReloadUpstreamTls(cfg);
   Result<LogLevel> level = ParseLogLevel(cfg.log_level);
   if (level.ok()) SetLogLevel(*level);
   cfg_ = std::move(cfg);
@@ -335,6 +326,32 @@ void RouterServer::ReloadTls(RouterConfig& cfg) {
              static_cast<long long>(tls_[i]->seconds_to_expiry()));
   }
   PublishTlsExpiry();
+}
+
+// upstream_tls: its files are read again on every reload (a renewed client certificate or
+// CA), for new connections to the nodes; turning it on or off needs a restart. A context
+// that does not load keeps the running one.
+void RouterServer::ReloadUpstreamTls(RouterConfig& cfg) {
+  if (cfg.upstream_tls_enabled != cfg_.upstream_tls_enabled) {
+    LOG_WARN("reload: upstream_tls on/off only changes on restart; keeping the running one");
+    cfg.upstream_tls_enabled = cfg_.upstream_tls_enabled;
+    cfg.upstream_tls = cfg_.upstream_tls;
+    return;
+  }
+  if (!cfg.upstream_tls_enabled) return;
+  Result<std::shared_ptr<net::TlsContext>> next =
+      net::CreateClientForConfig(cfg.upstream_tls, "upstream_tls");
+  if (!next.ok()) {
+    metrics_->counters().tls_reload_failures.fetch_add(1, std::memory_order_relaxed);
+    LOG_ERROR("reload: upstream_tls keeps its running certificates: %s",
+              next.status().ToString().c_str());
+    cfg.upstream_tls = cfg_.upstream_tls;
+    return;
+  }
+  upstream_tls_ = std::move(next).value();
+  controller_->SetUpstreamTls(upstream_tls_);
+  LOG_INFO("reload: upstream_tls reloaded (ca_file %s, cert_file %s)",
+           cfg.upstream_tls.ca_file.c_str(), cfg.upstream_tls.cert_file.c_str());
 }
 
 void RouterServer::PublishTlsExpiry() {

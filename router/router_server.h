@@ -65,6 +65,7 @@ class RouterServer : private ControlSink {
   void ApplyReload(RouterConfig cfg);
   void ReloadTls(RouterConfig& cfg);
   void PublishTlsExpiry();
+  void ReloadUpstreamTls(RouterConfig& cfg);
   void ReloadFailed(const Status& st);
   void BeginDrain();
   void Finish();

@@ -99,6 +99,11 @@ class HttpClient {
 
   // Closes every idle connection (requests in flight are not affected).
   void CloseIdle();
+  // New connections use `tls` from now on (a certificate reload); idle ones are closed.
+  void SetTls(std::shared_ptr<const net::TlsContext> tls) {
+    options_.tls = std::move(tls);
+    CloseIdle();
+  }
   size_t idle_connections() const;
   size_t in_flight() const { return exchanges_.size(); }
   const Stats& stats() const { return stats_; }

@@ -444,6 +444,35 @@ TEST_CASE(
   REQUIRE(anon.UseTls(anonymous).ok());
   auto a = anon.Get("/v1/sys/health");
   CHECK_FALSE(a.ok());
+  // Renewed client certificates: SIGHUP reads the router's upstream_tls and the standby's
+  // cluster_tls files again; writes go on. A broken file is refused and the running
+  // certificates stay (the error is logged; info lines are off at log_level warn).
+  std::string node_log = c.dir.Join("node" + std::to_string(standby + 1) + ".log");
+  REQUIRE(c.pki.AddLeaf("router"));
+  REQUIRE(c.pki.AddLeaf("node" + std::to_string(standby + 1)));
+  REQUIRE(router.Reload(c.RouterConfig(router.port())));
+  c.procs[standby].Signal(SIGHUP);
+  halo::testing::WriteFile(c.pki.cert("router"), "garbage\n");
+  REQUIRE(router.Reload(c.RouterConfig(router.port())));
+  CHECK(router.log().find("upstream_tls keeps its running certificates") != std::string::npos);
+  CHECK(StatusCounter(router.Status(), "tls_reload_failures") == 1);
+  halo::testing::WriteFile(c.pki.cert("node" + std::to_string(standby + 1)), "garbage\n");
+  c.procs[standby].Signal(SIGHUP);
+  REQUIRE(PollUntil(
+      [&] {
+        return RunCommand({"/bin/cat", node_log}).output.find("keeping the running cluster_tls") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(10)));
+  HttpTestClient after(router.port());
+  auto w2 = after.Put("/v1/secret/data/mtls/c", R"({"data":{"v":"3"}})", kToken);
+  REQUIRE(w2.ok());
+  CHECK(w2->status == 200);
+  HttpTestClient direct2(c.ports[standby]);
+  REQUIRE(direct2.UseTls(c.Client()).ok());
+  auto f2 = direct2.Put("/v1/secret/data/mtls/d", R"({"data":{"v":"4"}})", kToken);
+  REQUIRE(f2.ok());
+  CHECK(f2->status == 200);
 }
 
 TEST_CASE(
