@@ -83,7 +83,7 @@ std::unique_ptr<http::ServerExchange> Worker::AdminHost::NewExchange(http::Downs
   return std::make_unique<ProxyExchange>(w_, downstream, ProxyExchange::Listener::kAdmin);
 }
 
-void Worker::AdminHost::OnConnectionClosed(http::Http1ServerConnection* c) {
+void Worker::AdminHost::OnConnectionClosed(http::ServerConnection* c) {
   w_->admin_conns_.erase(c);
   if (w_->draining_) w_->MaybeDrained();
 }
@@ -121,10 +121,10 @@ void Worker::Drain() {
     draining_ = true;
     listeners_.clear();
     admin_listener_.reset();
-    std::vector<http::Http1ServerConnection*> conns;
+    std::vector<http::ServerConnection*> conns;
     for (auto& [c, ip] : conns_) conns.push_back(c);
     conns.insert(conns.end(), admin_conns_.begin(), admin_conns_.end());
-    for (http::Http1ServerConnection* c : conns) c->BeginDrain();
+    for (http::ServerConnection* c : conns) c->BeginDrain();
     MaybeDrained();
   });
 }
@@ -181,10 +181,10 @@ void Worker::OnTimeout() { counters().timeouts.fetch_add(1, std::memory_order_re
 
 void Worker::CloseConnections() {
   // Connections tell OnConnectionClosed() as they go; take a copy first.
-  std::vector<http::Http1ServerConnection*> conns;
+  std::vector<http::ServerConnection*> conns;
   for (auto& [c, ip] : conns_) conns.push_back(c);
   conns.insert(conns.end(), admin_conns_.begin(), admin_conns_.end());
-  for (http::Http1ServerConnection* c : conns) delete c;
+  for (http::ServerConnection* c : conns) delete c;
 }
 
 void Worker::SetSnapshot(std::shared_ptr<const ClusterSnapshot> snap) {
@@ -225,7 +225,7 @@ void Worker::Hold(ProxyExchange* x) { x->held_pos = held_.insert(held_.end(), x)
 
 void Worker::Unhold(ProxyExchange* x) { held_.erase(x->held_pos); }
 
-void Worker::OnConnectionClosed(http::Http1ServerConnection* c) {
+void Worker::OnConnectionClosed(http::ServerConnection* c) {
   counters().connections_open.fetch_sub(1, std::memory_order_relaxed);
   auto it = conns_.find(c);
   if (it != conns_.end()) {
@@ -233,6 +233,20 @@ void Worker::OnConnectionClosed(http::Http1ServerConnection* c) {
     conns_.erase(it);
   }
   if (draining_) MaybeDrained();
+}
+
+void Worker::OnConnectionReplaced(http::ServerConnection* from, http::ServerConnection* to) {
+  auto it = conns_.find(from);
+  if (it == conns_.end()) return;
+  std::string ip = std::move(it->second);
+  conns_.erase(it);
+  conns_.emplace(to, std::move(ip));
+}
+
+void Worker::AdminHost::OnConnectionReplaced(http::ServerConnection* from,
+                                             http::ServerConnection* to) {
+  w_->admin_conns_.erase(from);
+  w_->admin_conns_.insert(to);
 }
 
 void Worker::MaybeDrained() {

@@ -108,7 +108,8 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
   std::unique_ptr<http::ServerExchange> NewExchange(http::Downstream* downstream) override;
   void OnBadRequest(int status) override;
   void OnTimeout() override;
-  void OnConnectionClosed(http::Http1ServerConnection* c) override;
+  void OnConnectionClosed(http::ServerConnection* c) override;
+  void OnConnectionReplaced(http::ServerConnection* from, http::ServerConnection* to) override;
 
   // The admin listener's connections: ProxyExchanges in admin mode, not counted as clients.
   class AdminHost final : public http::ServerConnectionHost {
@@ -118,7 +119,8 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
     bool draining() const override { return w_->draining_; }
     void OnBadRequest(int) override {}
     void OnTimeout() override {}
-    void OnConnectionClosed(http::Http1ServerConnection* c) override;
+    void OnConnectionClosed(http::ServerConnection* c) override;
+    void OnConnectionReplaced(http::ServerConnection* from, http::ServerConnection* to) override;
 
    private:
     Worker* w_;
@@ -143,10 +145,10 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
   std::shared_ptr<const RouteSettings> settings_;
   // Open client connections, each with the IP counted for max_connections_per_client ("" if
   // not counted).
-  std::unordered_map<http::Http1ServerConnection*, std::string> conns_;
+  std::unordered_map<http::ServerConnection*, std::string> conns_;
   AdminHost admin_host_{this};
   std::unique_ptr<net::TcpListener> admin_listener_;
-  std::unordered_set<http::Http1ServerConnection*> admin_conns_;
+  std::unordered_set<http::ServerConnection*> admin_conns_;
   std::list<ProxyExchange*> held_;
   Rng rng_;
   uint64_t local_down_slots_ = 0;

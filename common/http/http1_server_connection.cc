@@ -3,9 +3,12 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include <algorithm>
+
 #include "common/check.h"
 #include "common/http/error_body.h"
 #include "common/http/evbuffer_feed.h"
+#include "common/http/h2_server_connection.h"
 #include "common/http/serializer.h"
 #include "common/http/syntax.h"
 #include "common/logging.h"
@@ -40,9 +43,12 @@ Http1ServerConnection::Http1ServerConnection(event_base* base, TimerSource* time
                                              ServerConnectionHost* host,
                                              std::shared_ptr<const ServerConnectionOptions> options,
                                              evutil_socket_t fd, const sockaddr* peer)
-    : host_(host),
+    : base_(base),
+      timers_(timers),
+      host_(host),
       options_(std::move(options)),
-      sock_(base, this),
+      sock_(std::make_unique<net::StreamSocket>(base,
+                                                static_cast<net::StreamSocket::Handler*>(this))),
       client_ip_(net::IpString(peer)),
       peer_address_(net::HostPortString(peer)),
       parser_(options_->parser, static_cast<RequestParser::Callbacks*>(this)) {
@@ -52,9 +58,9 @@ Http1ServerConnection::Http1ServerConnection(event_base* base, TimerSource* time
   HALO_CHECK(deferred_ != nullptr, "event_new failed (out of memory)");
   exchange_ = host_->NewExchange(static_cast<Downstream*>(this));
   if (options_->tls) {
-    sock_.AdoptTls(fd, options_->tls, &PlaintextOnTlsReply());
+    sock_->AdoptTls(fd, options_->tls, &PlaintextOnTlsReply());
   } else {
-    sock_.Adopt(fd);
+    sock_->Adopt(fd);
   }
   ArmTimer(TimerUse::kIdle, options_->first_request_timeout);
 }
@@ -63,24 +69,44 @@ Http1ServerConnection::~Http1ServerConnection() {
   ReleaseBody();
   exchange_.reset();  // releases whatever the exchange holds (node connection, hold slot)
   event_free(deferred_);
-  host_->OnConnectionClosed(this);
+  if (!handed_off_) host_->OnConnectionClosed(this);
+}
+
+bool Http1ServerConnection::HandOffToH2() {
+  if (!options_->h2.enabled || requests_ > 0 || phase_ != Phase::kIdle || closing_) return false;
+  static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  evbuffer* in = sock_->input();
+  size_t n = std::min(evbuffer_get_length(in), kPreface.size());
+  char head[24];
+  if (n == 0 || evbuffer_copyout(in, head, n) != static_cast<ev_ssize_t>(n) ||
+      std::string_view(head, n) != kPreface.substr(0, n)) {
+    return false;
+  }
+  if (n < kPreface.size()) return true;  // a prefix of it: wait for the rest (still ours)
+  auto* h2 = new H2ServerConnection(base_, timers_, host_, options_, std::move(sock_), client_ip_,
+                                    peer_address_);
+  host_->OnConnectionReplaced(this, h2);
+  handed_off_ = true;
+  delete this;
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------
 // Client I/O
 
 void Http1ServerConnection::OnReadable() {
+  if (phase_ == Phase::kIdle && requests_ == 0 && HandOffToH2()) return;  // may delete *this
   if (lingering_) {  // closing: read and drop whatever the client still sends
-    evbuffer_drain(sock_.input(), evbuffer_get_length(sock_.input()));
+    evbuffer_drain(sock_->input(), evbuffer_get_length(sock_->input()));
     return;
   }
   if (phase_ == Phase::kExchange && !request_done_) {
     ArmTimer(TimerUse::kBody, options_->body_timeout);
   }
   if (phase_ == Phase::kExchange && request_done_ &&
-      evbuffer_get_length(sock_.input()) > kPipelineHighWater) {
+      evbuffer_get_length(sock_->input()) > kPipelineHighWater) {
     pipeline_full_ = true;  // FinishExchange reads on
-    sock_.DisableRead();
+    sock_->DisableRead();
   }
   ProcessInput();
 }
@@ -88,7 +114,7 @@ void Http1ServerConnection::OnReadable() {
 void Http1ServerConnection::ProcessInput() {
   if (in_process_) return;
   in_process_ = true;
-  evbuffer* in = sock_.input();
+  evbuffer* in = sock_->input();
   while (!closing_ && !input_paused_ && !wait_output_) {
     if (phase_ == Phase::kExchange && request_done_) break;  // the next request waits
     size_t len = evbuffer_get_length(in);
@@ -110,19 +136,19 @@ void Http1ServerConnection::ProcessInput() {
 void Http1ServerConnection::PauseRequestBody() {
   if (input_paused_) return;
   input_paused_ = true;
-  sock_.DisableRead();
+  sock_->DisableRead();
 }
 
 void Http1ServerConnection::ResumeRequestBody() {
   if (!input_paused_ || closing_) return;
   input_paused_ = false;
-  sock_.EnableRead();
+  sock_->EnableRead();
   ScheduleDeferred();  // parse what is buffered, from the loop
 }
 
 void Http1ServerConnection::Flush() {
-  sock_.Flush();
-  if (sock_.pending_output() > 0) {
+  sock_->Flush();
+  if (sock_->pending_output() > 0) {
     if (!write_timer_->armed()) write_timer_->Arm(options_->write_timeout);
   } else {
     write_timer_->Cancel();
@@ -159,7 +185,7 @@ void Http1ServerConnection::OnClosed(int err, bool) {
   // half-close (nginx's proxy_ignore_client_abort off): the exchange drops what it holds (a
   // parked query, a node connection) and the socket is freed.
   bool answered = phase_ == Phase::kIdle || response_done_;
-  if (err == 0 && !closing_ && answered && sock_.pending_output() > 0) {
+  if (err == 0 && !closing_ && answered && sock_->pending_output() > 0) {
     CloseSoon();  // half-close with an answer still queued: deliver it, then close
     return;
   }
@@ -172,14 +198,14 @@ void Http1ServerConnection::OnClosed(int err, bool) {
 // for a moment first, so the close does not reset a connection whose answer is unread.
 void Http1ServerConnection::Linger() {
   if (lingering_) return;
-  if (!linger_needed_ || sock_.closed() || sock_.read_eof()) {
+  if (!linger_needed_ || sock_->closed() || sock_->read_eof()) {
     delete this;
     return;
   }
   lingering_ = true;
-  sock_.ShutdownWrite();
-  evbuffer_drain(sock_.input(), evbuffer_get_length(sock_.input()));
-  sock_.EnableRead();
+  sock_->ShutdownWrite();
+  evbuffer_drain(sock_->input(), evbuffer_get_length(sock_->input()));
+  sock_->EnableRead();
   ArmTimer(TimerUse::kLinger, options_->linger_timeout);
 }
 
@@ -188,8 +214,8 @@ void Http1ServerConnection::OnTimer() {
   timer_use_ = TimerUse::kNone;
   switch (use) {
     case TimerUse::kClose:
-      if (sock_.pending_output() == 0) Linger();  // may delete
-      return;                                     // else OnDrained lingers once the output is out
+      if (sock_->pending_output() == 0) Linger();  // may delete
+      return;                                      // else OnDrained lingers once the output is out
     case TimerUse::kLinger:
       delete this;
       return;
@@ -230,7 +256,7 @@ void Http1ServerConnection::OnDeferred(evutil_socket_t, short, void* arg) {
     self->FinishExchange();
     return;
   }
-  if (!self->input_paused_ && evbuffer_get_length(self->sock_.input()) > 0) {
+  if (!self->input_paused_ && evbuffer_get_length(self->sock_->input()) > 0) {
     self->ProcessInput();
   }
 }
@@ -239,8 +265,8 @@ void Http1ServerConnection::CloseSoon() {
   if (closing_) return;
   closing_ = true;
   linger_needed_ =
-      (phase_ != Phase::kIdle && !request_done_) || evbuffer_get_length(sock_.input()) > 0;
-  sock_.DisableRead();
+      (phase_ != Phase::kIdle && !request_done_) || evbuffer_get_length(sock_->input()) > 0;
+  sock_->DisableRead();
   ReleaseBody();  // no more of this body will be read
   exchange_->Abandon();
   Flush();
@@ -343,7 +369,7 @@ void Http1ServerConnection::OnHead(Request& req) {
   if (expect_continue_ && !response_started_) {
     // The exchange wants the body: tell the client to send it (RFC 9110 §10.1.1).
     expect_continue_ = false;
-    evbuffer_add(sock_.output(), k100Continue.data(), k100Continue.size());
+    evbuffer_add(sock_->output(), k100Continue.data(), k100Continue.size());
     Flush();
   }
 }
@@ -374,7 +400,7 @@ void Http1ServerConnection::FinishExchange() {
   phase_ = Phase::kIdle;
   if (pipeline_full_) {
     pipeline_full_ = false;
-    if (!input_paused_) sock_.EnableRead();
+    if (!input_paused_) sock_->EnableRead();
   }
   request_done_ = response_started_ = response_done_ = false;
   if (!KeepAliveAllowed()) {
@@ -382,11 +408,11 @@ void Http1ServerConnection::FinishExchange() {
     return;
   }
   ArmTimer(TimerUse::kIdle, options_->idle_timeout);
-  if (sock_.pending_output() > kOutputHighWater) {
+  if (sock_->pending_output() > kOutputHighWater) {
     wait_output_ = true;  // OnDrained resumes
     return;
   }
-  if (!input_paused_ && evbuffer_get_length(sock_.input()) > 0) ProcessInput();  // pipelined
+  if (!input_paused_ && evbuffer_get_length(sock_->input()) > 0) ProcessInput();  // pipelined
 }
 
 // ---------------------------------------------------------------------------------------
@@ -399,7 +425,7 @@ void Http1ServerConnection::StartResponse(const Response& head) {
   }
   scratch_.clear();
   AppendClientResponseHead(head, framing_, keep_alive_, &scratch_, minor_version_);
-  evbuffer_add(sock_.output(), scratch_.data(), scratch_.size());
+  evbuffer_add(sock_->output(), scratch_.data(), scratch_.size());
   response_started_ = true;
 }
 
@@ -408,24 +434,24 @@ void Http1ServerConnection::ResponseBody(std::string_view data) {
   if (framing_ == BodyFraming::kChunked) {
     scratch_.clear();
     AppendChunkHeader(&scratch_, data.size());
-    evbuffer_add(sock_.output(), scratch_.data(), scratch_.size());
-    evbuffer_add(sock_.output(), data.data(), data.size());
-    evbuffer_add(sock_.output(), "\r\n", 2);
+    evbuffer_add(sock_->output(), scratch_.data(), scratch_.size());
+    evbuffer_add(sock_->output(), data.data(), data.size());
+    evbuffer_add(sock_->output(), "\r\n", 2);
   } else {
-    evbuffer_add(sock_.output(), data.data(), data.size());
+    evbuffer_add(sock_->output(), data.data(), data.size());
   }
 }
 
 size_t Http1ServerConnection::FlushResponse() {
   Flush();
-  return sock_.pending_output();
+  return sock_->pending_output();
 }
 
 void Http1ServerConnection::FinishResponse(const Headers& trailers) {
   if (framing_ == BodyFraming::kChunked) {
     scratch_.clear();
     if (!AppendLastChunk(&scratch_, trailers).ok()) scratch_.assign("0\r\n\r\n");
-    evbuffer_add(sock_.output(), scratch_.data(), scratch_.size());
+    evbuffer_add(sock_->output(), scratch_.data(), scratch_.size());
   }
   ResponseQueued();
 }
@@ -437,7 +463,7 @@ void Http1ServerConnection::LocalResponse(int status, std::string_view content_t
   scratch_.clear();
   AppendLocalResponse(status, content_type, body, keep_alive_, extra_name, extra_value, &scratch_,
                       head_request_, minor_version_);
-  evbuffer_add(sock_.output(), scratch_.data(), scratch_.size());
+  evbuffer_add(sock_->output(), scratch_.data(), scratch_.size());
   response_started_ = true;
   ResponseQueued();
 }
@@ -455,7 +481,7 @@ void Http1ServerConnection::ResponseQueued() {
   if (request_done_ || input_paused_) {
     if (input_paused_) {
       input_paused_ = false;
-      sock_.EnableRead();
+      sock_->EnableRead();
     }
     ScheduleDeferred();
   }

@@ -35,6 +35,7 @@
 #include "common/http/downstream.h"
 #include "common/http/framing.h"
 #include "common/http/request_parser.h"
+#include "common/http/server_connection.h"
 #include "common/http/server_connection_host.h"
 #include "common/net/stream_socket.h"
 #include "common/timer.h"
@@ -45,7 +46,8 @@ struct sockaddr;
 
 namespace halo::http {
 
-class Http1ServerConnection : private RequestParser::Callbacks,
+class Http1ServerConnection : public ServerConnection,
+                              private RequestParser::Callbacks,
                               private net::StreamSocket::Handler,
                               private Downstream {
  public:
@@ -61,8 +63,8 @@ class Http1ServerConnection : private RequestParser::Callbacks,
   // (e.g. 503 over the connection limit). Call right after construction.
   void Refuse(int status, std::string_view message);
   // Drain: close now if idle, else after the exchange in progress.
-  void BeginDrain();
-  bool idle() const { return phase_ == Phase::kIdle && !closing_; }
+  void BeginDrain() override;
+  bool idle() const override { return phase_ == Phase::kIdle && !closing_; }
 
  private:
   enum class Phase : uint8_t { kIdle, kHead, kExchange };
@@ -90,13 +92,16 @@ class Http1ServerConnection : private RequestParser::Callbacks,
   void ResumeRequestBody() override;
   void CloseAfterResponse() override { keep_alive_ = false; }
   const std::string& client_ip() const override { return client_ip_; }
-  bool secure() const override { return sock_.secure(); }
+  bool secure() const override { return sock_->secure(); }
   const std::string& peer_address() const override { return peer_address_; }
   bool head_request() const override { return head_request_; }
 
   static void OnDeferred(evutil_socket_t fd, short what, void* arg);
   void OnTimer();
   void OnWriteTimeout();
+  // The first bytes are the HTTP/2 connection preface: hand the socket to an
+  // H2ServerConnection and delete *this (true). False: HTTP/1.1, or wait for more bytes.
+  bool HandOffToH2();
   void ProcessInput();
   void HandleParseError();
   void ScheduleDeferred();
@@ -115,9 +120,11 @@ class Http1ServerConnection : private RequestParser::Callbacks,
   // No room for this body: 503 + Retry-After, close (before its bytes are read).
   void RefuseBody();
 
+  event_base* base_;
+  TimerSource* timers_;
   ServerConnectionHost* host_;
   std::shared_ptr<const ServerConnectionOptions> options_;
-  net::StreamSocket sock_;
+  std::unique_ptr<net::StreamSocket> sock_;  // moves to an H2ServerConnection at the preface
   std::unique_ptr<Timer> timer_;
   std::unique_ptr<Timer> write_timer_;
   event* deferred_ = nullptr;  // finish an exchange / resume input from the loop
@@ -135,6 +142,7 @@ class Http1ServerConnection : private RequestParser::Callbacks,
   bool linger_needed_ = false;
   bool wait_output_ = false;    // next request waits until the output drains
   bool pipeline_full_ = false;  // reading stopped: pipelined input at the high-water mark
+  bool handed_off_ = false;     // the socket went to an H2ServerConnection
   size_t requests_ = 0;
 
   // --- the exchange in progress, codec side ---

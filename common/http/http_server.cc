@@ -81,8 +81,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(event_base* base, HttpSer
 HttpServer::~HttpServer() {
   tearing_down_ = true;
   listener_.reset();
-  std::vector<Http1ServerConnection*> conns(conns_.begin(), conns_.end());
-  for (Http1ServerConnection* c : conns) delete c;
+  std::vector<ServerConnection*> conns(conns_.begin(), conns_.end());
+  for (ServerConnection* c : conns) delete c;
   if (grace_timer_) event_free(grace_timer_);
   if (done_event_) event_free(done_event_);
   if (queue_) queue_->Close();
@@ -121,10 +121,15 @@ std::unique_ptr<ServerExchange> HttpServer::NewExchange(Downstream* downstream) 
   return std::make_unique<HandlerExchange>(downstream, handler_, queue_, &stats_);
 }
 
-void HttpServer::OnConnectionClosed(Http1ServerConnection* c) {
+void HttpServer::OnConnectionClosed(ServerConnection* c) {
   conns_.erase(c);
   refusing_.erase(c);
   if (!tearing_down_) MaybeFinishShutdown();
+}
+
+void HttpServer::OnConnectionReplaced(ServerConnection* from, ServerConnection* to) {
+  conns_.erase(from);
+  conns_.insert(to);
 }
 
 void HttpServer::Shutdown(Duration grace, std::function<void()> done) {
@@ -135,8 +140,8 @@ void HttpServer::Shutdown(Duration grace, std::function<void()> done) {
   }
   shutting_down_ = true;
   listener_.reset();  // the port is released at once
-  std::vector<Http1ServerConnection*> conns(conns_.begin(), conns_.end());
-  for (Http1ServerConnection* c : conns) c->BeginDrain();
+  std::vector<ServerConnection*> conns(conns_.begin(), conns_.end());
+  for (ServerConnection* c : conns) c->BeginDrain();
   timeval tv = ToTimeval(grace);
   evtimer_add(grace_timer_, &tv);
   MaybeFinishShutdown();
@@ -151,8 +156,8 @@ void HttpServer::MaybeFinishShutdown() {
 
 void HttpServer::OnGraceExpired(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<HttpServer*>(arg);
-  std::vector<Http1ServerConnection*> conns(self->conns_.begin(), self->conns_.end());
-  for (Http1ServerConnection* c : conns) delete c;
+  std::vector<ServerConnection*> conns(self->conns_.begin(), self->conns_.end());
+  for (ServerConnection* c : conns) delete c;
 }
 
 void HttpServer::OnShutdownDone(evutil_socket_t, short, void* arg) {

@@ -37,7 +37,7 @@ namespace halo::http {
 namespace detail {
 struct ResponderState;
 }  // namespace detail
-class Http1ServerConnection;
+class ServerConnection;
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";     // an IP, or a name resolved through `resolver` at Create
@@ -167,7 +167,8 @@ class HttpServer final : private ServerConnectionHost {
   bool draining() const override { return shutting_down_; }
   void OnBadRequest(int) override { ++stats_.parse_errors; }
   void OnTimeout() override { ++stats_.timeouts; }
-  void OnConnectionClosed(Http1ServerConnection* c) override;
+  void OnConnectionClosed(ServerConnection* c) override;
+  void OnConnectionReplaced(ServerConnection* from, ServerConnection* to) override;
 
   event_base* base_;
   HttpServerOptions options_;
@@ -179,8 +180,8 @@ class HttpServer final : private ServerConnectionHost {
   event* done_event_ = nullptr;
   std::shared_ptr<LoopTaskQueue> queue_;
   int port_ = 0;
-  std::unordered_set<Http1ServerConnection*> conns_;
-  std::unordered_set<Http1ServerConnection*> refusing_;  // answered 503, closing
+  std::unordered_set<ServerConnection*> conns_;
+  std::unordered_set<ServerConnection*> refusing_;  // answered 503, closing
   bool shutting_down_ = false;
   bool tearing_down_ = false;
   std::function<void()> shutdown_done_;

@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/http/body_budget.h"
 #include "common/http/downstream.h"
+#include "common/http/h2_options.h"
 #include "common/http/parser_options.h"
 #include "common/http/server_exchange.h"
 
@@ -20,7 +21,7 @@ class TlsContext;
 
 namespace halo::http {
 
-class Http1ServerConnection;
+class ServerConnection;
 
 struct ServerConnectionOptions {
   ParserOptions parser;
@@ -38,6 +39,8 @@ struct ServerConnectionOptions {
   // The listener's TLS configuration; nullptr: plaintext. A reload swaps in a new context for
   // new connections; one accepted keeps its own.
   std::shared_ptr<const net::TlsContext> tls;
+  // HTTP/2 on this listener (h2.enabled: ALPN h2 on TLS, prior knowledge on plaintext).
+  H2Options h2;
 };
 
 class ServerConnectionHost {
@@ -52,7 +55,10 @@ class ServerConnectionHost {
   virtual void OnBadRequest(int status) = 0;
   virtual void OnTimeout() = 0;
   // From the connection's destructor (the host's bookkeeping; no call back into `c`).
-  virtual void OnConnectionClosed(Http1ServerConnection* c) = 0;
+  virtual void OnConnectionClosed(ServerConnection* c) = 0;
+  // `from` handed its socket to `to` (HTTP/1.1 to HTTP/2 at the preface): `to` takes its
+  // place in the host's bookkeeping; `from` is deleted next without OnConnectionClosed.
+  virtual void OnConnectionReplaced(ServerConnection* from, ServerConnection* to) = 0;
 };
 
 }  // namespace halo::http

@@ -82,8 +82,8 @@ size_t StreamSocket::pending_output() const {
 }
 
 bool StreamSocket::ConnectTls(const NetAddress& addr, std::shared_ptr<const TlsContext> tls,
-                              const std::string& server_name) {
-  tls_ = TlsSession::Client(tls->ctx(), server_name, tls->verify_peer());
+                              const std::string& server_name, bool offer_h2) {
+  tls_ = TlsSession::Client(tls->ctx(), server_name, tls->verify_peer(), offer_h2);
   if (tls_ == nullptr) return false;
   tls_ctx_ = std::move(tls);
   tls_client_ = true;
@@ -91,6 +91,8 @@ bool StreamSocket::ConnectTls(const NetAddress& addr, std::shared_ptr<const TlsC
   wire_out_ = evbuffer_new();
   return Connect(addr);
 }
+
+std::string StreamSocket::alpn() const { return tls_ ? tls_->alpn() : std::string(); }
 
 bool StreamSocket::Connect(const NetAddress& addr) {
   evutil_socket_t fd = socket(addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

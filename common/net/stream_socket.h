@@ -66,8 +66,13 @@ class StreamSocket {
   // Same, then a TLS handshake as the client (`tls` from TlsContext::CreateClient, towards
   // `server_name`): OnConnected comes once the handshake is done; a failed one is a failed
   // connect (OnClosed(EPROTO, false)), tls_error() says why.
+  // `offer_h2`: ALPN offers h2 before http/1.1; alpn() tells what the server picked.
   bool ConnectTls(const NetAddress& addr, std::shared_ptr<const TlsContext> tls,
-                  const std::string& server_name);
+                  const std::string& server_name, bool offer_h2 = false);
+  // The ALPN protocol negotiated ("" for none or plaintext).
+  std::string alpn() const;
+  // Hands the socket's events to another handler (a connection changing protocol).
+  void set_handler(Handler* handler) { handler_ = handler; }
 
   evbuffer* input() { return input_; }
   evbuffer* output() { return output_; }

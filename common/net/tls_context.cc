@@ -19,13 +19,17 @@ namespace halo::net {
 namespace {
 
 constexpr unsigned char kAlpnHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+constexpr unsigned char kAlpnH2Http11[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
-// Server-side ALPN: http/1.1 when the client offers it; no ALPN otherwise (an HTTP/1.1
-// client that offers nothing still works).
+// Server-side ALPN: h2 when the client offers it and the listener serves HTTP/2 (`arg`
+// non-null), else http/1.1 when offered; no ALPN otherwise (an HTTP/1.1 client that offers
+// nothing still works).
 int SelectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
-               unsigned int inlen, void*) {
+               unsigned int inlen, void* arg) {
   unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, outlen, kAlpnHttp11, sizeof(kAlpnHttp11), in, inlen) ==
+  const unsigned char* ours = arg != nullptr ? kAlpnH2Http11 : kAlpnHttp11;
+  unsigned int ours_len = arg != nullptr ? sizeof(kAlpnH2Http11) : sizeof(kAlpnHttp11);
+  if (SSL_select_next_proto(&selected, outlen, ours, ours_len, in, inlen) ==
       OPENSSL_NPN_NEGOTIATED) {
     *out = selected;
     return SSL_TLSEXT_ERR_OK;
@@ -124,7 +128,8 @@ Result<std::shared_ptr<TlsContext>> TlsContext::CreateServer(
     if (o.require_and_verify_client_cert) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     SSL_CTX_set_verify(ctx, mode, nullptr);
   }
-  SSL_CTX_set_alpn_select_cb(ctx, SelectAlpn, nullptr);
+  static int h2_marker = 0;
+  SSL_CTX_set_alpn_select_cb(ctx, SelectAlpn, o.offer_h2 ? &h2_marker : nullptr);
   // Session resumption: stateless tickets under the listener's rotating keys, and a
   // server-side cache for TLS 1.2 clients that resume by session id.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);

@@ -20,6 +20,7 @@ struct TlsOptions {
   std::string cipher_suites;   // OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's default)
   std::string client_ca_file;  // CAs for client certificates (PEM)
   bool require_and_verify_client_cert = false;  // refuse clients without a valid one
+  bool offer_h2 = true;  // ALPN may pick h2 (the listener serves HTTP/2; `http2_disable` off)
 };
 
 // The client side (the router's `upstream_tls`, a node's forwarding to the active).

@@ -26,9 +26,14 @@ std::unique_ptr<TlsSession> TlsSession::Server(SSL_CTX* ctx) {
 }
 
 std::unique_ptr<TlsSession> TlsSession::Client(SSL_CTX* ctx, const std::string& server_name,
-                                               bool verify) {
+                                               bool verify, bool offer_h2) {
   SSL* ssl = SSL_new(ctx);
   if (ssl == nullptr) return nullptr;
+  if (offer_h2) {
+    static constexpr unsigned char kH2Http11[] = {2,   'h', '2', 8,   'h', 't',
+                                                  't', 'p', '/', '1', '.', '1'};
+    SSL_set_alpn_protos(ssl, kH2Http11, sizeof(kH2Http11));
+  }
   BIO* rbio = BIO_new(BIO_s_mem());
   BIO* wbio = BIO_new(BIO_s_mem());
   BIO_set_mem_eof_return(rbio, -1);

@@ -24,8 +24,9 @@ class TlsSession {
   // The server side of a connection accepted on a TLS listener using `ctx`.
   static std::unique_ptr<TlsSession> Server(SSL_CTX* ctx);
   // The client side, towards `server_name` (SNI; also the name checked when `verify`).
+  // `offer_h2`: ALPN offers h2 before http/1.1 (else the context's http/1.1 only).
   static std::unique_ptr<TlsSession> Client(SSL_CTX* ctx, const std::string& server_name,
-                                            bool verify);
+                                            bool verify, bool offer_h2 = false);
   // Starts a client handshake (the ClientHello goes to the wire output).
   Status StartHandshake() { return Drive(); }
   ~TlsSession();

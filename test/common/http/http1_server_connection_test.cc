@@ -46,7 +46,8 @@ class Host final : public ServerConnectionHost {
   bool draining() const override { return false; }
   void OnBadRequest(int) override { ++bad; }
   void OnTimeout() override { ++timeouts; }
-  void OnConnectionClosed(Http1ServerConnection*) override { ++closed; }
+  void OnConnectionClosed(ServerConnection*) override { ++closed; }
+  void OnConnectionReplaced(ServerConnection*, ServerConnection*) override {}
   int bad = 0, timeouts = 0, closed = 0;
 };
 
@@ -102,7 +103,7 @@ struct Fixture {
   FakeTimerSource timers;
   Host host;
   std::shared_ptr<ServerConnectionOptions> options = std::make_shared<ServerConnectionOptions>();
-  Http1ServerConnection* conn = nullptr;
+  ServerConnection* conn = nullptr;
   int client = -1;
   std::string got;
 };
