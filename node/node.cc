@@ -76,6 +76,7 @@ Status Node::Init() {
   options.resolver = resolver_.get();
   options.parser.max_body_bytes = static_cast<uint64_t>(config_.listener.max_request_size);
   options.max_body_bytes_in_flight = static_cast<uint64_t>(config_.limits.max_body_bytes_in_flight);
+  options.http2 = config_.listener.tls.offer_h2;
   if (config_.listener.tls.enabled) {
     Result<std::shared_ptr<net::TlsContext>> tls =
         net::TlsContext::CreateServer(config_.listener.tls);

@@ -1,5 +1,5 @@
 // ExchangeContext: what a ProxyExchange needs from the worker it runs on, and nothing more:
-// the current cluster snapshot and settings, the upstream pool, counters and metrics, the
+// the current cluster snapshot and settings, the upstream connector, counters and metrics, the
 // hold queue, timers and the clock, and the passive signals it sends to the control plane.
 // Worker implements it; unit tests implement it with a fake clock (test/router/). All calls
 // on the worker's loop thread.
@@ -9,12 +9,12 @@
 #include <memory>
 #include <string>
 
-#include "common/http/upstream_pool.h"
 #include "common/timer.h"
 #include "router/balancer.h"
 #include "router/cluster_snapshot.h"
 #include "router/metrics.h"
 #include "router/route_settings.h"
+#include "router/upstream_connector.h"
 
 struct event_base;
 
@@ -34,7 +34,7 @@ class ExchangeContext {
 
   // Where node connections live (the loop they run on, the idle pool).
   virtual event_base* base() = 0;
-  virtual http::UpstreamPool& pool() = 0;
+  virtual UpstreamConnector& upstreams() = 0;
   virtual TimerSource& timers() = 0;
   virtual Rng& rng() = 0;
 

@@ -84,6 +84,16 @@ struct RouterCounters {
   std::atomic<uint64_t> tls_reload_failures{0};  // listeners that kept their old certificate
   std::array<std::atomic<int32_t>, kMaxSlots> inflight{};  // per node slot, all workers
   std::array<std::atomic<uint64_t>, kMaxSlots> connect_failures{};
+  // Requests by protocol: what clients spoke, and what carried them to a node.
+  std::atomic<uint64_t> client_requests_h2{0};
+  std::atomic<uint64_t> client_requests_http1{0};
+  std::atomic<uint64_t> upstream_requests_h2{0};
+  std::atomic<uint64_t> upstream_requests_http1{0};
+  // Per node slot, all workers: open HTTP/2 streams and sessions, and the protocol the last
+  // request to it used (0 none yet, 1 HTTP/1.1, 2 h2).
+  std::array<std::atomic<int32_t>, kMaxSlots> h2_streams{};
+  std::array<std::atomic<int32_t>, kMaxSlots> h2_sessions{};
+  std::array<std::atomic<uint8_t>, kMaxSlots> upstream_protocol{};
 };
 
 class Metrics {

@@ -1,7 +1,5 @@
 #include "router/proxy_exchange.h"
 
-#include "common/net/tls_context.h"
-
 #include <event2/buffer.h>
 #include <event2/event.h>
 
@@ -268,21 +266,13 @@ void ProxyExchange::StopHolding() {
 
 void ProxyExchange::StartUpstream(int node_index) {
   const NodeView& node = st_.snap->nodes[node_index];
-  http::UpstreamConn* conn =
-      ctx_->pool().Take(node.slot, node.resolved, st_.cls == RequestClass::kWrite);
-  st_.upstream_pooled = conn != nullptr;
+  http::UpstreamStream* conn = ctx_->upstreams().Open(
+      node, *st_.settings, st_.cls == RequestClass::kWrite, &st_.upstream_pooled);
   if (!conn) {
-    conn = new http::UpstreamConn(ctx_->base(), node.slot, node.resolved,
-                                  st_.settings->response_parser);
-    const auto& tls = st_.settings->upstream_tls;
-    if (!conn->Connect(st_.settings->limits.upstream_connect_timeout_ms, tls,
-                       tls && !tls->server_name().empty() ? tls->server_name() : node.host)) {
-      delete conn;
-      ctx_->counters().connect_failures[node.slot].fetch_add(1, std::memory_order_relaxed);
-      ctx_->ReportConnectFailure(node.slot, node.name, "connect failed");
-      Dispatch();  // bounded: the node is now excluded
-      return;
-    }
+    ctx_->counters().connect_failures[node.slot].fetch_add(1, std::memory_order_relaxed);
+    ctx_->ReportConnectFailure(node.slot, node.name, "connect failed");
+    Dispatch();  // bounded: the node is now excluded
+    return;
   }
   if (st_.attempts > 0) ctx_->counters().retries.fetch_add(1, std::memory_order_relaxed);
   ++st_.attempts;
@@ -299,29 +289,24 @@ void ProxyExchange::StartUpstream(int node_index) {
 }
 
 void ProxyExchange::ReleaseUpstream(bool reuse) {
-  http::UpstreamConn* c = st_.upstream;
+  http::UpstreamStream* c = st_.upstream;
   st_.upstream = nullptr;
   st_.upstream_paused = false;
   ctx_->counters().inflight[st_.slot].fetch_sub(1, std::memory_order_relaxed);
-  c->Detach();
-  if (reuse) {
-    ctx_->pool().Put(c);
-  } else {
-    delete c;
-  }
+  ctx_->upstreams().Release(c, reuse);
 }
 
 // ---------------------------------------------------------------------------------------
 // Upstream events
 
-void ProxyExchange::OnUpstreamConnected(http::UpstreamConn*) {
+void ProxyExchange::OnUpstreamConnected(http::UpstreamStream*) {
   Flush();
   PaceRequestBody();
 }
 
-void ProxyExchange::OnUpstreamDrained(http::UpstreamConn*) { PaceRequestBody(); }
+void ProxyExchange::OnUpstreamDrained(http::UpstreamStream*) { PaceRequestBody(); }
 
-bool ProxyExchange::OnUpstreamHead(http::UpstreamConn*, http::Response& resp) {
+bool ProxyExchange::OnUpstreamHead(http::UpstreamStream*, http::Response& resp) {
   const NodeView& node = st_.snap->nodes[st_.node_index];
   if (resp.status == 503) {
     // Marked: a sealed or shutting-down node, or a standby that knows no active, did not run
@@ -351,7 +336,7 @@ bool ProxyExchange::OnUpstreamHead(http::UpstreamConn*, http::Response& resp) {
   return true;
 }
 
-void ProxyExchange::OnUpstreamBody(http::UpstreamConn*, std::string_view data) {
+void ProxyExchange::OnUpstreamBody(http::UpstreamStream*, std::string_view data) {
   downstream_->ResponseBody(data);
 }
 
@@ -362,7 +347,7 @@ void ProxyExchange::DownstreamDrained() {
   }
 }
 
-void ProxyExchange::OnUpstreamReadDone(http::UpstreamConn* c) {
+void ProxyExchange::OnUpstreamReadDone(http::UpstreamStream* c) {
   size_t queued = downstream_->FlushResponse();
   if (!st_.upstream_paused && queued > kHighWater) {
     st_.upstream_paused = true;  // the client reads slower than the node answers
@@ -370,7 +355,7 @@ void ProxyExchange::OnUpstreamReadDone(http::UpstreamConn* c) {
   }
 }
 
-void ProxyExchange::OnUpstreamComplete(http::UpstreamConn* c, http::Response& resp) {
+void ProxyExchange::OnUpstreamComplete(http::UpstreamStream* c, http::Response& resp) {
   bool fully_sent = st_.request_done && st_.sent == replay_.size() &&
                     (!overflow_ || evbuffer_get_length(overflow_) == 0);
   bool reuse = c->reusable() && fully_sent;
@@ -380,17 +365,17 @@ void ProxyExchange::OnUpstreamComplete(http::UpstreamConn* c, http::Response& re
   ReleaseUpstream(reuse);
   // A node that closes connections is shutting down or restarting: its pooled siblings will
   // be closed too, so do not send the next write into one of them.
-  if (node_closes) ctx_->pool().DropSlot(slot);
+  if (node_closes) ctx_->upstreams().DropSlot(slot);
   CountDone(slot, st_.status);
   st_.answered = true;
   downstream_->FinishResponse(trailers_);  // tail
 }
 
-void ProxyExchange::OnUpstreamRefused(http::UpstreamConn*) {
+void ProxyExchange::OnUpstreamRefused(http::UpstreamStream*) {
   ExcludeCurrentNode();
   int slot = st_.slot;
   ReleaseUpstream(false);
-  ctx_->pool().DropSlot(slot);
+  ctx_->upstreams().DropSlot(slot);
   Dispatch();
 }
 
@@ -413,7 +398,7 @@ void ProxyExchange::ExcludeCurrentNode() {
   st_.exclude_version = st_.snap->version;
 }
 
-void ProxyExchange::OnUpstreamError(http::UpstreamConn* conn, http::UpstreamFailure why,
+void ProxyExchange::OnUpstreamError(http::UpstreamStream* conn, http::UpstreamFailure why,
                                     http::Reach reach) {
   const std::string connect_error =
       conn->tls_error().empty() ? "connect failed" : "connect failed: " + conn->tls_error();
@@ -428,7 +413,7 @@ void ProxyExchange::OnUpstreamError(http::UpstreamConn* conn, http::UpstreamFail
   // Its siblings in the pool most likely died the same way (node crash or restart).
   if (why == http::UpstreamFailure::kConnect || why == http::UpstreamFailure::kClosed ||
       why == http::UpstreamFailure::kReset) {
-    ctx_->pool().DropSlot(slot);
+    ctx_->upstreams().DropSlot(slot);
   }
   switch (d.action) {
     case http::RetryAction::kResend:

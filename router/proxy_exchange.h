@@ -74,15 +74,15 @@ class ProxyExchange final : public http::ServerExchange, private http::UpstreamO
 
  private:
   // http::UpstreamOwner
-  void OnUpstreamConnected(http::UpstreamConn* c) override;
-  bool OnUpstreamHead(http::UpstreamConn* c, http::Response& resp) override;
-  void OnUpstreamBody(http::UpstreamConn* c, std::string_view data) override;
-  void OnUpstreamReadDone(http::UpstreamConn* c) override;
-  void OnUpstreamComplete(http::UpstreamConn* c, http::Response& resp) override;
-  void OnUpstreamRefused(http::UpstreamConn* c) override;
-  void OnUpstreamError(http::UpstreamConn* c, http::UpstreamFailure why,
+  void OnUpstreamConnected(http::UpstreamStream* c) override;
+  bool OnUpstreamHead(http::UpstreamStream* c, http::Response& resp) override;
+  void OnUpstreamBody(http::UpstreamStream* c, std::string_view data) override;
+  void OnUpstreamReadDone(http::UpstreamStream* c) override;
+  void OnUpstreamComplete(http::UpstreamStream* c, http::Response& resp) override;
+  void OnUpstreamRefused(http::UpstreamStream* c) override;
+  void OnUpstreamError(http::UpstreamStream* c, http::UpstreamFailure why,
                        http::Reach reach) override;
-  void OnUpstreamDrained(http::UpstreamConn* c) override;
+  void OnUpstreamDrained(http::UpstreamStream* c) override;
 
   void OnHoldTimer();
   void Dispatch();
@@ -124,8 +124,8 @@ class ProxyExchange final : public http::ServerExchange, private http::UpstreamO
     bool blocking_query = false;  // counted in RouterCounters::blocking_queries
     TimePoint start{};
     std::optional<TimePoint> hold_deadline;  // one hold budget per request
-    http::UpstreamConn* upstream = nullptr;
-    bool upstream_pooled = false;  // the connection came from the pool
+    http::UpstreamStream* upstream = nullptr;
+    bool upstream_pooled = false;  // it reuses a pooled connection or an open session
     int node_index = -1;
     int slot = -1;
     int attempts = 0;

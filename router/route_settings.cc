@@ -37,8 +37,16 @@ RouteSettings::RouteSettings(const RouterConfig& cfg, uint64_t gen,
   server.body_budget = std::move(body_budget);
   server.retry_after_s = static_cast<int>(cfg.retry_after_s);
   upstream_tls = std::move(upstream_tls_ctx);
+  upstream_h2 = cfg.upstream_h2;
+  upstream_h2_connections = cfg.upstream_h2_connections;
+  // The router's own bytes: its client limits plus what it adds (X-Forwarded-*, Host).
+  upstream_request_parser = request_parser;
+  upstream_request_parser.max_header_bytes = request_parser.max_header_bytes + 8192;
+  upstream_request_parser.max_header_count = request_parser.max_header_count + 8;
+  upstream_request_parser.max_body_bytes = uint64_t{1} << 40;
   for (size_t i = 0; i < cfg.listeners.size(); ++i) {
     listener_server.push_back(server);
+    listener_server.back().h2.enabled = cfg.listeners[i].tls.offer_h2;
     if (i < tls.size() && tls[i] != nullptr) {
       http::ServerConnectionOptions& o = listener_server.back();
       o.tls = tls[i];

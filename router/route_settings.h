@@ -39,8 +39,14 @@ struct RouteSettings {
   // TLS towards the nodes (nullptr: plaintext); fixed at startup.
   std::shared_ptr<const net::TlsContext> upstream_tls;
   http::ParserOptions response_parser;  // node side
-  std::string listen_address;           // Host for HTTP/1.0 requests that sent none
-  std::string admin_token;              // admin listener (router/admin_access.h)
+  // HTTP/2 towards the nodes (RouterConfig::upstream_h2), its connections per node per
+  // worker and session limits, and the parser that re-reads the router's own request bytes.
+  bool upstream_h2 = true;
+  int upstream_h2_connections = 1;
+  http::H2Options upstream_h2_options;
+  http::ParserOptions upstream_request_parser;
+  std::string listen_address;  // Host for HTTP/1.0 requests that sent none
+  std::string admin_token;     // admin listener (router/admin_access.h)
   int workers;
 };
 

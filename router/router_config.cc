@@ -284,6 +284,14 @@ Result<RouterConfig> ParseRouterConfig(std::string_view json, std::string_view w
   RETURN_IF_ERROR(ParseAdmin(&top, &cfg));
   RETURN_IF_ERROR(ParseUpstreamTls(&top, &cfg));
   RETURN_IF_ERROR(GetIntAs(&top, "workers", &cfg.workers, 1, 64));
+  std::string protocol;
+  RETURN_IF_ERROR(top.GetString("upstream_protocol", &protocol));
+  if (!protocol.empty() && protocol != "h2" && protocol != "http1") {
+    return Status::InvalidArgument("upstream_protocol: expected \"h2\" or \"http1\", got \"" +
+                                   protocol + "\"");
+  }
+  cfg.upstream_h2 = protocol != "http1";
+  RETURN_IF_ERROR(GetIntAs(&top, "upstream_h2_connections", &cfg.upstream_h2_connections, 1, 64));
   RETURN_IF_ERROR(top.GetString("log_level", &cfg.log_level));
   RETURN_IF_ERROR(ParseNodes(&top, &cfg));
   RETURN_IF_ERROR(ParseHealth(&top, &cfg));

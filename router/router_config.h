@@ -97,6 +97,10 @@ struct RouterConfig {
   // TLS towards the nodes (data path, probes, leader queries); unset: plaintext.
   bool upstream_tls_enabled = false;
   net::TlsClientOptions upstream_tls;
+  // How the router talks to the nodes: HTTP/2 streams multiplexed on a few connections
+  // (falls back to HTTP/1.1 for a node that does not offer h2), or HTTP/1.1 keep-alive.
+  bool upstream_h2 = true;          // "upstream_protocol": "h2" | "http1"
+  int upstream_h2_connections = 1;  // HTTP/2 connections per node per worker
 };
 
 // Parses and validates. `what` names the source in messages (usually the file path).

@@ -26,7 +26,7 @@ Worker::Worker(int id, Metrics* metrics, ControlSink* control)
 Worker::~Worker() {
   Join();
   CloseConnections();
-  pool_.reset();
+  upstreams_.reset();
   listeners_.clear();
   admin_listener_.reset();
   if (queue_) queue_->Close();
@@ -45,7 +45,8 @@ Status Worker::Init(const std::vector<ListenAddress>& listens, bool reuse_port,
   event_config_free(cfg);
   if (!base_) return Status::Internal("event_base_new failed");
   ASSIGN_OR_RETURN(queue_, LoopTaskQueue::Create(base_));
-  pool_ = std::make_unique<http::UpstreamPool>(kMaxSlots, settings_->limits.upstream_idle_per_node);
+  upstreams_ = std::make_unique<UpstreamConnector>(base_, &counters(), kMaxSlots,
+                                                   settings_->limits.upstream_idle_per_node);
 
   timers_ = std::make_unique<EventTimerSource>(base_);
   for (size_t i = 0; i < listens.size(); ++i) {
@@ -95,7 +96,7 @@ void Worker::Start() {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);  // signals belong to the control thread
     event_base_dispatch(base_);
     CloseConnections();  // tear down on the loop's own thread
-    pool_->Clear();
+    upstreams_->Clear();
   });
 }
 
@@ -112,7 +113,7 @@ void Worker::PublishSnapshot(std::shared_ptr<const ClusterSnapshot> snap) {
 void Worker::PublishSettings(std::shared_ptr<const RouteSettings> settings) {
   Post([this, settings = std::move(settings)]() mutable {
     settings_ = std::move(settings);
-    pool_->set_max_idle(settings_->limits.upstream_idle_per_node);
+    upstreams_->set_max_idle(settings_->limits.upstream_idle_per_node);
   });
 }
 
@@ -194,7 +195,7 @@ void Worker::SetSnapshot(std::shared_ptr<const ClusterSnapshot> snap) {
     for (const NodeView& m : snap->nodes) {
       if (m.slot == n.slot && m.routable && m.address == n.address) keep = true;
     }
-    if (!keep) pool_->DropSlot(n.slot);
+    if (!keep) upstreams_->DropSlot(n.slot);
   }
   snapshot_ = std::move(snap);
   local_down_slots_ = 0;

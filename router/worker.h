@@ -92,7 +92,7 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
   uint64_t local_down_slots() const override { return local_down_slots_; }
   bool draining() const override { return draining_; }
   event_base* base() override { return base_; }
-  http::UpstreamPool& pool() override { return *pool_; }
+  UpstreamConnector& upstreams() override { return *upstreams_; }
   TimerSource& timers() override { return *timers_; }
   Rng& rng() override { return rng_; }
   RouterCounters& counters() override { return metrics_->counters(); }
@@ -140,7 +140,7 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
   std::unique_ptr<EventTimerSource> timers_;
   std::vector<std::unique_ptr<net::TcpListener>> listeners_;
   std::shared_ptr<LoopTaskQueue> queue_;
-  std::unique_ptr<http::UpstreamPool> pool_;
+  std::unique_ptr<UpstreamConnector> upstreams_;
   std::shared_ptr<const ClusterSnapshot> snapshot_;
   std::shared_ptr<const RouteSettings> settings_;
   // Open client connections, each with the IP counted for max_connections_per_client ("" if

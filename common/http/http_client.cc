@@ -11,14 +11,6 @@
 #include "common/http/upstream_conn.h"
 
 namespace halo::http {
-namespace {
-
-bool SameAddress(const net::NetAddress& a, const net::NetAddress& b) {
-  return a.len == b.len && std::memcmp(&a.ss, &b.ss, a.len) == 0;
-}
-
-}  // namespace
-
 // One request: its serialized bytes, its callback, and the attempt in progress. It is the
 // UpstreamOwner of the connection carrying it; the client owns it (exchanges_).
 class HttpClient::Exchange final : public UpstreamOwner {
@@ -45,18 +37,19 @@ class HttpClient::Exchange final : public UpstreamOwner {
   }
 
   // UpstreamOwner
-  void OnUpstreamConnected(UpstreamConn*) override { Write(); }
-  bool OnUpstreamHead(UpstreamConn*, Response& resp) override {
+  void OnUpstreamConnected(UpstreamStream*) override { Write(); }
+  bool OnUpstreamHead(UpstreamStream*, Response& resp) override {
     response_ = resp;  // the head; the body follows through OnUpstreamBody
     return true;
   }
-  void OnUpstreamBody(UpstreamConn*, std::string_view data) override {
+  void OnUpstreamBody(UpstreamStream*, std::string_view data) override {
     response_.body.append(data);
   }
-  void OnUpstreamReadDone(UpstreamConn*) override {}
-  void OnUpstreamComplete(UpstreamConn* c, Response& resp) override {
+  void OnUpstreamReadDone(UpstreamStream*) override {}
+  void OnUpstreamComplete(UpstreamStream*, Response& resp) override {
     response_.trailers = resp.trailers;
     response_.keep_alive = resp.keep_alive;
+    UpstreamConn* c = conn_;
     conn_ = nullptr;
     c->Detach();
     client_->pool_.Put(c);  // parks it when reusable, deletes it otherwise
@@ -65,14 +58,14 @@ class HttpClient::Exchange final : public UpstreamOwner {
     r.response = std::move(response_);
     client_->Finish(this, std::move(r));  // tail
   }
-  void OnUpstreamRefused(UpstreamConn*) override {  // never refused; treat as a bad answer
+  void OnUpstreamRefused(UpstreamStream*) override {  // never refused; treat as a bad answer
     client_->Failed(this, UpstreamFailure::kBadResponse, Reach::kResponseStarted);
   }
-  void OnUpstreamError(UpstreamConn* c, UpstreamFailure why, Reach reach) override {
-    tls_error_ = c->tls_error();
+  void OnUpstreamError(UpstreamStream*, UpstreamFailure why, Reach reach) override {
+    tls_error_ = conn_->tls_error();
     client_->Failed(this, why, reach);  // tail
   }
-  void OnUpstreamDrained(UpstreamConn*) override {}
+  void OnUpstreamDrained(UpstreamStream*) override {}
 
   static void OnTimer(evutil_socket_t, short, void* arg) {
     auto* self = static_cast<Exchange*>(arg);
@@ -111,7 +104,7 @@ HttpClient::~HttpClient() {
 
 int HttpClient::SlotFor(const net::NetAddress& addr) {
   for (size_t i = 0; i < peers_.size(); ++i) {
-    if (SameAddress(peers_[i], addr)) return static_cast<int>(i);
+    if (peers_[i] == addr) return static_cast<int>(i);
   }
   if (static_cast<int>(peers_.size()) < pool_.max_slots()) {
     peers_.push_back(addr);

@@ -43,6 +43,7 @@ HttpServer::HttpServer(event_base* base, HttpServerOptions options, HttpHandler*
     o->body_budget = std::make_shared<BodyBudget>(options_.max_body_bytes_in_flight);
   }
   o->tls = options_.tls;
+  o->h2.enabled = options_.http2;
   conn_options_ = std::move(o);
 }
 

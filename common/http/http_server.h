@@ -54,6 +54,7 @@ struct HttpServerOptions {
   size_t max_requests_per_connection = 0;              // 0: unlimited
   uint64_t max_body_bytes_in_flight = 0;               // all connections; 0: unbounded
   std::shared_ptr<const net::TlsContext> tls;          // nullptr: plaintext
+  bool http2 = true;  // serve HTTP/2 (ALPN h2 on TLS, prior knowledge on plaintext)
 };
 
 // Completes one request. A cheap copyable handle (copies share the one response).

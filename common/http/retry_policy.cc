@@ -68,6 +68,9 @@ RetryDecision DecideAnyNode(const RetryInput& in) {
     if (in.replays == 0) return Resend(true, false, true, "503 not executed: once elsewhere");
     return PassThrough("503 and the read was already replayed");
   }
+  if (in.reach == Reach::kNeverWritten && in.failure == UpstreamFailure::kNotH2 && in.replayable) {
+    return Resend(false, true, false, "the node does not speak HTTP/2: again over HTTP/1.1");
+  }
   if (in.reach == Reach::kNeverWritten) {
     if (!in.other_peer) return Fail(503, false, "never written and no node can take it");
     if (in.failure == UpstreamFailure::kConnect) {

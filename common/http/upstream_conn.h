@@ -21,6 +21,7 @@
 #include "common/http/message.h"
 #include "common/http/response_parser.h"
 #include "common/http/upstream_outcome.h"
+#include "common/http/upstream_stream.h"
 #include "common/net/net_address.h"
 #include "common/net/stream_socket.h"
 
@@ -30,28 +31,7 @@ struct evbuffer;
 
 namespace halo::http {
 
-class UpstreamConn;
-
-class UpstreamOwner {
- public:
-  virtual ~UpstreamOwner() = default;
-  virtual void OnUpstreamConnected(UpstreamConn* c) = 0;
-  // Return false to refuse the response before any byte of it reaches the client; the
-  // exchange then ends through OnUpstreamRefused.
-  virtual bool OnUpstreamHead(UpstreamConn* c, Response& resp) = 0;
-  virtual void OnUpstreamBody(UpstreamConn* c, std::string_view data) = 0;
-  // End of one batch of response bytes (a good moment to flush towards the client).
-  virtual void OnUpstreamReadDone(UpstreamConn* c) = 0;
-  virtual void OnUpstreamComplete(UpstreamConn* c, Response& resp) = 0;  // tail call
-  virtual void OnUpstreamRefused(UpstreamConn* c) = 0;                   // tail call
-  // The exchange failed before a complete response: `why` ended it, `reach` says whether
-  // the peer can have seen the request (common/http/upstream_outcome.h). Tail call.
-  virtual void OnUpstreamError(UpstreamConn* c, UpstreamFailure why, Reach reach) = 0;
-  // A write that could not finish at once has now finished (flow control).
-  virtual void OnUpstreamDrained(UpstreamConn* c) = 0;
-};
-
-class UpstreamConn : private net::StreamSocket::Handler {
+class UpstreamConn : public UpstreamStream, private net::StreamSocket::Handler {
  public:
   // The connection is not opened until Connect().
   UpstreamConn(event_base* base, int slot, const net::NetAddress& addr,
@@ -65,33 +45,34 @@ class UpstreamConn : private net::StreamSocket::Handler {
   // connect timeout; a handshake that fails is a connect failure, tls_error() says why.
   bool Connect(int64_t connect_timeout_ms, std::shared_ptr<const net::TlsContext> tls = nullptr,
                const std::string& server_name = "");
-  const std::string& tls_error() const { return sock_.tls_error(); }
+  const std::string& tls_error() const override { return sock_.tls_error(); }
 
   // Starts an exchange: the next response answers `method`; `response_timeout_ms` is the
   // longest silence from the node while the answer is awaited.
-  void Attach(UpstreamOwner* owner, std::string_view method, int64_t response_timeout_ms);
+  void Attach(UpstreamOwner* owner, std::string_view method, int64_t response_timeout_ms) override;
   // Parks the connection (in the pool): any byte or close just marks it dead.
   void Park();
-  void Detach() { owner_ = nullptr; }
+  void Detach() override { owner_ = nullptr; }
 
-  evbuffer* output() { return sock_.output(); }
+  evbuffer* output() override { return sock_.output(); }
   // After appending `n` bytes to output(): accounts them and writes now.
-  void Send(size_t n);
-  void PauseReading() { sock_.DisableRead(); }
-  void ResumeReading() { sock_.EnableRead(); }
+  void Send(size_t n) override;
+  void PauseReading() override { sock_.DisableRead(); }
+  void ResumeReading() override { sock_.EnableRead(); }
 
-  int slot() const { return slot_; }
+  int slot() const override { return slot_; }
+  const char* protocol() const override { return "http1"; }
   const net::NetAddress& address() const { return addr_; }
-  bool connected() const { return sock_.connected(); }
+  bool connected() const override { return sock_.connected(); }
   bool dead() const { return dead_; }
   // A parked connection the node has already closed (costs one non-blocking syscall).
   bool ClosedByPeer() { return dead_ || sock_.PeerClosedOrTalking(); }
   // A completed exchange left the connection reusable (keep-alive, nothing extra received).
-  bool reusable() const { return reusable_ && !dead_; }
+  bool reusable() const override { return reusable_ && !dead_; }
   bool request_sent() const;
   // How far the current exchange got (see Reach).
-  Reach reach() const;
-  size_t output_length() const;
+  Reach reach() const override;
+  size_t output_length() const override;
 
  private:
   class ParserCallbacks : public ResponseParser::Callbacks {

@@ -33,6 +33,7 @@ enum class UpstreamFailure : uint8_t {
   kTimeout,         // no answer within the response timeout
   kBadResponse,     // unparsable response
   kInvalidRequest,  // the request could not be serialized (bad header): nothing was attempted
+  kNotH2,           // the peer does not speak HTTP/2 (ALPN, or no SETTINGS): nothing was sent
 };
 
 // Stable lower-case names for logs and error messages.
@@ -62,6 +63,8 @@ constexpr const char* UpstreamFailureName(UpstreamFailure f) {
       return "bad response";
     case UpstreamFailure::kInvalidRequest:
       return "invalid request";
+    case UpstreamFailure::kNotH2:
+      return "the peer does not speak HTTP/2";
   }
   return "?";
 }

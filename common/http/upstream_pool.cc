@@ -3,21 +3,13 @@
 #include <cstring>
 
 namespace halo::http {
-namespace {
-
-bool SameAddress(const net::NetAddress& a, const net::NetAddress& b) {
-  return a.len == b.len && std::memcmp(&a.ss, &b.ss, a.len) == 0;
-}
-
-}  // namespace
-
 UpstreamConn* UpstreamPool::Take(int slot, const net::NetAddress& addr, bool verify) {
   if (slot < 0 || slot >= max_slots()) return nullptr;
   std::vector<Entry>& v = idle_[slot];
   while (!v.empty()) {
     Entry e = v.back();
     v.pop_back();
-    if (e.conn->dead() || !SameAddress(e.addr, addr) || (verify && e.conn->ClosedByPeer())) {
+    if (e.conn->dead() || e.addr != addr || (verify && e.conn->ClosedByPeer())) {
       delete e.conn;
       continue;
     }

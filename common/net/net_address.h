@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -17,6 +18,9 @@ struct NetAddress {
 
   const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&ss); }
   bool valid() const { return len > 0; }
+  bool operator==(const NetAddress& o) const {
+    return len == o.len && std::memcmp(&ss, &o.ss, len) == 0;
+  }
 };
 
 // `host` as a numeric IPv4 or IPv6 address with `port`; nullopt when it is not numeric (a

@@ -6,6 +6,9 @@ Status ParseTlsListener(ConfigObject& tcp, TlsOptions* out) {
   bool disable = false;
   bool has_disable = tcp.Has("tls_disable");
   RETURN_IF_ERROR(tcp.GetBool("tls_disable", &disable));
+  bool http2_disable = false;
+  RETURN_IF_ERROR(tcp.GetBool("http2_disable", &http2_disable));
+  out->offer_h2 = !http2_disable;
   RETURN_IF_ERROR(tcp.GetString("tls_cert_file", &out->cert_file));
   RETURN_IF_ERROR(tcp.GetString("tls_key_file", &out->key_file));
   RETURN_IF_ERROR(tcp.GetString("tls_min_version", &out->min_version));

@@ -32,9 +32,10 @@ struct TlsClientOptions {
   bool insecure_skip_verify = false;  // tests only: no check at all (logged loudly)
 };
 
-// Reads tls_disable, tls_cert_file, tls_key_file, tls_min_version, tls_cipher_suites,
-// tls_client_ca_file and tls_require_and_verify_client_cert from `tcp` (other keys are left
-// for the caller). kInvalidArgument naming the key for a bad value or a missing file name.
+// Reads http2_disable (HTTP/2 on this listener, TLS or not: TlsOptions::offer_h2), tls_disable,
+// tls_cert_file, tls_key_file, tls_min_version, tls_cipher_suites, tls_client_ca_file and
+// tls_require_and_verify_client_cert from `tcp` (other keys are left for the caller).
+// kInvalidArgument naming the key for a bad value or a missing file name.
 Status ParseTlsListener(ConfigObject& tcp, TlsOptions* out);
 
 // Reads a client TLS block (the router's upstream_tls, the node's cluster_tls): ca_file,

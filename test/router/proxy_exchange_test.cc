@@ -49,9 +49,9 @@ class RecordingDownstream final : public http::Downstream {
 
 class FakeContext final : public ExchangeContext {
  public:
-  explicit FakeContext(int64_t hold_ms, std::string admin_token = "")
-      : metrics_(1), pool_(kMaxSlots, 4) {
+  explicit FakeContext(int64_t hold_ms, std::string admin_token = "") : metrics_(1) {
     base_ = event_base_new();
+    upstreams_ = std::make_unique<UpstreamConnector>(base_, &metrics_.counters(), kMaxSlots, 4);
     RouterConfig cfg;
     cfg.failover_hold_ms = hold_ms;
     cfg.admin_token = std::move(admin_token);
@@ -70,7 +70,7 @@ class FakeContext final : public ExchangeContext {
     snapshot_ = s;
   }
   ~FakeContext() override {
-    pool_.Clear();
+    upstreams_.reset();
     event_base_free(base_);
   }
 
@@ -79,7 +79,7 @@ class FakeContext final : public ExchangeContext {
   uint64_t local_down_slots() const override { return 0; }
   bool draining() const override { return false; }
   event_base* base() override { return base_; }
-  http::UpstreamPool& pool() override { return pool_; }
+  UpstreamConnector& upstreams() override { return *upstreams_; }
   TimerSource& timers() override { return timers_; }
   Rng& rng() override { return rng_; }
   RouterCounters& counters() override { return metrics_.counters(); }
@@ -97,7 +97,7 @@ class FakeContext final : public ExchangeContext {
  private:
   event_base* base_;
   Metrics metrics_;
-  http::UpstreamPool pool_;
+  std::unique_ptr<UpstreamConnector> upstreams_;
   Rng rng_{7};
   std::shared_ptr<const RouteSettings> settings_;
   std::shared_ptr<const ClusterSnapshot> snapshot_;
