@@ -25,6 +25,7 @@ http::Headers EndToEnd(const http::Headers& in) {
 http::HttpClientOptions HttpForwarder::ClientOptions(Duration timeout) const {
   http::HttpClientOptions o;
   o.tls = tls_;
+  o.h2 = true;  // many forwarded requests share one connection to the active
   o.connect_timeout_ms = ToMillis(std::min<Duration>(timeout, seconds(2)));
   return o;
 }

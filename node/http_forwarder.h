@@ -1,5 +1,6 @@
-// HttpForwarder: the Forwarder over HTTP/1.1 keep-alive connections (http::HttpClient, whose
-// pool keeps connections per active node address). Hop-by-hop headers are dropped both
+// HttpForwarder: the Forwarder over one multiplexed HTTP/2 connection to the active
+// (http::HttpClient with h2; HTTP/1.1 keep-alive connections per active address for an
+// active that does not offer h2). Hop-by-hop headers are dropped both
 // ways; the request's Host is rewritten to the active's address; status, end-to-end headers
 // and body of the active's answer come back unchanged. The outcome comes from the client's
 // Reach: never written -> kNotSent, anything else without a full response -> kUnknown (the

@@ -228,6 +228,33 @@ std::string Metrics::RenderPrometheus(const ClusterSnapshot& snap) const {
     AppendF(&out, "halo_router_node_in_flight{node=\"%s\"} %d\n", n.name.c_str(),
             c.inflight[n.slot].load(std::memory_order_relaxed));
   }
+  out +=
+      "# HELP halo_router_requests_by_protocol_total Requests by the protocol that carried them: "
+      "side=\"client\" what clients spoke, side=\"upstream\" what went to the nodes.\n";
+  out += "# TYPE halo_router_requests_by_protocol_total counter\n";
+  AppendF(&out, "halo_router_requests_by_protocol_total{side=\"client\",protocol=\"h2\"} %llu\n",
+          static_cast<unsigned long long>(rl(c.client_requests_h2)));
+  AppendF(&out, "halo_router_requests_by_protocol_total{side=\"client\",protocol=\"http1\"} %llu\n",
+          static_cast<unsigned long long>(rl(c.client_requests_http1)));
+  AppendF(&out, "halo_router_requests_by_protocol_total{side=\"upstream\",protocol=\"h2\"} %llu\n",
+          static_cast<unsigned long long>(rl(c.upstream_requests_h2)));
+  AppendF(&out,
+          "halo_router_requests_by_protocol_total{side=\"upstream\",protocol=\"http1\"} %llu\n",
+          static_cast<unsigned long long>(rl(c.upstream_requests_http1)));
+  out += "# HELP halo_router_node_h2_open_streams HTTP/2 streams open to the node (all workers).\n";
+  out += "# TYPE halo_router_node_h2_open_streams gauge\n";
+  for (const NodeView& n : snap.nodes) {
+    if (n.slot < 0 || n.slot >= kMaxSlots) continue;
+    AppendF(&out, "halo_router_node_h2_open_streams{node=\"%s\"} %d\n", n.name.c_str(),
+            c.h2_streams[n.slot].load(std::memory_order_relaxed));
+  }
+  out += "# HELP halo_router_node_h2_connections HTTP/2 connections open to the node.\n";
+  out += "# TYPE halo_router_node_h2_connections gauge\n";
+  for (const NodeView& n : snap.nodes) {
+    if (n.slot < 0 || n.slot >= kMaxSlots) continue;
+    AppendF(&out, "halo_router_node_h2_connections{node=\"%s\"} %d\n", n.name.c_str(),
+            c.h2_sessions[n.slot].load(std::memory_order_relaxed));
+  }
   out += "# HELP halo_router_node_connect_failures_total Failed connects to the node.\n";
   out += "# TYPE halo_router_node_connect_failures_total counter\n";
   for (const NodeView& n : snap.nodes) {

@@ -57,6 +57,9 @@ bool ProxyExchange::Begin(http::Request& req) {
   st_.req = &req;
   st_.start = ctx_->timers().clock().Now();
   st_.settings = ctx_->settings();
+  (downstream_->http2() ? ctx_->counters().client_requests_h2
+                        : ctx_->counters().client_requests_http1)
+      .fetch_add(1, std::memory_order_relaxed);
   if (!NormalizeTarget(req.target, &target_)) return false;
   std::string_view path = target_.path;
   if (listener_ == Listener::kAdmin || (path.size() >= 7 && path.substr(0, 7) == "/_halo/")) {

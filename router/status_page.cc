@@ -45,6 +45,11 @@ void PutNode(JsonWriter& w, const ClusterSnapshot& snap, size_t i, const Metrics
   PutI64(w, "in_flight", has_slot ? c.inflight[n.slot].load(std::memory_order_relaxed) : 0);
   PutU64(w, "connect_failures",
          has_slot ? c.connect_failures[n.slot].load(std::memory_order_relaxed) : 0);
+  static constexpr const char* kProtocols[] = {"", "http1", "h2"};
+  uint8_t proto = has_slot ? c.upstream_protocol[n.slot].load(std::memory_order_relaxed) : 0;
+  PutStr(w, "upstream_protocol", kProtocols[proto < 3 ? proto : 0]);
+  PutI64(w, "h2_connections", has_slot ? c.h2_sessions[n.slot].load(std::memory_order_relaxed) : 0);
+  PutI64(w, "h2_open_streams", has_slot ? c.h2_streams[n.slot].load(std::memory_order_relaxed) : 0);
   w.Key("requests");
   w.StartObject();
   PutU64(w, "read", metrics.NodeRequests(n.slot, RequestClass::kRead));

@@ -1,7 +1,7 @@
 // Downstream: the client side of one exchange, as a ServerExchange sees it. This is the codec
 // boundary: Http1ServerConnection implements it for an HTTP/1.1 connection (framing,
-// keep-alive, pipelining, timeouts); an HTTP/2 stream or a TLS connection can implement it
-// later without touching routing, holding, retrying or upstream streaming.
+// keep-alive, pipelining, timeouts), H2ServerStream for one HTTP/2 stream, so routing,
+// holding, retrying and upstream streaming are the same code for both.
 //
 // Contract: the calls that end the response (FinishResponse, LocalResponse, AbortResponse)
 // are the exchange's last action in the current call chain (it touches nothing afterwards),
@@ -51,6 +51,8 @@ class Downstream {
   virtual bool secure() const = 0;
   // "ip:port" of the client ("[ip]:port" for IPv6).
   virtual const std::string& peer_address() const = 0;
+  // The client speaks HTTP/2 (an H2ServerStream), not HTTP/1.x.
+  virtual bool http2() const = 0;
   // The request asked for HEAD (local answers carry no body).
   virtual bool head_request() const = 0;
 };

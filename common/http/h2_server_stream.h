@@ -67,6 +67,7 @@ class H2ServerStream : private Downstream {
   bool secure() const override;
   const std::string& peer_address() const override;
   bool head_request() const override { return head_request_; }
+  bool http2() const override { return true; }
 
   // A codec answer (400/413/431/503) before the exchange began.
   void CodecAnswer(int status, std::string_view message);

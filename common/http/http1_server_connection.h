@@ -95,6 +95,7 @@ class Http1ServerConnection : public ServerConnection,
   bool secure() const override { return sock_->secure(); }
   const std::string& peer_address() const override { return peer_address_; }
   bool head_request() const override { return head_request_; }
+  bool http2() const override { return false; }
 
   static void OnDeferred(evutil_socket_t fd, short what, void* arg);
   void OnTimer();

@@ -1,5 +1,7 @@
 #include "common/http/http_client.h"
 
+#include "common/http/h2_upstream_stream.h"
+
 #include <event2/buffer.h>
 #include <event2/event.h>
 
@@ -28,7 +30,7 @@ class HttpClient::Exchange final : public UpstreamOwner {
   void DropConn() {
     if (conn_ == nullptr) return;
     conn_->Detach();
-    delete conn_;
+    delete conn_;  // an unfinished HTTP/2 stream is cancelled, its session lives on
     conn_ = nullptr;
   }
   void Write() {
@@ -49,10 +51,14 @@ class HttpClient::Exchange final : public UpstreamOwner {
   void OnUpstreamComplete(UpstreamStream*, Response& resp) override {
     response_.trailers = resp.trailers;
     response_.keep_alive = resp.keep_alive;
-    UpstreamConn* c = conn_;
+    UpstreamStream* c = conn_;
     conn_ = nullptr;
     c->Detach();
-    client_->pool_.Put(c);  // parks it when reusable, deletes it otherwise
+    if (auto* h1 = dynamic_cast<UpstreamConn*>(c)) {
+      client_->pool_.Put(h1);  // parks it when reusable, deletes it otherwise
+    } else {
+      delete c;
+    }
     ClientResult r;
     r.reach = Reach::kResponseStarted;
     r.response = std::move(response_);
@@ -84,7 +90,7 @@ class HttpClient::Exchange final : public UpstreamOwner {
   std::string wire_;
   int64_t timeout_ms_ = 0;
   Callback done_;
-  UpstreamConn* conn_ = nullptr;
+  UpstreamStream* conn_ = nullptr;
   bool pooled_ = false;  // the current attempt's connection came from the pool
   Response response_;
   ClientResult deferred_;
@@ -100,6 +106,50 @@ HttpClient::~HttpClient() {
   *alive_ = false;
   exchanges_.clear();  // closes their connections; callbacks are destroyed, not called
   pool_.Clear();
+  h2_.clear();
+  h2_retired_.clear();
+}
+
+UpstreamStream* HttpClient::OpenH2(Exchange* ex, bool* reused) {
+  size_t slot = static_cast<size_t>(ex->slot_);
+  if (h2_.size() <= slot) h2_.resize(slot + 1);
+  // Sessions that ended and carry nothing are freed (never from inside their callbacks).
+  for (size_t i = 0; i < h2_retired_.size();) {
+    H2UpstreamSession* r = h2_retired_[i].get();
+    if ((r->dead() || !r->usable()) && r->stream_count() == 0 && !r->in_callback()) {
+      h2_retired_.erase(h2_retired_.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      ++i;
+    }
+  }
+  std::unique_ptr<H2UpstreamSession>& s = h2_[slot];
+  if (s && (!s->usable() || s->address() != ex->addr_)) {
+    s->Retire();
+    h2_retired_.push_back(std::move(s));
+  }
+  *reused = s != nullptr;
+  if (!s) {
+    auto session = std::make_unique<H2UpstreamSession>(base_, ex->slot_, ex->addr_,
+                                                       options_.h2_options, [this, slot] {
+                                                         if (not_h2_.size() <= slot)
+                                                           not_h2_.resize(slot + 1);
+                                                         not_h2_[slot] = true;
+                                                       });
+    ++stats_.connections_opened;
+    int64_t connect_ms = std::min(options_.connect_timeout_ms, ex->timeout_ms_);
+    if (!session->Connect(connect_ms > 0 ? connect_ms : options_.connect_timeout_ms, options_.tls,
+                          TlsServerName(ex->host_))) {
+      return nullptr;
+    }
+    s = std::move(session);
+  } else {
+    ++stats_.reused;
+  }
+  ParserOptions own;  // the client's own serialized request: generous limits
+  own.max_header_bytes = 1 << 20;
+  own.max_header_count = 10000;
+  own.max_body_bytes = uint64_t{1} << 40;
+  return new H2UpstreamStream(s.get(), ex->slot_, own);
 }
 
 int HttpClient::SlotFor(const net::NetAddress& addr) {
@@ -166,6 +216,24 @@ std::string HttpClient::TlsServerName(const std::string& host_header) const {
 }
 
 void HttpClient::Start(Exchange* ex, bool use_pool) {
+  size_t slot = static_cast<size_t>(ex->slot_);
+  if (options_.h2 && ex->slot_ >= 0 && !(slot < not_h2_.size() && not_h2_[slot])) {
+    bool reused = false;
+    UpstreamStream* st = OpenH2(ex, &reused);
+    if (st == nullptr) {
+      ClientResult res;
+      res.status = Status::Unavailable("connect to " + ex->host_ + " failed");
+      res.failure = UpstreamFailure::kConnect;
+      res.error_status = 503;
+      Defer(ex, std::move(res));
+      return;
+    }
+    ex->pooled_ = reused;
+    ex->conn_ = st;
+    st->Attach(ex, ex->method_, ex->timeout_ms_);
+    ex->Write();
+    return;
+  }
   UpstreamConn* c = nullptr;
   if (use_pool && ex->slot_ >= 0) c = pool_.Take(ex->slot_, ex->addr_, options_.verify_pooled);
   ex->pooled_ = c != nullptr;
@@ -233,7 +301,14 @@ bool HttpClient::Finish(Exchange* ex, ClientResult result) {
   return *alive;
 }
 
-void HttpClient::CloseIdle() { pool_.Clear(); }
+void HttpClient::CloseIdle() {
+  pool_.Clear();
+  for (auto& s : h2_) {  // new requests get new sessions; streams in flight finish
+    if (!s) continue;
+    s->Retire();
+    h2_retired_.push_back(std::move(s));
+  }
+}
 
 size_t HttpClient::idle_connections() const {
   size_t n = 0;

@@ -1,7 +1,8 @@
 // HttpClient: a buffered HTTP/1.1 request/response client on a libevent loop, over
 // UpstreamConn (streaming response parser) and UpstreamPool (idle keep-alive connections per
-// peer address, most recently used first). Used by the node's standby-to-active forwarder
-// (node/http_forwarder.h) and the router's health probes and blocking leader queries
+// peer address, most recently used first), or, with HttpClientOptions::h2, over one
+// multiplexed HTTP/2 session per peer (H2UpstreamSession). Used by the node's standby-to-active
+// forwarder (node/http_forwarder.h) and the router's health probes and blocking leader queries
 // (router/controller.h). One request per connection at a time (no pipelining); no limit on
 // concurrent connections (each Send that finds no idle connection opens one).
 //
@@ -30,6 +31,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/http/h2_options.h"
+#include "common/http/h2_upstream_session.h"
 #include "common/http/message.h"
 #include "common/http/parser_options.h"
 #include "common/http/upstream_outcome.h"
@@ -53,6 +56,11 @@ struct HttpClientOptions {
   // TLS towards every peer (a client context, common/net/tls_context.h); nullptr:
   // plaintext. The name checked is the context's server_name, else the Host header's host.
   std::shared_ptr<const net::TlsContext> tls;
+  // HTTP/2 to every peer: one multiplexed connection per peer (the node's standby-to-active
+  // forwarding). A peer that does not offer h2 gets HTTP/1.1 from then on (the request is
+  // resent, nothing having been sent).
+  bool h2 = false;
+  H2Options h2_options;
 };
 
 struct ClientRequest {
@@ -118,6 +126,9 @@ class HttpClient {
   void Start(Exchange* ex, bool use_pool);
   // A failure decided without a connection callback: delivered from the loop.
   void Defer(Exchange* ex, ClientResult result);
+  // A stream on the peer's HTTP/2 session (opened if needed); nullptr when the connect failed
+  // at once. `*reused`: the session was already open.
+  UpstreamStream* OpenH2(Exchange* ex, bool* reused);
   // Ends `ex` and calls its callback. False if the callback destroyed the client.
   bool Finish(Exchange* ex, ClientResult result);
   // The attempt on `ex` failed: resend (per DecideRetry) or finish.
@@ -127,6 +138,10 @@ class HttpClient {
   HttpClientOptions options_;
   UpstreamPool pool_;
   std::vector<net::NetAddress> peers_;  // index = pool slot
+  // options_.h2: one session per slot; retired ones wait here for their last stream.
+  std::vector<std::unique_ptr<H2UpstreamSession>> h2_;
+  std::vector<std::unique_ptr<H2UpstreamSession>> h2_retired_;
+  std::vector<bool> not_h2_;  // per slot: the peer does not offer h2
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Exchange>> exchanges_;
   std::shared_ptr<bool> alive_;

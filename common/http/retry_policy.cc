@@ -39,6 +39,9 @@ RetryDecision DecideSamePeer(const RetryInput& in) {
   if (in.failure == UpstreamFailure::kInvalidRequest) {
     return Fail(503, false, "the request could not be written; never sent");
   }
+  if (in.reach == Reach::kNeverWritten && in.failure == UpstreamFailure::kNotH2 && in.replayable) {
+    return Resend(false, true, false, "the peer does not speak HTTP/2: again over HTTP/1.1");
+  }
   if (in.reach == Reach::kNeverWritten) {
     if (in.pooled && in.failure != UpstreamFailure::kConnect && in.replayable) {
       return Resend(false, true, false,

@@ -39,6 +39,7 @@ class RecordingDownstream final : public http::Downstream {
   bool secure() const override { return false; }
   const std::string& peer_address() const override { return ip; }
   bool head_request() const override { return false; }
+  bool http2() const override { return false; }
 
   int status = 0;
   int answers = 0;
