@@ -248,6 +248,11 @@ void H2UpstreamSession::OnReadable() {
   for (int32_t id : ids) {
     if (H2UpstreamStream* st = StreamOf(session_, id)) st->ReadDone();
   }
+  if (!ready_ && !nghttp2_session_want_read(session_)) {
+    Fail(UpstreamFailure::kNotH2);  // the peer's first bytes were not HTTP/2
+    --depth_;
+    return;
+  }
   --depth_;
   Send();
 }
@@ -279,6 +284,12 @@ void H2UpstreamSession::Send() {
 void H2UpstreamSession::MaybeClose() {
   if (dead_ || !session_) return;
   bool over = !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_);
+  if (over && !streams_.empty()) {
+    // nghttp2 ended the session (a protocol error; before the server's SETTINGS: bytes that
+    // are not HTTP/2, an HTTP/1.1-only peer): what is still attached fails now.
+    Fail(ready_ ? UpstreamFailure::kClosed : UpstreamFailure::kNotH2);
+    return;
+  }
   if ((over || (retired_ && streams_.empty())) && sock_.pending_output() == 0) {
     dead_ = true;  // the owner deletes it
     sock_.DisableRead();
@@ -294,7 +305,10 @@ void H2UpstreamSession::OnClosed(int, bool connected) {
   }
   // Frames that arrived with the close (a GOAWAY, the last answers) count first.
   if (session_ && evbuffer_get_length(sock_.input()) > 0) OnReadable();
-  if (!dead_) Fail(ready_ ? UpstreamFailure::kClosed : UpstreamFailure::kConnect);
+  if (!dead_ || !streams_.empty()) {
+    dead_ = false;  // Fail() ends what is still attached
+    Fail(ready_ ? UpstreamFailure::kClosed : UpstreamFailure::kConnect);
+  }
 }
 
 void H2UpstreamSession::Fail(UpstreamFailure why) {

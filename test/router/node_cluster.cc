@@ -15,6 +15,7 @@ using halo::testing::PollUntil;
 NodeCluster::NodeCluster(int n) : dir_("router-nodes") {
   for (int i = 0; i < n; ++i) ports_.push_back(halo::testing::PickFreePort());
   procs_.resize(static_cast<size_t>(n));
+  listener_extra_.resize(static_cast<size_t>(n));
 }
 
 NodeCluster::~NodeCluster() {
@@ -25,10 +26,10 @@ NodeCluster::~NodeCluster() {
 
 std::string NodeCluster::NodeConfig(int i) const {
   return std::string("{\"storage\":{\"lmdb\":{\"path\":\"") + dir_.Join("data") +
-         "\"}},\"listener\":{\"tcp\":{\"address\":\"" + address(i) +
-         "\",\"tls_disable\":true}},\"api_addr\":\"" + api_addr(i) +
-         "\",\"cluster_name\":\"router-test\",\"node_name\":\"" + name(i) + "\",\"root_token\":\"" +
-         kRootToken + "\",\"log_level\":\"warn\"" +
+         "\"}},\"listener\":{\"tcp\":{\"address\":\"" + address(i) + "\",\"tls_disable\":true" +
+         (listener_extra_[i].empty() ? "" : "," + listener_extra_[i]) + "}},\"api_addr\":\"" +
+         api_addr(i) + "\",\"cluster_name\":\"router-test\",\"node_name\":\"" + name(i) +
+         "\",\"root_token\":\"" + kRootToken + "\",\"log_level\":\"warn\"" +
          // One secret per cluster (its temp dir is unique): the hop marker between nodes.
          ",\"cluster_secret\":\"router-test-secret:" + dir_.path() + "\"}";
 }
@@ -46,6 +47,12 @@ bool NodeCluster::StartNode(int i) {
              },
              std::chrono::seconds(15)) &&
          procs_[i].Running();
+}
+
+bool NodeCluster::Restart(int i, const std::string& listener_extra) {
+  procs_[i].Stop(SIGTERM);
+  listener_extra_[i] = listener_extra;
+  return StartNode(i);
 }
 
 bool NodeCluster::Start() {

@@ -24,6 +24,9 @@ class NodeCluster {
   bool Start();
   // (Re)starts node i.
   bool StartNode(int i);
+  // Stops node i (SIGTERM) and starts it again with `listener_extra` (JSON members, e.g.
+  // "\"http2_disable\": true") added to its listener.tcp block.
+  bool Restart(int i, const std::string& listener_extra);
   int size() const { return static_cast<int>(ports_.size()); }
   int port(int i) const { return ports_[i]; }
   std::string name(int i) const { return "node" + std::to_string(i + 1); }
@@ -50,6 +53,7 @@ class NodeCluster {
   halo::testing::TempDir dir_;
   std::vector<int> ports_;
   std::vector<halo::testing::Subprocess> procs_;
+  std::vector<std::string> listener_extra_;
 };
 
 // data.data.<field> of a KV v2 read response, or nullopt.

@@ -77,6 +77,17 @@ TEST_CASE("ParseRouterConfig defaults") {
   CHECK(a->admin_port == 9001);
   CHECK(a->admin_token == "t0k");
   CHECK(r->limits.max_body_bytes_in_flight == int64_t{128} << 20);
+  CHECK(r->upstream_h2);  // HTTP/2 to the nodes unless told otherwise
+  CHECK(r->upstream_h2_connections == 1);
+  CHECK(r->listeners.at(0).tls.offer_h2);
+  Result<RouterConfig> h1 = ParseRouterConfig(
+      R"({"nodes":[{"address":"h:1"}],"upstream_protocol":"http1","upstream_h2_connections":4,
+          "listener":{"tcp":{"address":"127.0.0.1:1","http2_disable":true}}})",
+      "x");
+  REQUIRE_MESSAGE(h1.ok(), h1.status().ToString());
+  CHECK_FALSE(h1->upstream_h2);
+  CHECK(h1->upstream_h2_connections == 4);
+  CHECK_FALSE(h1->listeners.at(0).tls.offer_h2);
 }
 
 TEST_CASE("ParseRouterConfig: limits.max_body_bytes_in_flight") {
@@ -131,6 +142,10 @@ TEST_CASE("ParseRouterConfig names the bad key") {
   CHECK(msg((std::string("{") + n + R"(,"limits":{"max_blocking_queries":"x"}})").c_str())
             .find("limits.max_blocking_queries") == 0);
   CHECK(msg((std::string("{") + n + R"(,"typo":1})").c_str()) == "typo: unknown key");
+  CHECK(msg((std::string("{") + n + R"(,"upstream_protocol":"h3"})").c_str()) ==
+        "upstream_protocol: expected \"h2\" or \"http1\", got \"h3\"");
+  CHECK(msg((std::string("{") + n + R"(,"upstream_h2_connections":0})").c_str())
+            .find("upstream_h2_connections") == 0);
   CHECK(msg((std::string("{") + n + R"(,"admin":{"address":"8201"}})").c_str()) ==
         "admin.address: expected \"host:port\"");
   CHECK(msg((std::string("{") + n + R"(,"admin":{"token":""}})").c_str()).find("admin.token") == 0);

@@ -250,4 +250,37 @@ TEST_CASE("DecideRetry forwarder: a 503 from the peer is its answer") {
 }
 
 }  // namespace
+TEST_CASE("DecideRetry: the peer does not speak HTTP/2 -> the same peer again, fresh") {
+  for (RequestKind k : kKinds) {
+    RetryDecision d = DecideRetry(Router(k, UpstreamFailure::kNotH2, Reach::kNeverWritten));
+    CHECK(d.action == RetryAction::kResend);
+    CHECK_FALSE(d.exclude_peer);  // the node is fine: it takes HTTP/1.1
+    CHECK(d.fresh_connection);
+    CHECK_FALSE(d.counts_as_replay);
+  }
+  RetryDecision f = DecideRetry(Forwarder(UpstreamFailure::kNotH2, Reach::kNeverWritten, false));
+  CHECK(f.action == RetryAction::kResend);
+  CHECK(f.fresh_connection);
+}
+
+TEST_CASE("DecideRetry router: an HTTP/2 stream refused or reset") {
+  // REFUSED_STREAM and GOAWAY above the stream id come as closed, never written: resent.
+  for (RequestKind k : kKinds) {
+    RetryDecision d = DecideRetry(Router(k, UpstreamFailure::kClosed, Reach::kNeverWritten));
+    CHECK(d.action == RetryAction::kResend);
+    CHECK_FALSE(d.counts_as_replay);
+  }
+  // A reset after the request went out comes as closed, written: a write is an unknown
+  // outcome (502), a read goes once elsewhere.
+  RetryDecision w =
+      DecideRetry(Router(RequestKind::kWrite, UpstreamFailure::kClosed, Reach::kWrittenNoResponse));
+  CHECK(w.action == RetryAction::kFail);
+  CHECK(w.status == 502);
+  CHECK(w.outcome_unknown);
+  RetryDecision r =
+      DecideRetry(Router(RequestKind::kRead, UpstreamFailure::kClosed, Reach::kWrittenNoResponse));
+  CHECK(r.action == RetryAction::kResend);
+  CHECK(r.counts_as_replay);
+}
+
 }  // namespace halo::http
