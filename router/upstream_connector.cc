@@ -53,7 +53,7 @@ http::UpstreamStream* UpstreamConnector::Open(const NodeView& node, const RouteS
                                                             settings.upstream_h2_connections)) {
       auto session = std::make_unique<http::H2UpstreamSession>(
           base_, slot, node.resolved, settings.upstream_h2_options, [this, slot, name = node.name] {
-            LOG_INFO("node %s does not offer HTTP/2: HTTP/1.1 to it for %llds", name.c_str(),
+            LOG_WARN("node %s does not offer HTTP/2: HTTP/1.1 to it for %llds", name.c_str(),
                      static_cast<long long>(kHttp1HoldMs / 1000));
             slots_[slot].http1_until_ms = NowMs() + kHttp1HoldMs;
           });

@@ -58,6 +58,14 @@ int OnDataChunkCb(nghttp2_session* s, uint8_t, int32_t id, const uint8_t* data, 
   return 0;
 }
 
+int OnFrameSendCb(nghttp2_session* s, const nghttp2_frame* f, void*) {
+  bool last = (f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
+              (f->hd.flags & NGHTTP2_FLAG_END_STREAM);
+  if (!last) return 0;
+  if (H2ServerStream* st = StreamOf(s, f->hd.stream_id)) st->OnResponseSent();
+  return 0;
+}
+
 int OnStreamCloseCb(nghttp2_session*, int32_t id, uint32_t error_code, void* u) {
   return Self(u)->OnStreamClose(id, error_code);
 }
@@ -86,6 +94,7 @@ H2ServerConnection::H2ServerConnection(event_base* base, TimerSource* timers,
     host_->OnTimeout();  // the client stopped reading: nothing more can reach it
     delete this;
   });
+  linger_timer_ = timers_->NewTimer([this] { delete this; });
   deferred_ = event_new(base, -1, 0, &H2ServerConnection::OnDeferred, this);
   HALO_CHECK(deferred_ != nullptr, "event_new failed (out of memory)");
 
@@ -98,6 +107,7 @@ H2ServerConnection::H2ServerConnection(event_base* base, TimerSource* timers,
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, OnFrameRecvCb);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, OnDataChunkCb);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, OnStreamCloseCb);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, OnFrameSendCb);
   nghttp2_option* opt = nullptr;
   HALO_CHECK(nghttp2_option_new(&opt) == 0, "nghttp2: out of memory");
   nghttp2_option_set_no_auto_window_update(opt, 1);  // windows open as exchanges take bytes
@@ -163,6 +173,10 @@ void H2ServerConnection::OnDeferred(evutil_socket_t, short, void* arg) {
 }
 
 void H2ServerConnection::OnReadable() {
+  if (lingering_) {
+    evbuffer_drain(sock_->input(), evbuffer_get_length(sock_->input()));
+    return;
+  }
   if (Receive()) Send();
 }
 
@@ -194,7 +208,7 @@ bool H2ServerConnection::Receive() {
 }
 
 bool H2ServerConnection::Send() {
-  if (in_send_) return true;
+  if (in_send_ || lingering_) return true;
   in_send_ = true;
   while (sock_->pending_output() < kOutputHighWater) {
     const uint8_t* data = nullptr;
@@ -225,10 +239,24 @@ bool H2ServerConnection::Send() {
   }
   if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_) &&
       pending == 0) {
-    delete this;  // the session is over and everything it said is out
+    Linger();  // the session is over and everything it said is out; may delete *this
     return false;
   }
   return true;
+}
+
+void H2ServerConnection::Linger() {
+  if (sock_->closed() || sock_->read_eof()) {
+    delete this;
+    return;
+  }
+  lingering_ = true;
+  idle_timer_->Cancel();
+  write_timer_->Cancel();
+  sock_->ShutdownWrite();
+  evbuffer_drain(sock_->input(), evbuffer_get_length(sock_->input()));
+  sock_->EnableRead();
+  linger_timer_->Arm(options_->linger_timeout);
 }
 
 void H2ServerConnection::OnDrained() { Send(); }
@@ -252,7 +280,6 @@ void H2ServerConnection::Calm(const char* why) {
   LOG_WARN("http2: client %s: %s: GOAWAY ENHANCE_YOUR_CALM", peer_address_.c_str(), why);
   host_->OnBadRequest(400);
   nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
-  sock_->DisableRead();
   ScheduleSend();
 }
 

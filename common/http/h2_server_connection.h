@@ -93,6 +93,10 @@ class H2ServerConnection : public ServerConnection, private net::StreamSocket::H
   // Produces frames while the socket has room, sends them, tells drained streams; false
   // when the connection is over (then *this is deleted).
   bool Send();
+  // The session is over and its last frames are out: close, or first stop sending (FIN) and
+  // read and drop what the client still sends for linger_timeout, so that the close does not
+  // reset the connection before the client has read our GOAWAY.
+  void Linger();
   void ArmIdle();
   // A token bucket: false when empty.
   struct Bucket {
@@ -111,12 +115,14 @@ class H2ServerConnection : public ServerConnection, private net::StreamSocket::H
   event* deferred_ = nullptr;
   std::unique_ptr<Timer> idle_timer_;
   std::unique_ptr<Timer> write_timer_;
+  std::unique_ptr<Timer> linger_timer_;
   TimerSource* timers_;
   std::vector<int32_t> drained_;
   std::vector<int32_t> resumed_;
   std::unordered_set<H2ServerStream*> live_;
-  bool calm_ = false;      // GOAWAY ENHANCE_YOUR_CALM queued: read nothing more
-  bool draining_ = false;  // GOAWAY sent: no new streams
+  bool calm_ = false;       // GOAWAY ENHANCE_YOUR_CALM queued: what comes is dropped unread
+  bool lingering_ = false;  // FIN sent: dropping input until the client closes
+  bool draining_ = false;   // GOAWAY sent: no new streams
   bool in_send_ = false;
   Bucket resets_;
   Bucket control_;

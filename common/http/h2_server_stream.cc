@@ -59,7 +59,7 @@ H2ServerStream::H2ServerStream(H2ServerConnection* conn, int32_t id)
 
 H2ServerStream::~H2ServerStream() {
   exchange_.reset();
-  if (reserved_ > 0) conn_->options().body_budget->Release(reserved_);
+  ReleaseBudget();
   evbuffer_free(out_);
 }
 
@@ -207,6 +207,17 @@ void H2ServerStream::DeliverHeld() {
   }
 }
 
+void H2ServerStream::ReleaseBudget() {
+  if (reserved_ == 0) return;
+  conn_->options().body_budget->Release(reserved_);
+  reserved_ = 0;
+}
+
+void H2ServerStream::OnResponseSent() {
+  if (request_done_) return;
+  nghttp2_submit_rst_stream(conn_->session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_NO_ERROR);
+}
+
 void H2ServerStream::PauseRequestBody() { paused_ = true; }
 
 void H2ServerStream::ResumeRequestBody() {
@@ -287,6 +298,7 @@ size_t H2ServerStream::FlushResponse() {
 
 void H2ServerStream::FinishResponse(const Headers& trailers) {
   response_done_ = true;
+  if (!request_done_) ReleaseBudget();  // the rest of the body is dropped as it comes
   eof_ = true;
   if (!no_body_) {
     for (Headers::Field f : trailers) trailers_.Add(f.name, f.value);
@@ -309,6 +321,7 @@ void H2ServerStream::LocalResponse(int status, std::string_view content_type, st
   no_body_ = !with_body;
   response_done_ = true;
   eof_ = true;
+  if (!request_done_) ReleaseBudget();  // answered at the head: the body is dropped unread
 }
 
 void H2ServerStream::AbortResponse() {

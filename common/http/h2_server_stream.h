@@ -48,6 +48,10 @@ class H2ServerStream : private Downstream {
   void Drained();
   // The exchange resumed the body: hand it what was held (from the connection's loop).
   void DeliverHeld();
+  // The response's last frame (END_STREAM) went out. An answer that came before the whole
+  // request (an early 403, 413, ...) resets the stream with NO_ERROR so that the client stops
+  // sending (RFC 9113 §8.1); its body's budget was freed when the answer was made.
+  void OnResponseSent();
   bool reset_by_client() const { return reset_by_client_; }
 
  private:
@@ -76,6 +80,7 @@ class H2ServerStream : private Downstream {
                   bool body);
   void Deliver(std::string_view data);
   bool Reserve(uint64_t n);
+  void ReleaseBudget();
 
   H2ServerConnection* conn_;
   int32_t id_;

@@ -307,7 +307,9 @@ void H2UpstreamSession::OnClosed(int, bool connected) {
   if (session_ && evbuffer_get_length(sock_.input()) > 0) OnReadable();
   if (!dead_ || !streams_.empty()) {
     dead_ = false;  // Fail() ends what is still attached
-    Fail(ready_ ? UpstreamFailure::kClosed : UpstreamFailure::kConnect);
+    // Accepted, then closed on our preface without a SETTINGS frame: an HTTP/1.1-only peer
+    // that drops what it cannot parse (an h2 server always sends SETTINGS first).
+    Fail(ready_ ? UpstreamFailure::kClosed : UpstreamFailure::kNotH2);
   }
 }
 

@@ -125,8 +125,11 @@ void H2UpstreamStream::OnBody(std::string_view data) {
 
 void H2UpstreamStream::OnComplete(Request&) { body_eof_ = true; }
 
+bool H2UpstreamStream::connected() const { return session_ != nullptr && session_->ready(); }
+
 void H2UpstreamStream::SessionReady() {
   if (head_ready_ && !submitted_) Submit();
+  if (owner_ && !failed_ && !complete_) owner_->OnUpstreamConnected(this);  // tail
 }
 
 void H2UpstreamStream::Submit() {

@@ -47,7 +47,9 @@ class H2UpstreamStream : public UpstreamStream, private RequestParser::Callbacks
   void Send(size_t n) override;
   void PauseReading() override { paused_ = true; }
   void ResumeReading() override;
-  bool connected() const override { return true; }  // bytes are held until the session is up
+  // Only once the server's SETTINGS came: a peer that turns out not to speak HTTP/2 has then
+  // taken none of the request, which the owner can still resend over HTTP/1.1.
+  bool connected() const override;
   Reach reach() const override;
   size_t output_length() const override;
   bool reusable() const override { return true; }
@@ -56,7 +58,8 @@ class H2UpstreamStream : public UpstreamStream, private RequestParser::Callbacks
   const char* protocol() const override { return "h2"; }
 
   // --- from the session ---
-  // The session is ready: submit the request if its head is parsed.
+  // The session is ready: the owner may write (OnUpstreamConnected; a tail call that may
+  // end this stream), and a parsed head is submitted.
   void SessionReady();
   // The session failed: end this stream (tail call to the owner).
   void SessionFailed(UpstreamFailure why, const std::string& tls_error);

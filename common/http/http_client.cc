@@ -231,7 +231,7 @@ void HttpClient::Start(Exchange* ex, bool use_pool) {
     ex->pooled_ = reused;
     ex->conn_ = st;
     st->Attach(ex, ex->method_, ex->timeout_ms_);
-    ex->Write();
+    if (st->connected()) ex->Write();  // else once the session is up (OnUpstreamConnected)
     return;
   }
   UpstreamConn* c = nullptr;

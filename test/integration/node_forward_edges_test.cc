@@ -91,19 +91,21 @@ TEST_CASE(
     "node forwarder: a write the active read and then dropped is 502, sent once, never "
     "503-then-replayed") {
   Received rx;
-  ScriptedUpstream up({
-      [&](int fd) {  // a kept-alive connection: answers one write, reads the next, closes
-        rx.Read(fd);
-        ScriptedUpstream::Write(fd, "HTTP/1.1 204 No Content\r\n\r\n");
-        rx.Read(fd);
+  ScriptedUpstream up(
+      {
+          [&](int fd) {  // a kept-alive connection: answers one write, reads the next, closes
+            rx.Read(fd);
+            ScriptedUpstream::Write(fd, "HTTP/1.1 204 No Content\r\n\r\n");
+            rx.Read(fd);
+          },
+          [&](int fd) { rx.Read(fd); },  // a fresh connection: reads the write, closes
+          [&](int fd) {                  // a resend would land here
+            rx.Read(fd);
+            ScriptedUpstream::Write(fd, "HTTP/1.1 204 No Content\r\n\r\n");
+            ScriptedUpstream::WaitPeerClose(fd);
+          },
       },
-      [&](int fd) { rx.Read(fd); },  // a fresh connection: reads the write, closes
-      [&](int fd) {                  // a resend would land here
-        rx.Read(fd);
-        ScriptedUpstream::Write(fd, "HTTP/1.1 204 No Content\r\n\r\n");
-        ScriptedUpstream::WaitPeerClose(fd);
-      },
-  });
+      /*refuse_h2=*/true);
   LocalCluster c(FakeActiveOptions(up.port()));
   REQUIRE(StartWithFakeActive(c, up.port()));
 
@@ -126,6 +128,7 @@ TEST_CASE(
   CHECK(rx.Count("PUT /v1/secret/data/a3") == 1);
   CHECK(rx.size() == 3);
   CHECK(up.accepted() == 2);
+  CHECK(up.h2_refused() == 1);  // h2 was tried once; HTTP/1.1 to this active from then on
 }
 
 TEST_CASE("node forwarder: nothing written (active unreachable) is 503 marked not executed") {
@@ -206,12 +209,14 @@ TEST_CASE("node hop marker: a client's X-Halo-Forwarded is ignored, a node's is 
   Received rx;
   std::string marker;
   ScriptedUpstream up({[&](int fd) {
-    std::string head = ScriptedUpstream::ReadHead(fd);
-    size_t at = head.find("X-Halo-Forwarded: ");
-    if (at != std::string::npos) marker = head.substr(at + 18, head.find("\r\n", at) - at - 18);
-    ScriptedUpstream::Write(fd, "HTTP/1.1 204 No Content\r\n\r\n");
-    ScriptedUpstream::WaitPeerClose(fd);
-  }});
+                        std::string head = ScriptedUpstream::ReadHead(fd);
+                        size_t at = head.find("X-Halo-Forwarded: ");
+                        if (at != std::string::npos)
+                          marker = head.substr(at + 18, head.find("\r\n", at) - at - 18);
+                        ScriptedUpstream::Write(fd, "HTTP/1.1 204 No Content\r\n\r\n");
+                        ScriptedUpstream::WaitPeerClose(fd);
+                      }},
+                      /*refuse_h2=*/true);
   ClusterOptions o = FakeActiveOptions(up.port());
   o.extra_json = R"("cluster_secret": "hop-marker-test-secret-0123")";
   LocalCluster c(o);

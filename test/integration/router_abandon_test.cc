@@ -38,9 +38,9 @@ std::string BlockingLeader(int64_t index) {
 }
 
 // Real nodes behind a router that reads from the active (so that every blocking query lands
-// on one node).
+// on one node), over `protocol` to the nodes ("http1": one node socket per query).
 struct Stack {
-  explicit Stack(const std::string& limits) {
+  explicit Stack(const std::string& limits, const std::string& protocol = "http1") {
     REQUIRE(nodes.Start());
     active = nodes.Active();
     REQUIRE(active >= 0);
@@ -51,8 +51,9 @@ struct Stack {
     }
     REQUIRE(router.Start(RouterConfigJson(
         router.port(), list,
-        R"("reads":"active","health_check":{"interval":"100ms","timeout":"500ms"},"limits":{)" +
-            limits + "}")));
+        R"("reads":"active","upstream_protocol":")" + protocol +
+            R"(","health_check":{"interval":"100ms","timeout":"500ms"},"limits":{)" + limits +
+            "}")));
     REQUIRE(router.WaitRoles("node" + std::to_string(active + 1), nodes.size()));
     auto r = HttpCall(router.port(), "GET", "/v1/sys/leader");
     REQUIRE(r);
@@ -65,6 +66,15 @@ struct Stack {
   int active = -1;
   int64_t index = 0;
 };
+
+// HTTP/2 streams the router has open to the nodes (its status page).
+int OpenStreams(Stack& s) {
+  rapidjson::Document d = s.router.Status();
+  if (!d.IsObject() || !d.HasMember("nodes")) return -1;
+  int n = 0;
+  for (const auto& node : d["nodes"].GetArray()) n += node["h2_open_streams"].GetInt();
+  return n;
+}
 
 // Sockets on the router's and the active node's listening ports.
 struct Sockets {
@@ -90,8 +100,9 @@ std::string Show(const Sockets& n) {
 }
 
 // Parks `n` blocking queries through the router and waits until the router refuses one more
-// (max_blocking_queries == n) and the node holds all of them.
-std::vector<std::unique_ptr<HttpTestClient>> Park(Stack& s, int n, const Sockets& base) {
+// (max_blocking_queries == n); with `h2` false also until the node holds a socket for each.
+std::vector<std::unique_ptr<HttpTestClient>> Park(Stack& s, int n, const Sockets& base,
+                                                  bool h2 = false) {
   std::vector<std::unique_ptr<HttpTestClient>> clients;
   for (int i = 0; i < n; ++i) {
     clients.push_back(std::make_unique<HttpTestClient>(s.router.port()));
@@ -107,9 +118,12 @@ std::vector<std::unique_ptr<HttpTestClient>> Park(Stack& s, int n, const Sockets
       },
       std::chrono::seconds(10));
   REQUIRE(refused);
-  // On the node: one each (the router may have taken its idle pooled connection for one).
-  REQUIRE(PollUntil([&] { return Count(s).node_established >= base.node_established + n - 1; },
-                    std::chrono::seconds(5)));
+  if (h2) {  // one stream each, on a few connections
+    REQUIRE(PollUntil([&] { return OpenStreams(s) >= n; }, std::chrono::seconds(5)));
+  } else {  // on the node: one each (the router may have taken its idle pooled one for one)
+    REQUIRE(PollUntil([&] { return Count(s).node_established >= base.node_established + n - 1; },
+                      std::chrono::seconds(5)));
+  }
   MESSAGE("parked " << n << ": " << Show(Count(s)));
   return clients;
 }
@@ -124,6 +138,31 @@ TEST_CASE("router: clients that park blocking queries and close free router and 
   CHECK(freed);
   CHECK(StatusCounter(s.router.Status(), "blocking_queries_refused") >= 1);
   // The slots are free again: a query goes through to the node.
+  auto r = HttpCall(s.router.port(), "GET", "/v1/sys/leader?index=0&wait=10m");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+}
+
+TEST_CASE(
+    "router: clients that park blocking queries over HTTP/2 upstreams and close reset "
+    "their streams") {
+  Stack s(R"("max_blocking_queries": 50)", "h2");
+  Sockets base = Count(s);
+  { auto clients = Park(s, 50, base, true); }  // all close
+  MESSAGE("parked 50 on " << Count(s).node_established - base.node_established
+                          << " more node sockets; closed");
+  bool freed = PollUntil(
+      [&] {
+        Sockets now = Count(s);
+        return OpenStreams(s) == 0 && now.router_established <= base.router_established &&
+               now.router_close_wait <= base.router_close_wait &&
+               now.node_close_wait <= base.node_close_wait;
+      },
+      std::chrono::seconds(5));
+  MESSAGE("after the close: " << OpenStreams(s) << " open streams, " << Show(Count(s)));
+  CHECK(freed);
+  // The few multiplexed connections stay for the next requests; none was opened per query.
+  CHECK(Count(s).node_established <= base.node_established + 8);
   auto r = HttpCall(s.router.port(), "GET", "/v1/sys/leader?index=0&wait=10m");
   REQUIRE(r);
   CHECK(r->status == 200);

@@ -198,7 +198,8 @@ TEST_CASE("router: sealed and down nodes get no traffic") {
 }
 
 TEST_CASE("router: writes wait for a new active and go out in order") {
-  Cluster c(R"("failover_hold_ms":5000)");
+  // HTTP/1.1 to the nodes: the order is read from the fake node's connection numbers.
+  Cluster c(R"("failover_hold_ms":5000,"upstream_protocol":"http1")");
   c.n1.Stop();  // crash: connect refused
   c.n2.SetLeader("");
   c.n3.SetLeader("");
