@@ -215,17 +215,21 @@ std::string HttpClient::TlsServerName(const std::string& host_header) const {
   return colon == std::string::npos ? host : host.substr(0, colon);
 }
 
+void HttpClient::ConnectFailed(Exchange* ex) {
+  ClientResult res;
+  res.status = Status::Unavailable("connect to " + ex->host_ + " failed");
+  res.failure = UpstreamFailure::kConnect;
+  res.error_status = 503;
+  Defer(ex, std::move(res));
+}
+
 void HttpClient::Start(Exchange* ex, bool use_pool) {
   size_t slot = static_cast<size_t>(ex->slot_);
   if (options_.h2 && ex->slot_ >= 0 && !(slot < not_h2_.size() && not_h2_[slot])) {
     bool reused = false;
     UpstreamStream* st = OpenH2(ex, &reused);
     if (st == nullptr) {
-      ClientResult res;
-      res.status = Status::Unavailable("connect to " + ex->host_ + " failed");
-      res.failure = UpstreamFailure::kConnect;
-      res.error_status = 503;
-      Defer(ex, std::move(res));
+      ConnectFailed(ex);
       return;
     }
     ex->pooled_ = reused;
@@ -246,11 +250,7 @@ void HttpClient::Start(Exchange* ex, bool use_pool) {
     if (!c->Connect(connect_ms > 0 ? connect_ms : options_.connect_timeout_ms, options_.tls,
                     TlsServerName(ex->host_))) {
       delete c;
-      ClientResult res;
-      res.status = Status::Unavailable("connect to " + ex->host_ + " failed");
-      res.failure = UpstreamFailure::kConnect;
-      res.error_status = 503;
-      Defer(ex, std::move(res));
+      ConnectFailed(ex);
       return;
     }
   }

@@ -126,6 +126,8 @@ class HttpClient {
   void Start(Exchange* ex, bool use_pool);
   // A failure decided without a connection callback: delivered from the loop.
   void Defer(Exchange* ex, ClientResult result);
+  // A connection could not even be started: 503 kConnect, delivered from the loop.
+  void ConnectFailed(Exchange* ex);
   // A stream on the peer's HTTP/2 session (opened if needed); nullptr when the connect failed
   // at once. `*reused`: the session was already open.
   UpstreamStream* OpenH2(Exchange* ex, bool* reused);
