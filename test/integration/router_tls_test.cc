@@ -143,6 +143,47 @@ TEST_CASE(
   CHECK(h->status == 200);
 }
 
+// "status codes: N 2xx" of h2load's summary: N, or -1.
+int H2loadOk(const std::string& out) {
+  size_t at = out.find("status codes: ");
+  if (at == std::string::npos) return -1;
+  return std::atoi(out.c_str() + at + 14);
+}
+
+TEST_CASE(
+    "router TLS: HTTP/2 by ALPN: curl --http2 and h2load over https, h2 to the nodes; "
+    "http2_disable keeps the listener on HTTP/1.1") {
+  const std::string token = std::string("X-Vault-Token: ") + kRootToken;
+  {
+    TlsStack s;
+    CommandResult put = RunCommand(
+        {"/usr/bin/curl", "-sS", "--http2", "--cacert", s.pki.ca(), "-X", "PUT", "-H", token, "-d",
+         R"({"data":{"v":"alpn"}})", "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
+         s.url() + "/v1/secret/data/tls/h2"});
+    CHECK_MESSAGE(put.output == "2 200", put.output);
+    CommandResult get =
+        RunCommand({"/usr/bin/curl", "-sS", "--http2", "--cacert", s.pki.ca(), "-H", token, "-w",
+                    "\n%{http_version}", s.url() + "/v1/secret/data/tls/h2"});
+    CHECK(get.output.find(R"("v":"alpn")") != std::string::npos);
+    CHECK(get.output.substr(get.output.rfind('\n') + 1) == "2");
+    CommandResult load = RunCommand({"/usr/bin/h2load", "-n", "1000", "-c", "4", "-m", "10", "-H",
+                                     token, s.url() + "/v1/secret/data/tls/h2"});
+    CHECK_MESSAGE(load.output.find("Application protocol: h2") != std::string::npos, load.output);
+    CHECK(H2loadOk(load.output) == 1000);
+    rapidjson::Document st = s.router.Status();
+    int h2 = 0;
+    for (const auto& n : st["nodes"].GetArray()) {
+      h2 += std::string(n["upstream_protocol"].GetString()) == "h2";
+    }
+    CHECK(h2 >= 2);  // the active and the standby that served the reads
+  }
+  TlsStack off(R"("http2_disable": true)");
+  CommandResult one = RunCommand({"/usr/bin/curl", "-sS", "--http2", "--cacert", off.pki.ca(),
+                                  "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
+                                  off.url() + "/v1/sys/health?standbyok=true"});
+  CHECK_MESSAGE(one.output == "1.1 200", one.output);
+}
+
 TEST_CASE("router TLS: a required client certificate: missing or from another CA is refused") {
   TlsStack s;
   TestPki& pki = s.pki;
