@@ -156,10 +156,10 @@ TEST_CASE(
   const std::string token = std::string("X-Vault-Token: ") + kRootToken;
   {
     TlsStack s;
-    CommandResult put = RunCommand(
-        {"/usr/bin/curl", "-sS", "--http2", "--cacert", s.pki.ca(), "-X", "PUT", "-H", token, "-d",
-         R"({"data":{"v":"alpn"}})", "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
-         s.url() + "/v1/secret/data/tls/h2"});
+    CommandResult put =
+        RunCommand({"/usr/bin/curl", "-sS", "--http2", "--cacert", s.pki.ca(), "-X", "PUT", "-H",
+                    token, "-d", R"({"data":{"v":"alpn"}})", "-o", "/dev/null", "-w",
+                    "%{http_version} %{http_code}", s.url() + "/v1/secret/data/tls/h2"});
     CHECK_MESSAGE(put.output == "2 200", put.output);
     CommandResult get =
         RunCommand({"/usr/bin/curl", "-sS", "--http2", "--cacert", s.pki.ca(), "-H", token, "-w",
@@ -178,8 +178,8 @@ TEST_CASE(
     CHECK(h2 >= 2);  // the active and the standby that served the reads
   }
   TlsStack off(R"("http2_disable": true)");
-  CommandResult one = RunCommand({"/usr/bin/curl", "-sS", "--http2", "--cacert", off.pki.ca(),
-                                  "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
+  CommandResult one = RunCommand({"/usr/bin/curl", "-sS", "--http2", "--cacert", off.pki.ca(), "-o",
+                                  "/dev/null", "-w", "%{http_version} %{http_code}",
                                   off.url() + "/v1/sys/health?standbyok=true"});
   CHECK_MESSAGE(one.output == "1.1 200", one.output);
 }
