@@ -28,9 +28,9 @@ OPT_debug := -O0 -g
 OPT_asan := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 OPT ?= $(OPT_$(MODE))
 CXXFLAGS := -std=c++20 $(WARN) $(OPT) -pthread -MMD -MP
-CPPFLAGS := -I.
+CPPFLAGS := -I. -I/usr/include/postgresql
 LDFLAGS := $(filter -fsanitize% -g,$(OPT)) -pthread
-LIBS := -levent_pthreads -levent_openssl -levent -lhttp_parser -llmdb -lhiredis -lnghttp2 \
+LIBS := -levent_pthreads -levent_openssl -levent -lhttp_parser -llmdb -lhiredis -lpq -lnghttp2 \
         -lssl -lcrypto -lcares
 
 # Every .cc under these folders except the daemons' main.cc goes into one static library.

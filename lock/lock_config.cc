@@ -3,6 +3,7 @@
 #include "lock/flock_backend.h"
 #include "lock/lease_table.h"
 #include "lock/mem_lease_backend.h"
+#include "lock/postgresql_lock_backend.h"
 #include "lock/redis_lock_backend.h"
 
 namespace halo::lock {
@@ -72,9 +73,13 @@ Result<LockOptions> ParseLockConfig(std::string_view type, ConfigObject& obj) {
   } else if (type == "redis") {
     // OpenBao's lease timing (its PostgreSQL lock): ElectorOptions' defaults.
     RETURN_IF_ERROR(redis::ParseRedisOptions(obj, &o.redis));
+  } else if (type == "postgresql") {
+    // OpenBao's own PostgreSQL lease timing: ElectorOptions' defaults.
+    RETURN_IF_ERROR(pg::ParsePgOptions(obj, &o.postgresql));
   } else {
     return Status::InvalidArgument(BlockName(obj) + ": unknown HA lock type \"" +
-                                   std::string(type) + "\" (expected flock, inmem or redis)");
+                                   std::string(type) +
+                                   "\" (expected flock, inmem, redis or postgresql)");
   }
   RETURN_IF_ERROR(ParseElectorTiming(obj, &o.elector));
   RETURN_IF_ERROR(obj.Finish());
@@ -94,6 +99,11 @@ Result<LockBackendPtr> OpenLockBackend(const LockOptions& options, Clock* clock)
   }
   if (options.type == "redis") {
     ASSIGN_OR_RETURN(std::unique_ptr<RedisLockBackend> b, RedisLockBackend::Open(options.redis));
+    return LockBackendPtr(std::move(b));
+  }
+  if (options.type == "postgresql") {
+    ASSIGN_OR_RETURN(std::unique_ptr<PostgresLockBackend> b,
+                     PostgresLockBackend::Open(options.postgresql));
     return LockBackendPtr(std::move(b));
   }
   return Status::InvalidArgument("unknown HA lock type \"" + options.type + "\"");

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "common/postgresql/pg_options.h"
 #include "common/redis/redis_options.h"
 #include "lock/elector_options.h"
 
@@ -23,10 +24,11 @@ struct InmemLockOptions {
 };
 
 struct LockOptions {
-  std::string type;  // "flock" | "inmem" | "redis"
+  std::string type;  // "flock" | "inmem" | "redis" | "postgresql"
   FlockOptions flock;
   InmemLockOptions inmem;
   redis::RedisOptions redis;
+  pg::PgOptions postgresql;
   // Timing read from the same block; `value` is left empty for the node to fill in.
   ElectorOptions elector;
 };

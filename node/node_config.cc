@@ -145,6 +145,9 @@ Status ParseHaStorage(ConfigObject& root, NodeConfig* out) {
     } else if (out->storage.type == "redis") {
       out->lock.type = "redis";  // a lease in the same server, same keys prefix
       out->lock.redis = out->storage.redis;
+    } else if (out->storage.type == "postgresql" && out->storage.postgresql.ha_enabled) {
+      out->lock.type = "postgresql";  // OpenBao's ha_enabled: the lease table beside the data
+      out->lock.postgresql = out->storage.postgresql;
     } else if (storage::ProvidesHaLock(out->storage)) {
       out->lock.type = out->storage.type;  // inmem: an in-process lease
     }

@@ -3,6 +3,7 @@
 #include "storage/file_backend.h"
 #include "storage/inmem_backend.h"
 #include "storage/lmdb_backend.h"
+#include "storage/postgresql_backend.h"
 #include "storage/redis_backend.h"
 
 namespace halo::storage {
@@ -37,11 +38,13 @@ Result<BackendOptions> ParseBackendOptions(std::string_view type, ConfigObject& 
     // No keys.
   } else if (type == "redis") {
     RETURN_IF_ERROR(redis::ParseRedisOptions(block, &out.redis));
+  } else if (type == "postgresql") {
+    RETURN_IF_ERROR(pg::ParsePgOptions(block, &out.postgresql));
   } else {
     std::string where = block.KeyPath("");
     if (!where.empty() && where.back() == '.') where.pop_back();
     return Status::InvalidArgument(where + ": unknown storage type \"" + std::string(type) +
-                                   "\" (expected lmdb, file, inmem or redis)");
+                                   "\" (expected lmdb, file, inmem, redis or postgresql)");
   }
   RETURN_IF_ERROR(block.Finish());
   return out;
@@ -76,11 +79,16 @@ Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options) {
     ASSIGN_OR_RETURN(std::unique_ptr<RedisBackend> r, RedisBackend::Open(options.redis));
     return std::unique_ptr<Backend>(std::move(r));
   }
+  if (options.type == "postgresql") {
+    ASSIGN_OR_RETURN(std::unique_ptr<PostgresBackend> p, PostgresBackend::Open(options.postgresql));
+    return std::unique_ptr<Backend>(std::move(p));
+  }
   return Status::InvalidArgument("storage type \"" + options.type + "\" is not available");
 }
 
 bool ProvidesHaLock(const BackendOptions& options) {
-  return options.type == "lmdb" || options.type == "inmem" || options.type == "redis";
+  return options.type == "lmdb" || options.type == "inmem" || options.type == "redis" ||
+         (options.type == "postgresql" && options.postgresql.ha_enabled);
 }
 
 std::string LockFilePath(const BackendOptions& options) { return options.path + "/halo.lock"; }

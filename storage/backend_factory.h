@@ -5,6 +5,7 @@
 //   "storage": {"file": {"path": "/var/lib/halo-file"}}
 //   "storage": {"inmem": {}}
 //   "storage": {"redis": {"address": "127.0.0.1:6379"}}
+//   "storage": {"postgresql": {"connection_url": "postgres://u@127.0.0.1/openbao"}}
 // ParseBackendOptions reads one engine's block; ParseStorageConfig reads the whole
 // "storage" object. Errors name the offending key by its full path; unknown keys are errors.
 #pragma once
@@ -15,6 +16,7 @@
 #include <string_view>
 
 #include "common/json_config.h"
+#include "common/postgresql/pg_options.h"
 #include "common/redis/redis_options.h"
 #include "common/result.h"
 #include "storage/backend.h"
@@ -22,7 +24,7 @@
 namespace halo::storage {
 
 struct BackendOptions {
-  std::string type;  // "lmdb", "file", "inmem" or "redis"
+  std::string type;  // "lmdb", "file", "inmem", "redis" or "postgresql"
   std::string path;  // lmdb, file: the data directory (created if missing)
 
   // lmdb only.
@@ -31,6 +33,7 @@ struct BackendOptions {
   int max_batch = 1024;      // "max_batch": most updates committed in one transaction
 
   redis::RedisOptions redis;  // redis only: the server and its keys
+  pg::PgOptions postgresql;   // postgresql only: the server and its tables
 };
 
 // Reads the block for engine `type` (e.g. the value of "lmdb"). kInvalidArgument naming the
@@ -45,7 +48,8 @@ Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options);
 
 // Whether this storage can also provide the HA lock (the startup banner's "(HA available)"):
 // lmdb yes (an flock lock file beside the data, see LockFilePath), file no (it needs an
-// ha_storage), inmem yes but only within one process (tests).
+// ha_storage), inmem yes but only within one process (tests), redis yes, postgresql when
+// its ha_enabled is set (OpenBao's key).
 bool ProvidesHaLock(const BackendOptions& options);
 
 // For lmdb: the lock file the HA lock should flock ("<path>/halo.lock").

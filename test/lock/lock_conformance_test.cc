@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <memory>
@@ -15,8 +16,10 @@
 #include "lock/lease_table.h"
 #include "lock/lock_backend.h"
 #include "lock/mem_lease_backend.h"
+#include "lock/postgresql_lock_backend.h"
 #include "lock/redis_lock_backend.h"
 #include "test/fakes/fake_clock.h"
+#include "test/support/postgres_server.h"
 #include "test/support/redis_server.h"
 #include "test/support/subprocess.h"
 
@@ -137,6 +140,75 @@ struct RedisHarness {
   static constexpr bool kLoseResetsEpoch = false;
 };
 
+// A process that takes the PostgreSQL lock and holds it until killed.
+TEST_CASE("child:pg_lock_hold") {
+  HALO_CHILD_ROLE_GUARD();
+  pg::PgOptions o;
+  o.connection_url = halo::testing::ChildArg(0);
+  o.ha_table = halo::testing::ChildArg(1);
+  auto b = PostgresLockBackend::Open(o);
+  REQUIRE(b.ok());
+  Result<Lease> lease = (*b)->TryAcquire(Req(halo::testing::ChildArg(2)), kTimeout);
+  REQUIRE(lease.ok());
+  halo::testing::HoldUntilKilled();
+}
+
+// A lock table of its own on the shared PostgreSQL server; holder death = a child process
+// SIGKILLed, whose ended session frees the advisory lock at once.
+struct PostgresHarness {
+  halo::testing::PostgresServer& server = halo::testing::SharedPostgresServer();
+  pg::PgOptions options = NewOptions(server);
+  halo::testing::Subprocess holder;
+
+  static pg::PgOptions NewOptions(halo::testing::PostgresServer& s) {
+    static int next = 0;
+    pg::PgOptions o;
+    o.connection_url = s.connection_url();
+    o.ha_table = "locks_" + std::to_string(getpid()) + "_" + std::to_string(++next);
+    return o;
+  }
+  LockBackendPtr Open() {
+    auto b = PostgresLockBackend::Open(options);
+    REQUIRE_MESSAGE(b.ok(), b.status().ToString());
+    return std::move(b).value();
+  }
+  uint64_t StartDoomedHolder(const std::string& value) {
+    holder = halo::testing::SpawnChildRole("pg_lock_hold",
+                                           {options.connection_url, options.ha_table, value});
+    REQUIRE(holder.started());
+    LockBackendPtr probe = Open();
+    std::optional<Holder> seen;
+    REQUIRE(halo::testing::PollUntil(
+        [&] {
+          seen = ReadHolderOrFail(*probe);
+          return seen && seen->value == value;
+        },
+        std::chrono::seconds(30)));
+    return seen->epoch;
+  }
+  void KillDoomedHolder() { holder.Stop(SIGKILL); }
+  // The dropped backend's session ends; wait until the server no longer lists its lock.
+  void AfterAbandon() {
+    REQUIRE(halo::testing::PollUntil(
+        [&] {
+          return server
+                     .Sql(
+                         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
+                         "objsubid = 2 AND granted")
+                     .output == "0";
+        },
+        std::chrono::seconds(10)));
+  }
+  // The lease runs out without the holder knowing; its session lives on.
+  void LoseLock() {
+    REQUIRE(server
+                .Sql("UPDATE \"" + options.ha_table +
+                     "\" SET valid_until = now() - interval '1 second'")
+                .status == 0);
+  }
+  static constexpr bool kLoseResetsEpoch = false;
+};
+
 struct LeaseHarness {
   FakeClock clock;
   std::shared_ptr<LeaseTable> table = std::make_shared<LeaseTable>(&clock);
@@ -160,7 +232,7 @@ struct LeaseHarness {
 };
 
 TEST_CASE_TEMPLATE("lock conformance: acquire, read holder, renew, release", H, FlockHarness,
-                   LeaseHarness, RedisHarness) {
+                   LeaseHarness, RedisHarness, PostgresHarness) {
   H h;
   LockBackendPtr a = h.Open(), reader = h.Open();
   CHECK_FALSE(ReadHolderOrFail(*reader).has_value());
@@ -181,7 +253,7 @@ TEST_CASE_TEMPLATE("lock conformance: acquire, read holder, renew, release", H, 
 }
 
 TEST_CASE_TEMPLATE("lock conformance: contention and release hand-over", H, FlockHarness,
-                   LeaseHarness, RedisHarness) {
+                   LeaseHarness, RedisHarness, PostgresHarness) {
   H h;
   LockBackendPtr a = h.Open(), b = h.Open();
   Result<Lease> la = a->TryAcquire(Req("node-a"), kTimeout);
@@ -204,7 +276,7 @@ TEST_CASE_TEMPLATE("lock conformance: contention and release hand-over", H, Floc
 }
 
 TEST_CASE_TEMPLATE("lock conformance: holder death frees the lock", H, FlockHarness, LeaseHarness,
-                   RedisHarness) {
+                   RedisHarness, PostgresHarness) {
   H h;
   uint64_t dead_epoch = h.StartDoomedHolder("doomed");
   LockBackendPtr b = h.Open();
@@ -218,7 +290,7 @@ TEST_CASE_TEMPLATE("lock conformance: holder death frees the lock", H, FlockHarn
 }
 
 TEST_CASE_TEMPLATE("lock conformance: a lost lock renews as kConflict; epochs still rise", H,
-                   FlockHarness, LeaseHarness, RedisHarness) {
+                   FlockHarness, LeaseHarness, RedisHarness, PostgresHarness) {
   H h;
   LockBackendPtr a = h.Open(), b = h.Open();
   Result<Lease> la = a->TryAcquire(Req("node-a"), kTimeout);
@@ -236,7 +308,7 @@ TEST_CASE_TEMPLATE("lock conformance: a lost lock renews as kConflict; epochs st
 }
 
 TEST_CASE_TEMPLATE("lock conformance: epochs increase across reopen; min_epoch is honoured", H,
-                   FlockHarness, LeaseHarness, RedisHarness) {
+                   FlockHarness, LeaseHarness, RedisHarness, PostgresHarness) {
   H h;
   uint64_t last = 0;
   for (int i = 0; i < 3; ++i) {
@@ -263,7 +335,7 @@ TEST_CASE_TEMPLATE("lock conformance: epochs increase across reopen; min_epoch i
 }
 
 TEST_CASE_TEMPLATE("lock conformance: bad values are refused", H, FlockHarness, LeaseHarness,
-                   RedisHarness) {
+                   RedisHarness, PostgresHarness) {
   H h;
   LockBackendPtr a = h.Open();
   CHECK(a->TryAcquire(Req("two\nlines"), kTimeout).status().code() ==

@@ -4,11 +4,14 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <memory>
 #include <string>
 
 #include "storage/backend.h"
 #include "storage/backend_factory.h"
+#include "test/support/postgres_server.h"
 #include "test/support/redis_server.h"
 #include "test/support/subprocess.h"
 
@@ -52,6 +55,26 @@ struct RedisFixture : FixtureBase {
   }
 };
 
+// A table of its own on the shared PostgreSQL server (test/support/postgres_server.h).
+struct PostgresFixture : FixtureBase {
+  static constexpr const char* kType = "postgresql";
+  static constexpr bool kPersistent = true;
+  pg::PgOptions postgresql = NewOptions();
+  BackendOptions Options() const {
+    BackendOptions o{.type = "postgresql"};
+    o.postgresql = postgresql;
+    return o;
+  }
+  static pg::PgOptions NewOptions() {
+    static int next = 0;
+    pg::PgOptions o;
+    o.connection_url = halo::testing::SharedPostgresServer().connection_url();
+    o.table = "kv_" + std::to_string(getpid()) + "_" + std::to_string(++next);
+    o.max_parallel = 4;
+    return o;
+  }
+};
+
 // Opens a backend of fixture type F, failing the test on error.
 template <class F>
 std::unique_ptr<Backend> MustOpen(const F& fixture) {
@@ -75,11 +98,13 @@ TYPE_TO_STRING_AS("inmem", halo::storage::testing::InmemFixture);
 TYPE_TO_STRING_AS("lmdb", halo::storage::testing::LmdbFixture);
 TYPE_TO_STRING_AS("file", halo::storage::testing::FileFixture);
 TYPE_TO_STRING_AS("redis", halo::storage::testing::RedisFixture);
+TYPE_TO_STRING_AS("postgresql", halo::storage::testing::PostgresFixture);
 
 // The backends every conformance case runs against (test names end in "<inmem>" etc.).
-#define HALO_ALL_BACKENDS                                                        \
-  ::halo::storage::testing::InmemFixture, ::halo::storage::testing::LmdbFixture, \
-      ::halo::storage::testing::FileFixture, ::halo::storage::testing::RedisFixture
+#define HALO_ALL_BACKENDS                                                            \
+  ::halo::storage::testing::InmemFixture, ::halo::storage::testing::LmdbFixture,     \
+      ::halo::storage::testing::FileFixture, ::halo::storage::testing::RedisFixture, \
+      ::halo::storage::testing::PostgresFixture
 // The backends whose data outlives the object and is shared between processes.
 #define HALO_PERSISTENT_BACKENDS \
   ::halo::storage::testing::LmdbFixture, ::halo::storage::testing::FileFixture
