@@ -7,7 +7,6 @@
 //   real clients: curl --http2-prior-knowledge, nghttp and h2load.
 #include <doctest/doctest.h>
 
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -22,6 +21,7 @@ namespace halo::router::testing {
 namespace {
 
 using halo::testing::CommandResult;
+using halo::testing::H2loadOk;
 using halo::testing::ProcStatusKb;
 using halo::testing::RunCommand;
 
@@ -66,13 +66,6 @@ struct H2Stack {
   RouterProcess router;
   int active = -1;
 };
-
-// "status codes: 2000 2xx, 0 3xx, ..." from h2load: the 2xx count, -1 if absent.
-int H2loadOk(const std::string& out) {
-  std::smatch m;
-  if (!std::regex_search(out, m, std::regex("status codes: (\\d+) 2xx"))) return -1;
-  return std::stoi(m[1]);
-}
 
 TEST_CASE(
     "h2 server: rapid reset, CONTINUATION, PING and SETTINGS floods and an HPACK bomb get "

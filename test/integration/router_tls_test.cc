@@ -16,6 +16,7 @@ namespace halo::router::testing {
 namespace {
 
 using halo::testing::CommandResult;
+using halo::testing::H2loadOk;
 using halo::testing::HttpTestClient;
 using halo::testing::PollUntil;
 using halo::testing::RunCommand;
@@ -141,13 +142,6 @@ TEST_CASE(
   auto h = loopback.Get("/v1/sys/health?standbyok=true");
   REQUIRE(h.ok());
   CHECK(h->status == 200);
-}
-
-// "status codes: N 2xx" of h2load's summary: N, or -1.
-int H2loadOk(const std::string& out) {
-  size_t at = out.find("status codes: ");
-  if (at == std::string::npos) return -1;
-  return std::atoi(out.c_str() + at + 14);
 }
 
 TEST_CASE(

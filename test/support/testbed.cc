@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <sstream>
 #include <thread>
 
@@ -185,6 +186,12 @@ Status Testbed::SetDelay(int host, std::chrono::milliseconds delay) {
   }
   CommandResult r = RunCommand(argv);
   return r.status == 0 ? Status::Ok() : Status::Unavailable("tc netem: " + r.output);
+}
+
+int H2loadOk(const std::string& output) {
+  size_t at = output.find("status codes: ");
+  if (at == std::string::npos) return -1;
+  return std::atoi(output.c_str() + at + 14);
 }
 
 }  // namespace halo::testing

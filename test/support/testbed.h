@@ -83,4 +83,7 @@ struct CommandResult {
 };
 CommandResult RunCommand(const std::vector<std::string>& argv);
 
+// N of the "status codes: N 2xx, ..." line that h2load prints; -1 if there is none.
+int H2loadOk(const std::string& output);
+
 }  // namespace halo::testing
