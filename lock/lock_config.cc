@@ -82,6 +82,8 @@ Result<LockOptions> ParseLockConfig(std::string_view type, ConfigObject& obj) {
                                    "\" (expected flock, inmem, redis or postgresql)");
   }
   RETURN_IF_ERROR(ParseElectorTiming(obj, &o.elector));
+  // One bound for the lock's statements and the elector's calls (the same key).
+  if (type == "postgresql") o.postgresql.op_timeout = o.elector.op_timeout;
   RETURN_IF_ERROR(obj.Finish());
   Status timing = o.elector.ValidateTiming();
   if (!timing.ok()) return Status::InvalidArgument(BlockName(obj) + ": " + timing.message());

@@ -148,6 +148,7 @@ Status ParseHaStorage(ConfigObject& root, NodeConfig* out) {
     } else if (out->storage.type == "postgresql" && out->storage.postgresql.ha_enabled) {
       out->lock.type = "postgresql";  // OpenBao's ha_enabled: the lease table beside the data
       out->lock.postgresql = out->storage.postgresql;
+      out->lock.postgresql.op_timeout = out->lock.elector.op_timeout;  // the elector's bound
     } else if (storage::ProvidesHaLock(out->storage)) {
       out->lock.type = out->storage.type;  // inmem: an in-process lease
     }

@@ -173,6 +173,37 @@ TEST_CASE("NodeConfig: the lock is implied by lmdb and inmem, absent for file") 
   CHECK(mem->lock.type == "inmem");
 }
 
+TEST_CASE("NodeConfig: postgresql implies its lock with ha_enabled; ha_storage postgresql") {
+  Result<NodeConfig> ha = Parse(R"({"storage": {"postgresql": {"connection_url": "host=db",
+      "ha_enabled": "true", "ha_table": "locks"}}, "root_token": "r"})");
+  REQUIRE_MESSAGE(ha.ok(), ha.status().ToString());
+  CHECK(ha->lock.type == "postgresql");
+  CHECK(ha->lock.postgresql.connection_url == "host=db");
+  CHECK(ha->lock.postgresql.ha_table == "locks");
+  CHECK(ha->lock.elector.ttl == seconds(15));  // OpenBao's lease timing
+  Result<NodeConfig> alone = Parse(R"({"storage": {"postgresql": {"connection_url": "host=db"}},
+      "root_token": "r"})");
+  REQUIRE(alone.ok());
+  CHECK(alone->lock.type.empty());  // no ha_enabled: one node, always active
+  Result<NodeConfig> split = Parse(R"({"storage": {"lmdb": {"path": "/d"}}, "root_token": "r",
+      "ha_storage": {"postgresql": {"connection_url": "host=db", "ttl": "5s",
+      "renew_interval": "1s", "renew_deadline": "3s", "op_timeout": "1s",
+      "keepalive_count": 2}}})");
+  REQUIRE_MESSAGE(split.ok(), split.status().ToString());
+  CHECK(split->ha_storage_set);
+  CHECK(split->lock.type == "postgresql");
+  CHECK(split->lock.elector.ttl == seconds(5));
+  CHECK(split->lock.postgresql.keepalive_count == 2);
+  CHECK(split->lock.postgresql.op_timeout == seconds(1));  // statement_timeout = the elector's
+  CHECK(ha->lock.postgresql.op_timeout == ha->lock.elector.op_timeout);
+  CHECK(ha->storage.postgresql.op_timeout == seconds(10));
+  Result<NodeConfig> bad = Parse(R"({"storage": {"lmdb": {"path": "/d"}}, "root_token": "r",
+      "ha_storage": {"postgresql": {"ha_table": "locks"}}})");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("ha_storage.postgresql.connection_url: required") !=
+        std::string::npos);
+}
+
 TEST_CASE("NodeConfig: HALO_ROOT_TOKEN alone is enough") {
   Result<NodeConfig> c = Parse(R"({"storage": {"inmem": {}}})", "tok");
   REQUIRE(c.ok());

@@ -130,5 +130,51 @@ TEST_CASE("backend factory: the redis block, every key and each error") {
   }
 }
 
+TEST_CASE("backend factory: the postgresql block, OpenBao's string forms and each error") {
+  auto r = ParseStorage(R"({"storage": {"postgresql": {
+      "connection_url": "postgres://openbao:pw@db:5432/openbao?sslmode=verify-full",
+      "table": "vault_kv_store", "ha_enabled": "true", "ha_table": "vault_ha_locks",
+      "max_parallel": "128", "skip_create_table": true, "op_timeout": "3s",
+      "keepalive_idle": "2s", "keepalive_interval": "1s", "keepalive_count": 4}}})");
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(r->type == "postgresql");
+  CHECK(r->postgresql.connection_url.find("sslmode=verify-full") != std::string::npos);
+  CHECK(r->postgresql.table == "vault_kv_store");
+  CHECK(r->postgresql.ha_enabled);
+  CHECK(r->postgresql.ha_table == "vault_ha_locks");
+  CHECK(r->postgresql.max_parallel == 128);
+  CHECK(r->postgresql.skip_create_table);
+  CHECK(r->postgresql.op_timeout == seconds(3));
+  CHECK(r->postgresql.keepalive_idle == seconds(2));
+  CHECK(r->postgresql.keepalive_count == 4);
+  CHECK(ProvidesHaLock(*r));
+
+  auto d = ParseStorage(R"({"storage": {"postgresql": {"connection_url": "host=db"}}})");
+  REQUIRE(d.ok());
+  CHECK(d->postgresql.table == "openbao_kv_store");
+  CHECK(d->postgresql.ha_table == "openbao_ha_locks");
+  CHECK_FALSE(d->postgresql.ha_enabled);
+  CHECK_FALSE(ProvidesHaLock(*d));  // OpenBao: no ha_enabled, no HA
+  CHECK(d->postgresql.op_timeout == seconds(10));
+
+  const std::pair<const char*, const char*> bad[] = {
+      {R"({})", "storage.postgresql.connection_url: required"},
+      {R"({"connection_url": "x", "table": "kv; DROP TABLE x"})", "storage.postgresql.table"},
+      {R"({"connection_url": "x", "ha_table": "9locks"})", "storage.postgresql.ha_table"},
+      {R"({"connection_url": "x", "ha_enabled": "yes"})", "storage.postgresql.ha_enabled"},
+      {R"({"connection_url": "x", "max_parallel": "0"})", "storage.postgresql.max_parallel"},
+      {R"({"connection_url": "x", "max_parallel": "lots"})", "storage.postgresql.max_parallel"},
+      {R"({"connection_url": "x", "op_timeout": "10ms"})", "storage.postgresql.op_timeout"},
+      {R"({"connection_url": "x", "keepalive_idle": "100ms"})", "keepalive_idle"},
+      {R"({"connection_url": "x", "address": "db:5432"})", "address"},
+  };
+  for (const auto& [block, want] : bad) {
+    auto e = ParseStorage(std::string(R"({"storage": {"postgresql": )") + block + "}}");
+    REQUIRE_FALSE_MESSAGE(e.ok(), block);
+    CHECK_MESSAGE(e.status().message().find(want) != std::string::npos,
+                  block << " -> " << e.status().message());
+  }
+}
+
 }  // namespace
 }  // namespace halo::storage
