@@ -62,8 +62,7 @@ Status PostgresLockBackend::CreateTables() {
             " (ha_key TEXT COLLATE \"C\" PRIMARY KEY, epoch BIGINT NOT NULL)",
     };
     for (const std::string& sql : ddl) {
-      Result<PgResult> r = reader_.Exec(sql);
-      if (!r.ok() && r.status().message().find("23505") != std::string::npos) r = reader_.Exec(sql);
+      Result<PgResult> r = reader_.ExecCreate(sql);
       if (!r.ok()) return r.status();
     }
   }

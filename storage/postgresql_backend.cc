@@ -179,10 +179,7 @@ Status PostgresBackend::CreateTables() {
         "INSERT INTO " + epoch_table_ + " (id, epoch) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
     };
     for (const std::string& sql : ddl) {
-      Result<PgResult> r = conn->Exec(sql);
-      // Nodes starting together race on CREATE ... IF NOT EXISTS (a unique violation in the
-      // catalog): the other one made it; once more sees it there.
-      if (!r.ok() && r.status().message().find("23505") != std::string::npos) r = conn->Exec(sql);
+      Result<PgResult> r = conn->ExecCreate(sql);
       if (!r.ok()) return r.status();
     }
   }
@@ -257,7 +254,15 @@ Status PostgresBackend::RecordEpoch(uint64_t epoch) {
   return StaleEpoch(epoch, now);
 }
 
+std::optional<TimePoint> PostgresBackend::WriterBusySince() const {
+  std::optional<TimePoint> busy = writer_->BusySince();
+  int64_t stalled = stalled_since_ns_.load(std::memory_order_acquire);
+  if (!busy || stalled == 0) return busy;
+  return std::min(*busy, TimePoint(Duration(stalled)));
+}
+
 void PostgresBackend::CommitGroup(std::vector<PendingUpdate>& group, std::vector<Status>* results) {
+  const int64_t start = RealClock()->Now().time_since_epoch().count();
   results->assign(group.size(), Status::Ok());
   size_t begin = 0;
   while (begin < group.size()) {
@@ -265,6 +270,14 @@ void PostgresBackend::CommitGroup(std::vector<PendingUpdate>& group, std::vector
     while (end < group.size() && group[end].epoch == group[begin].epoch) ++end;
     CommitRun(group, begin, end, results);
     begin = end;
+  }
+  bool timed_out = std::any_of(results->begin(), results->end(), [](const Status& st) {
+    return st.code() == Status::Code::kTimeout;
+  });
+  if (!timed_out) {
+    stalled_since_ns_.store(0, std::memory_order_release);
+  } else if (stalled_since_ns_.load(std::memory_order_acquire) == 0) {
+    stalled_since_ns_.store(start, std::memory_order_release);
   }
 }
 

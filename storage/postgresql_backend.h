@@ -47,7 +47,10 @@ class PostgresBackend final : public Backend {
   void UpdateAsync(uint64_t epoch, UpdateFn fn, DoneFn done) override;
   Result<uint64_t> MaxEpoch() override;
   Status RecordEpoch(uint64_t epoch) override;
-  std::optional<TimePoint> WriterBusySince() const override { return writer_->BusySince(); }
+  // The writer's own progress, or, while commits keep timing out (a statement stalled behind
+  // another session's lock), the start of the first that did: the node's liveness watchdog
+  // then ends its term instead of holding it with writes that cannot commit.
+  std::optional<TimePoint> WriterBusySince() const override;
   bool RemoteReads() const override { return true; }
 
   // Commit transactions so far (tests: fewer than updates shows grouping).
@@ -72,6 +75,7 @@ class PostgresBackend final : public Backend {
   pg::PgPool pool_;
   pg::PgConn writer_conn_;  // the writer thread's own
   std::atomic<uint64_t> commits_{0};
+  std::atomic<int64_t> stalled_since_ns_{0};  // 0: the last commit did not time out
   std::unique_ptr<GroupWriter> writer_;
 };
 

@@ -113,8 +113,14 @@ Status PgConn::Ensure() {
   const std::string count = std::to_string(options_.keepalive_count);
   const std::string user_timeout = std::to_string(
       Millis(options_.keepalive_idle + options_.keepalive_interval * options_.keepalive_count));
+  // On the server side too: a transaction whose client stopped (SIGSTOP, a vanished host)
+  // must not keep its row locks (the epoch row FOR SHARE) past op_timeout, or a new active's
+  // RecordEpoch waits on it; and the server notices a vanished client by its keepalives.
+  const std::string ms = std::to_string(Millis(options_.op_timeout));
   const std::string server_options =
-      "-c statement_timeout=" + std::to_string(Millis(options_.op_timeout));
+      "-c statement_timeout=" + ms + " -c idle_in_transaction_session_timeout=" + ms +
+      " -c tcp_keepalives_idle=" + idle + " -c tcp_keepalives_interval=" + interval +
+      " -c tcp_keepalives_count=" + count + " -c client_min_messages=warning";
   const char* keys[] = {"connect_timeout",  "keepalives",
                         "keepalives_idle",  "keepalives_interval",
                         "keepalives_count", "tcp_user_timeout",
@@ -179,6 +185,15 @@ Result<PgResult> PgConn::Exec(std::string_view sql, const std::vector<PgParam>& 
   std::string msg = OneLine(PQresultErrorMessage(r.get()));
   if (code == "57014") return Status::Timeout(what_ + ": " + msg + " (outcome unknown)");
   return Status::IoError(what_ + ": PostgreSQL " + code + ": " + msg);
+}
+
+Result<PgResult> PgConn::ExecCreate(std::string_view sql) {
+  Result<PgResult> r = Exec(sql);
+  if (r.ok()) return r;
+  for (const char* code : {"23505", "42P07", "42710"}) {
+    if (r.status().message().find(code) != std::string::npos) return Exec(sql);
+  }
+  return r;
 }
 
 PgPool::PgPool(PgOptions options, std::string what, size_t max_open)

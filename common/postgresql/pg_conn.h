@@ -78,6 +78,10 @@ class PgConn {
   // Connected now, or connects (unless within the back-off after a failed attempt).
   Status Ensure();
   Result<PgResult> Exec(std::string_view sql, const std::vector<PgParam>& params = {});
+  // A CREATE ... IF NOT EXISTS. Nodes starting together race on it: the loser gets a unique
+  // violation in the catalog (23505) or "already exists" (42P07, 42710), and once more then
+  // finds the object there.
+  Result<PgResult> ExecCreate(std::string_view sql);
   // Closes the connection (the server ends the session: its advisory locks are released).
   void Close();
   bool connected() const;
