@@ -38,7 +38,7 @@ void RunKvWrite(Backend& backend, uint64_t epoch, KvTxnFn fn, SecretsEngine::Don
     } else if (st.code() == Status::Code::kInvalidArgument) {
       done(BadRequest(st.message()));
     } else {
-      done(InternalError(st.ToString()));
+      done(StorageFailure(st));  // kUnavailable: not applied, 503 marked not executed
     }
   });
 }

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "common/http/error_body.h"
+#include "common/http/retry_policy.h"
 #include "common/ids.h"
 
 namespace halo::kv {
@@ -217,6 +218,16 @@ http::Response UnsupportedOperation() {
 
 http::Response InternalError(std::string_view message) {
   return ErrorResponse(500, {MultiErrorText({std::string(message)})});
+}
+
+http::Response StorageFailure(const Status& st, std::string_view context) {
+  if (st.code() != Status::Code::kUnavailable) {
+    return InternalError(std::string(context) + st.ToString());
+  }
+  http::Response r = ErrorResponse(503, {MultiErrorText({std::string(context) + st.ToString()})});
+  r.headers.Set(http::kNotExecutedHeader, "1");
+  r.headers.Set("Retry-After", "1");
+  return r;
 }
 
 http::Response NotActive() { return ErrorResponse(503, {std::string(kNotActiveMessage)}); }

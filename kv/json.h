@@ -81,6 +81,10 @@ inline http::Response NotFound() { return ErrorResponse(404, {}); }
 http::Response UnsupportedOperation();
 // 500 for a storage or decoding failure; the message goes in the body.
 http::Response InternalError(std::string_view message);
+// A storage failure `st`: 503 + Retry-After for kUnavailable (the engine could not be
+// reached, so nothing was applied), marked not executed (common/http/retry_policy.h) so that
+// the router may send it again; otherwise InternalError(`context` + st).
+http::Response StorageFailure(const Status& st, std::string_view context = "");
 // 503 {"errors":["node is not active"]}: a write refused for a stale fencing epoch.
 http::Response NotActive();
 // True for the answer NotActive() builds: the write did not happen and must not be

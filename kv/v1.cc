@@ -110,7 +110,7 @@ http::Response KvV1Engine::Read(const std::string& path,
     if (raw.status().IsNotFound() || raw.status().code() == Status::Code::kInvalidArgument) {
       return NotFound();
     }
-    return InternalError("read failed: " + raw.status().ToString());
+    return StorageFailure(raw.status(), "read failed: ");
   }
   rapidjson::Document data;
   if (!ParseStoredJson(*raw, &data).ok() || !data.IsObject()) {
@@ -129,7 +129,7 @@ http::Response KvV1Engine::List(const std::string& path, bool recursive,
   Result<std::vector<std::string>> keys = backend_->List(prefix);
   if (!keys.ok()) {
     if (keys.status().code() == Status::Code::kInvalidArgument) return NotFound();
-    return InternalError(keys.status().ToString());
+    return StorageFailure(keys.status());
   }
   std::vector<std::string> entries = ListEntries(*keys, prefix, recursive);
   if (entries.empty()) return NotFound();

@@ -301,7 +301,7 @@ bool KvV2Engine::LoadForRead(const Call& c, std::string* raw, KvSecretRecord* re
                              http::Response* answer) const {
   bool found = false;
   if (Status st = LoadCommitted(c.key, raw, rec, &found); !st.ok()) {
-    *answer = InternalError(st.ToString());
+    *answer = StorageFailure(st);
     return false;
   }
   if (!found) *answer = NotFound();
@@ -383,7 +383,7 @@ http::Response KvV2Engine::ListMetadata(const Call& c) const {
   Result<std::vector<std::string>> keys = backend_->List(prefix);
   if (!keys.ok()) {
     if (keys.status().code() == Status::Code::kInvalidArgument) return NotFound();
-    return InternalError(keys.status().ToString());
+    return StorageFailure(keys.status());
   }
   std::vector<std::string> entries = ListEntries(*keys, prefix, c.op == KvOp::kScan);
   PageEntries(entries, c.fields->String("after"), c.fields->Int("limit"));
@@ -398,7 +398,7 @@ http::Response KvV2Engine::ListMetadata(const Call& c) const {
       KvSecretRecord rec;
       bool found = false;
       if (Status st = LoadCommitted(c.key + e, &raw, &rec, &found); !st.ok()) {
-        return InternalError(st.ToString());
+        return StorageFailure(st);
       }
       if (!found) continue;  // deleted since the listing
       rapidjson::StringBuffer buf;
@@ -436,7 +436,7 @@ http::Response KvV2Engine::ReadConfig(const Call& c) const {
   if (raw.ok()) {
     if (Status st = DecodeConfig(*raw, &config); !st.ok()) return InternalError(st.ToString());
   } else if (!raw.status().IsNotFound()) {
-    return InternalError(raw.status().ToString());
+    return StorageFailure(raw.status());
   }
   std::string body = EnvelopeJson(
       [&](JsonWriter& w) {

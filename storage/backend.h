@@ -19,7 +19,9 @@
 // wait for another update) on the same backend, which would deadlock; keep them short.
 //
 // Errors: kNotFound (Get of a missing key), kConflict (stale epoch), kInvalidArgument (bad
-// key), kIoError / kCorruption from the medium; any Status returned by the update function
+// key), kUnavailable (a networked engine could not be reached: the update was not applied
+// and may be sent again), kTimeout (no answer in time: the outcome is unknown), kIoError /
+// kCorruption from the medium; any Status returned by the update function
 // aborts that update alone and is passed back unchanged.
 #pragma once
 

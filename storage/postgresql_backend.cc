@@ -263,6 +263,7 @@ std::optional<TimePoint> PostgresBackend::WriterBusySince() const {
 
 void PostgresBackend::CommitGroup(std::vector<PendingUpdate>& group, std::vector<Status>* results) {
   const int64_t start = RealClock()->Now().time_since_epoch().count();
+  saw_timeout_ = false;
   results->assign(group.size(), Status::Ok());
   size_t begin = 0;
   while (begin < group.size()) {
@@ -271,10 +272,7 @@ void PostgresBackend::CommitGroup(std::vector<PendingUpdate>& group, std::vector
     CommitRun(group, begin, end, results);
     begin = end;
   }
-  bool timed_out = std::any_of(results->begin(), results->end(), [](const Status& st) {
-    return st.code() == Status::Code::kTimeout;
-  });
-  if (!timed_out) {
+  if (!saw_timeout_) {
     stalled_since_ns_.store(0, std::memory_order_release);
   } else if (stalled_since_ns_.load(std::memory_order_acquire) == 0) {
     stalled_since_ns_.store(start, std::memory_order_release);
@@ -296,7 +294,14 @@ Status PostgresBackend::ApplyWrites(const OverlayTxn::Writes& writes) {
 void PostgresBackend::CommitRun(std::vector<PendingUpdate>& group, size_t begin, size_t end,
                                 std::vector<Status>* results) {
   const uint64_t epoch = group[begin].epoch;
-  auto fail = [&](size_t from, const Status& s) {
+  // Before COMMIT nothing can have committed: a statement that timed out or a connection
+  // that broke is kUnavailable (not applied, safe to send again), not an unknown outcome.
+  auto fail = [&](size_t from, const Status& raw) {
+    Status s = raw;
+    if (raw.code() == Status::Code::kTimeout) {
+      saw_timeout_ = true;
+      s = Status::Unavailable(raw.message() + "; not committed");
+    }
     for (size_t i = from; i < end; ++i) {
       if ((*results)[i].ok()) (*results)[i] = s;
     }
@@ -361,6 +366,7 @@ void PostgresBackend::CommitRun(std::vector<PendingUpdate>& group, size_t begin,
   if (!commit.ok()) {
     // An error reply rolled it back; a broken connection or a timeout leaves it unknown
     // (PgConn says kTimeout then).
+    if (commit.status().code() == Status::Code::kTimeout) saw_timeout_ = true;
     for (size_t i : applied) (*results)[i] = commit.status();
   }
 }

@@ -17,8 +17,8 @@
 // Reads: Get/List on a pool of max_parallel connections. They block for a round trip, so a
 // node runs them off its event loop (RemoteReads()).
 //
-// Errors: kUnavailable (not sent: could not connect), kTimeout (statement_timeout, or the
-// connection broke after a statement was sent: for a commit the outcome is unknown),
+// Errors: kUnavailable (not applied: could not connect, or a statement before COMMIT timed
+// out or lost its connection), kTimeout (no answer to COMMIT: the outcome is unknown),
 // kConflict (stale epoch), kIoError (error replies, with SQLSTATE).
 // Threading: every method is thread-safe, as the Backend contract says.
 #pragma once
@@ -76,6 +76,7 @@ class PostgresBackend final : public Backend {
   pg::PgConn writer_conn_;  // the writer thread's own
   std::atomic<uint64_t> commits_{0};
   std::atomic<int64_t> stalled_since_ns_{0};  // 0: the last commit did not time out
+  bool saw_timeout_ = false;                  // writer thread: this group had a timeout
   std::unique_ptr<GroupWriter> writer_;
 };
 
