@@ -139,6 +139,13 @@ Result<int64_t> ParseDurationMs(std::string_view text) {
   return static_cast<int64_t>(ms);
 }
 
+Status ConfigObject::GetDuration(std::string_view key, Duration* out) {
+  int64_t ms = -1;
+  RETURN_IF_ERROR(GetDurationMs(key, &ms));
+  if (ms >= 0) *out = std::chrono::milliseconds(ms);
+  return Status::Ok();
+}
+
 Status ConfigObject::GetDurationMs(std::string_view key, int64_t* out_ms) {
   const rapidjson::Value* v = Find(key);
   if (!v) return Status::Ok();

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/result.h"
 
 namespace halo {
@@ -42,6 +43,8 @@ class ConfigObject {
   Status GetInt(std::string_view key, int64_t* out, int64_t min, int64_t max);
   // Durations accept an integer number of milliseconds or a string like "250ms", "2s", "1m".
   Status GetDurationMs(std::string_view key, int64_t* out_ms);
+  // The same, as a Duration.
+  Status GetDuration(std::string_view key, Duration* out);
   Status GetStringList(std::string_view key, std::vector<std::string>* out);
   // An object mapping string -> string.
   Status GetStringMap(std::string_view key, std::map<std::string, std::string>* out);

@@ -9,13 +9,6 @@
 namespace halo::lock {
 namespace {
 
-Status GetDuration(ConfigObject& obj, std::string_view key, Duration* out) {
-  int64_t ms = -1;
-  RETURN_IF_ERROR(obj.GetDurationMs(key, &ms));
-  if (ms >= 0) *out = milliseconds(ms);
-  return Status::Ok();
-}
-
 // "ha_storage.flock" (the block's own path), for messages about the block as a whole.
 std::string BlockName(const ConfigObject& obj) {
   std::string p = obj.KeyPath("");
@@ -42,15 +35,15 @@ LockOptions FlockOptionsForDataDir(std::string_view dir) {
 }
 
 Status ParseElectorTiming(ConfigObject& obj, ElectorOptions* out) {
-  RETURN_IF_ERROR(GetDuration(obj, "ttl", &out->ttl));
-  RETURN_IF_ERROR(GetDuration(obj, "renew_interval", &out->renew_every));
-  RETURN_IF_ERROR(GetDuration(obj, "renew_deadline", &out->renew_deadline));
-  RETURN_IF_ERROR(GetDuration(obj, "retry_interval", &out->retry));
-  RETURN_IF_ERROR(GetDuration(obj, "retry_jitter", &out->jitter));
-  RETURN_IF_ERROR(GetDuration(obj, "op_timeout", &out->op_timeout));
-  RETURN_IF_ERROR(GetDuration(obj, "stepdown_backoff", &out->stepdown_backoff));
-  RETURN_IF_ERROR(GetDuration(obj, "max_wait", &out->max_wait));
-  RETURN_IF_ERROR(GetDuration(obj, "liveness_timeout", &out->liveness_timeout));
+  RETURN_IF_ERROR(obj.GetDuration("ttl", &out->ttl));
+  RETURN_IF_ERROR(obj.GetDuration("renew_interval", &out->renew_every));
+  RETURN_IF_ERROR(obj.GetDuration("renew_deadline", &out->renew_deadline));
+  RETURN_IF_ERROR(obj.GetDuration("retry_interval", &out->retry));
+  RETURN_IF_ERROR(obj.GetDuration("retry_jitter", &out->jitter));
+  RETURN_IF_ERROR(obj.GetDuration("op_timeout", &out->op_timeout));
+  RETURN_IF_ERROR(obj.GetDuration("stepdown_backoff", &out->stepdown_backoff));
+  RETURN_IF_ERROR(obj.GetDuration("max_wait", &out->max_wait));
+  RETURN_IF_ERROR(obj.GetDuration("liveness_timeout", &out->liveness_timeout));
   return Status::Ok();
 }
 

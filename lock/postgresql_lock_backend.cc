@@ -110,10 +110,7 @@ Result<Lease> PostgresLockBackend::AcquireOnce(const AcquireRequest& req) {
     // The ended session lets go of the advisory lock as its process exits: moments.
     auto until = std::chrono::steady_clock::now() + options_.op_timeout;
     while (!mine && std::chrono::steady_clock::now() < until) {
-      std::unique_lock<std::mutex> lock(wait_mu_);
-      if (interrupted_) return Status::Unavailable("interrupted");
-      wait_cv_.wait_for(lock, milliseconds(10));
-      lock.unlock();
+      if (!gate_.Pause(milliseconds(10))) return Status::Unavailable("interrupted");
       ASSIGN_OR_RETURN(mine, TakeAdvisory());
     }
   }
@@ -159,19 +156,12 @@ Result<Lease> PostgresLockBackend::AcquireOnce(const AcquireRequest& req) {
 Result<Lease> PostgresLockBackend::TryAcquire(const AcquireRequest& req, Duration timeout) {
   (void)timeout;  // every statement is bounded by op_timeout
   RETURN_IF_ERROR(ValidateLockValue(req.value));
-  auto until = std::chrono::steady_clock::now() + req.wait;
-  for (;;) {
-    Result<Lease> got = [&] {
-      std::lock_guard<std::mutex> l(owner_mu_);
-      return AcquireOnce(req);
-    }();
-    if (got.ok() || !got.status().IsConflict()) return got;
-    std::unique_lock<std::mutex> lock(wait_mu_);
-    if (interrupted_) return Status::Unavailable("interrupted");
-    if (std::chrono::steady_clock::now() >= until) return got;
-    wait_cv_.wait_for(lock, kWaitPoll);
-    if (interrupted_) return Status::Unavailable("interrupted");
-  }
+  return PollAcquire(
+      [&] {
+        std::lock_guard<std::mutex> l(owner_mu_);
+        return AcquireOnce(req);
+      },
+      req.wait, kWaitPoll, gate_);
 }
 
 Status PostgresLockBackend::Renew(const Lease& lease, Duration ttl, Duration timeout) {
@@ -232,12 +222,6 @@ Result<std::optional<Holder>> PostgresLockBackend::ReadHolder(Duration timeout) 
       Holder{std::string(r.Bytes(0, 0)), static_cast<uint64_t>(r.Int64(0, 1))});
 }
 
-void PostgresLockBackend::Interrupt() {
-  {
-    std::lock_guard<std::mutex> lock(wait_mu_);
-    interrupted_ = true;
-  }
-  wait_cv_.notify_all();
-}
+void PostgresLockBackend::Interrupt() { gate_.Interrupt(); }
 
 }  // namespace halo::lock

@@ -22,7 +22,6 @@
 // on any thread (a second connection); Interrupt from any thread.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +29,7 @@
 #include "common/postgresql/pg_conn.h"
 #include "common/postgresql/pg_options.h"
 #include "lock/lock_backend.h"
+#include "lock/wait_gate.h"
 
 namespace halo::lock {
 
@@ -68,9 +68,7 @@ class PostgresLockBackend final : public LockBackend {
   int advisory_pid_ = 0;  // guarded by owner_mu_: the session that holds the advisory lock
   std::mutex reader_mu_;
   pg::PgConn reader_;
-  std::mutex wait_mu_;
-  std::condition_variable wait_cv_;
-  bool interrupted_ = false;  // guarded by wait_mu_
+  WaitGate gate_;
 };
 
 }  // namespace halo::lock

@@ -101,16 +101,7 @@ Result<Lease> RedisLockBackend::AcquireOnce(const AcquireRequest& req) {
 Result<Lease> RedisLockBackend::TryAcquire(const AcquireRequest& req, Duration timeout) {
   (void)timeout;  // every step is bounded by op_timeout
   RETURN_IF_ERROR(ValidateLockValue(req.value));
-  auto until = std::chrono::steady_clock::now() + req.wait;
-  for (;;) {
-    Result<Lease> got = AcquireOnce(req);
-    if (got.ok() || !got.status().IsConflict()) return got;
-    std::unique_lock<std::mutex> lock(wait_mu_);
-    if (interrupted_) return Status::Unavailable("interrupted");
-    if (std::chrono::steady_clock::now() >= until) return got;
-    wait_cv_.wait_for(lock, kWaitPoll);
-    if (interrupted_) return Status::Unavailable("interrupted");
-  }
+  return PollAcquire([&] { return AcquireOnce(req); }, req.wait, kWaitPoll, gate_);
 }
 
 Status RedisLockBackend::Renew(const Lease& lease, Duration ttl, Duration timeout) {
@@ -147,12 +138,6 @@ Result<std::optional<Holder>> RedisLockBackend::ReadHolder(Duration timeout) {
       Holder{r.elements[0].str, std::strtoull(r.elements[1].str.c_str(), nullptr, 10)});
 }
 
-void RedisLockBackend::Interrupt() {
-  {
-    std::lock_guard<std::mutex> lock(wait_mu_);
-    interrupted_ = true;
-  }
-  wait_cv_.notify_all();
-}
+void RedisLockBackend::Interrupt() { gate_.Interrupt(); }
 
 }  // namespace halo::lock

@@ -18,13 +18,13 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 
 #include "common/redis/redis_conn.h"
 #include "common/redis/sentinel_watch.h"
 #include "lock/lock_backend.h"
+#include "lock/wait_gate.h"
 
 namespace halo::lock {
 
@@ -60,9 +60,7 @@ class RedisLockBackend final : public LockBackend {
   redis::RedisConn owner_;
   std::mutex reader_mu_;
   redis::RedisConn reader_;
-  std::mutex wait_mu_;
-  std::condition_variable wait_cv_;
-  bool interrupted_ = false;  // guarded by wait_mu_
+  WaitGate gate_;
   bool warned_client_list_ = false;
   std::unique_ptr<redis::SentinelWatch> watch_;
 };

@@ -166,4 +166,15 @@ void TaskThread::Run() {
   }
 }
 
+void ForEachEpochRun(const std::vector<PendingUpdate>& group,
+                     const std::function<void(size_t begin, size_t end)>& run) {
+  size_t begin = 0;
+  while (begin < group.size()) {
+    size_t end = begin + 1;
+    while (end < group.size() && group[end].epoch == group[begin].epoch) ++end;
+    run(begin, end);
+    begin = end;
+  }
+}
+
 }  // namespace halo::storage

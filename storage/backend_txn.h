@@ -76,6 +76,11 @@ struct PendingUpdate {
   DoneFn done;
 };
 
+// Calls `run(begin, end)` for each maximal stretch of `group` whose updates carry the same
+// epoch, in order (a networked engine commits each stretch as one fenced transaction).
+void ForEachEpochRun(const std::vector<PendingUpdate>& group,
+                     const std::function<void(size_t begin, size_t end)>& run);
+
 // The write path shared by the lmdb and file backends: one thread drains a queue of pending
 // updates in groups of up to `max_batch` and hands each group to `commit`, which must fill
 // one Status per update; then it calls every `done`. The destructor finishes what is queued.

@@ -265,13 +265,7 @@ void PostgresBackend::CommitGroup(std::vector<PendingUpdate>& group, std::vector
   const int64_t start = RealClock()->Now().time_since_epoch().count();
   saw_timeout_ = false;
   results->assign(group.size(), Status::Ok());
-  size_t begin = 0;
-  while (begin < group.size()) {
-    size_t end = begin + 1;
-    while (end < group.size() && group[end].epoch == group[begin].epoch) ++end;
-    CommitRun(group, begin, end, results);
-    begin = end;
-  }
+  ForEachEpochRun(group, [&](size_t begin, size_t end) { CommitRun(group, begin, end, results); });
   if (!saw_timeout_) {
     stalled_since_ns_.store(0, std::memory_order_release);
   } else if (stalled_since_ns_.load(std::memory_order_acquire) == 0) {

@@ -148,13 +148,7 @@ Status RedisBackend::RecordEpoch(uint64_t epoch) {
 
 void RedisBackend::CommitGroup(std::vector<PendingUpdate>& group, std::vector<Status>* results) {
   results->assign(group.size(), Status::Ok());
-  size_t begin = 0;
-  while (begin < group.size()) {
-    size_t end = begin + 1;
-    while (end < group.size() && group[end].epoch == group[begin].epoch) ++end;
-    CommitRun(group, begin, end, results);
-    begin = end;
-  }
+  ForEachEpochRun(group, [&](size_t begin, size_t end) { CommitRun(group, begin, end, results); });
 }
 
 void RedisBackend::CommitRun(std::vector<PendingUpdate>& group, size_t begin, size_t end,

@@ -5,13 +5,6 @@
 namespace halo::pg {
 namespace {
 
-Status GetDuration(ConfigObject& obj, std::string_view key, Duration* out) {
-  int64_t ms = -1;
-  RETURN_IF_ERROR(obj.GetDurationMs(key, &ms));
-  if (ms >= 0) *out = milliseconds(ms);
-  return Status::Ok();
-}
-
 // A JSON bool, or OpenBao's string form "true" / "false".
 Status GetFlag(ConfigObject& obj, std::string_view key, bool* out) {
   if (!obj.Has(key)) return Status::Ok();
@@ -73,9 +66,9 @@ Status ParsePgOptions(ConfigObject& block, PgOptions* out) {
   RETURN_IF_ERROR(block.GetString("ha_table", &out->ha_table));
   RETURN_IF_ERROR(GetCount(block, "max_parallel", &out->max_parallel, 1, 1024));
   RETURN_IF_ERROR(GetFlag(block, "skip_create_table", &out->skip_create_table));
-  RETURN_IF_ERROR(GetDuration(block, "op_timeout", &out->op_timeout));
-  RETURN_IF_ERROR(GetDuration(block, "keepalive_idle", &out->keepalive_idle));
-  RETURN_IF_ERROR(GetDuration(block, "keepalive_interval", &out->keepalive_interval));
+  RETURN_IF_ERROR(block.GetDuration("op_timeout", &out->op_timeout));
+  RETURN_IF_ERROR(block.GetDuration("keepalive_idle", &out->keepalive_idle));
+  RETURN_IF_ERROR(block.GetDuration("keepalive_interval", &out->keepalive_interval));
   RETURN_IF_ERROR(block.GetInt("keepalive_count", &out->keepalive_count, 1, 100));
   if (out->connection_url.empty()) {
     return Status::InvalidArgument(

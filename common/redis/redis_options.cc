@@ -1,16 +1,6 @@
 #include "common/redis/redis_options.h"
 
 namespace halo::redis {
-namespace {
-
-Status GetDuration(ConfigObject& obj, std::string_view key, Duration* out) {
-  int64_t ms = -1;
-  RETURN_IF_ERROR(obj.GetDurationMs(key, &ms));
-  if (ms >= 0) *out = milliseconds(ms);
-  return Status::Ok();
-}
-
-}  // namespace
 
 Status SplitHostPort(const std::string& what, const std::string& value, std::string* host,
                      int* port) {
@@ -43,9 +33,9 @@ Status ParseRedisOptions(ConfigObject& block, RedisOptions* out) {
   RETURN_IF_ERROR(block.GetString("password", &out->password));
   RETURN_IF_ERROR(block.GetInt("db", &out->db, 0, 1 << 20));
   RETURN_IF_ERROR(block.GetString("key_prefix", &out->key_prefix));
-  RETURN_IF_ERROR(GetDuration(block, "op_timeout", &out->op_timeout));
+  RETURN_IF_ERROR(block.GetDuration("op_timeout", &out->op_timeout));
   RETURN_IF_ERROR(block.GetInt("min_replicas_acked", &out->min_replicas_acked, 0, 64));
-  RETURN_IF_ERROR(GetDuration(block, "replica_wait_timeout", &out->replica_wait_timeout));
+  RETURN_IF_ERROR(block.GetDuration("replica_wait_timeout", &out->replica_wait_timeout));
   RETURN_IF_ERROR(block.GetBool("read_from_replicas", &out->read_from_replicas));
   RETURN_IF_ERROR(block.GetBool("allow_unsafe_persistence", &out->allow_unsafe_persistence));
 
