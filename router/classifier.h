@@ -34,6 +34,11 @@ class Classifier {
 
   static RequestClass MethodDefault(std::string_view method, bool list_query);
   size_t rule_count() const { return rules_.size(); }
+  // The path glob of rule `i` (Classification::rule); empty for -1 or out of range.
+  std::string_view rule_pattern(int i) const {
+    return i >= 0 && static_cast<size_t>(i) < rules_.size() ? std::string_view(rules_[i].pattern)
+                                                            : std::string_view();
+  }
 
  private:
   struct Rule {

@@ -189,6 +189,16 @@ std::string Metrics::RenderPrometheus(const ClusterSnapshot& snap) const {
       {"halo_router_tls_reload_failures_total", "counter",
        "Listener certificates that did not load on reload (the old one stays).",
        rl(c.tls_reload_failures)},
+      {"halo_router_access_log_lines_total", "counter", "Access log lines buffered for writing.",
+       rl(c.access_log_lines)},
+      {"halo_router_access_log_dropped_total", "counter",
+       "Access log lines dropped because the buffer was full (the writer fell behind).",
+       rl(c.access_log_dropped)},
+      {"halo_router_access_log_write_errors_total", "counter",
+       "Failed writes of the access log (their lines are lost).", rl(c.access_log_write_errors)},
+      {"halo_router_access_log_reopen_failures_total", "counter",
+       "SIGUSR1 reopens of the access log that failed (the old file stays).",
+       rl(c.access_log_reopen_failures)},
   };
   for (const Simple& s : simple) {
     AppendF(&out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", s.name, s.help, s.name, s.type, s.name,

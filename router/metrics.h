@@ -82,6 +82,11 @@ struct RouterCounters {
   std::atomic<uint64_t> reloads{0};
   std::atomic<uint64_t> reload_failures{0};
   std::atomic<uint64_t> tls_reload_failures{0};  // listeners that kept their old certificate
+  // The access log (router/access_log.h).
+  std::atomic<uint64_t> access_log_lines{0};
+  std::atomic<uint64_t> access_log_dropped{0};  // buffer full
+  std::atomic<uint64_t> access_log_write_errors{0};
+  std::atomic<uint64_t> access_log_reopen_failures{0};
   std::array<std::atomic<int32_t>, kMaxSlots> inflight{};  // per node slot, all workers
   std::array<std::atomic<uint64_t>, kMaxSlots> connect_failures{};
   // Requests by protocol: what clients spoke, and what carried them to a node.

@@ -8,7 +8,10 @@
 #include "common/http/retry_policy.h"
 #include "common/http/serializer.h"
 #include "common/http/url.h"
+#include "common/ids.h"
 #include "common/logging.h"
+#include "router/access_line.h"
+#include "router/access_log.h"
 #include "router/admin_access.h"
 #include "router/proxy_headers.h"
 #include "router/route_policy.h"
@@ -41,6 +44,8 @@ void ProxyExchange::Reset() {
 
 void ProxyExchange::Abandon() {
   StopHolding();
+  // The client went away before its answer (nginx's 499), logged once.
+  if (st_.req && !st_.answered && !st_.logged) LogAccess(kLocalSlot, 499);
   // Not back to the pool: the node still owes an answer on it (the client went away).
   if (st_.upstream) ReleaseUpstream(false);
   if (st_.blocking_query) {
@@ -54,12 +59,26 @@ void ProxyExchange::Abandon() {
 
 bool ProxyExchange::Begin(http::Request& req) {
   Reset();
+  std::string_view added_id;  // a request id the router made, sent on to the node
   st_.req = &req;
   st_.start = ctx_->timers().clock().Now();
   st_.settings = ctx_->settings();
   (downstream_->http2() ? ctx_->counters().client_requests_h2
                         : ctx_->counters().client_requests_http1)
       .fetch_add(1, std::memory_order_relaxed);
+  if (st_.settings->access_log) {
+    st_.start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+    std::optional<std::string_view> id = req.headers.Get("x-request-id");
+    if (id && !id->empty() && id->size() <= 128) {
+      request_id_.assign(*id);
+    } else {
+      request_id_ = UuidText(ctx_->rng().Next(), ctx_->rng().Next());
+      id.reset();
+    }
+    if (!id) added_id = request_id_;
+  }
   if (!NormalizeTarget(req.target, &target_)) return false;
   std::string_view path = target_.path;
   if (listener_ == Listener::kAdmin || (path.size() >= 7 && path.substr(0, 7) == "/_halo/")) {
@@ -70,6 +89,7 @@ bool ProxyExchange::Begin(http::Request& req) {
   Classification c = st_.settings->classifier.Classify(req.method, ApiPath(path), target_.list);
   st_.cls = c.cls;
   st_.mode = c.mode;
+  st_.rule = c.rule;
   // Response wrapping always writes (cubbyhole): OpenBao forwards it from standbys.
   if (st_.cls == RequestClass::kRead && req.headers.Has("x-vault-wrap-ttl")) {
     st_.cls = RequestClass::kWrite;
@@ -94,13 +114,14 @@ bool ProxyExchange::Begin(http::Request& req) {
     st_.blocking_query = true;
   }
   AppendUpstreamRequestHead(req, downstream_->client_ip(), downstream_->secure(),
-                            st_.settings->listen_address, &replay_);
+                            st_.settings->listen_address, &replay_, added_id);
   Dispatch();
   return true;
 }
 
 void ProxyExchange::RequestBody(std::string_view data) {
   // Answered already, or the node is answering: the rest is dropped, never pushed on.
+  st_.request_bytes += data.size();
   if (st_.halo_endpoint || st_.answered || st_.response_started) return;
   if (st_.req->chunked) {
     if (data.empty()) return;
@@ -235,6 +256,7 @@ void ProxyExchange::Dispatch() {
           return;
         }
         st_.held = true;
+        st_.held_since = now;
         ctx_->Hold(this);
         ctx_->counters().held_now.fetch_add(1, std::memory_order_relaxed);
         hold_timer_->Arm(*st_.hold_deadline - now);
@@ -262,6 +284,7 @@ void ProxyExchange::OnHoldTimer() {
 void ProxyExchange::StopHolding() {
   if (!st_.held) return;
   st_.held = false;
+  st_.held_for += ctx_->timers().clock().Now() - st_.held_since;
   hold_timer_->Cancel();
   ctx_->Unhold(this);
   ctx_->counters().held_now.fetch_sub(1, std::memory_order_relaxed);
@@ -328,6 +351,7 @@ bool ProxyExchange::OnUpstreamHead(http::UpstreamStream*, http::Response& resp) 
     ctx_->ReportStale();  // the node we believed active redirects: it is not any more
   }
   st_.status = resp.status;
+  st_.upstream_status = resp.status;
   st_.response_started = true;
   if (!st_.request_done) {
     // An early answer (403, 413...: the node refused the request at its head and does not
@@ -340,6 +364,7 @@ bool ProxyExchange::OnUpstreamHead(http::UpstreamStream*, http::Response& resp) 
 }
 
 void ProxyExchange::OnUpstreamBody(http::UpstreamStream*, std::string_view data) {
+  st_.response_bytes += data.size();
   downstream_->ResponseBody(data);
 }
 
@@ -465,6 +490,7 @@ void ProxyExchange::Answer(int status, std::string_view content_type, std::strin
   StopHolding();
   st_.status = status;
   st_.answered = true;
+  if (!downstream_->head_request()) st_.response_bytes = body.size();
   CountDone(kLocalSlot, status);
   downstream_->LocalResponse(status, content_type, body, extra_name, extra_value, close);  // tail
 }
@@ -478,11 +504,13 @@ void ProxyExchange::AnswerHaloEndpoint() {
            ErrorsJson("no such path; the router's pages are on its admin listener"));
     return;
   }
-  if (!AdminAccessAllowed(st_.req->headers, st_.settings->admin_token)) {
+  // The health check carries no secrets: a VIP's track script needs no token.
+  bool health = path == "/_halo/health";
+  if (!health && !AdminAccessAllowed(st_.req->headers, st_.settings->admin_token)) {
     Answer(403, "application/json", ErrorsJson("permission denied"));
     return;
   }
-  if (path != "/_halo/status" && path != "/_halo/metrics") {
+  if (!health && path != "/_halo/status" && path != "/_halo/metrics") {
     Answer(404, "application/json", ErrorsJson("no such router endpoint"));
     return;
   }
@@ -491,6 +519,11 @@ void ProxyExchange::AnswerHaloEndpoint() {
     return;
   }
   const ClusterSnapshot& snap = *ctx_->snapshot();
+  if (health) {
+    HealthAnswer h = DecideHealth(snap, ctx_->draining());
+    Answer(h.status, "application/json", h.body);
+    return;
+  }
   if (path == "/_halo/metrics") {
     std::string text = ctx_->metrics().RenderPrometheus(snap);
     Answer(200, "text/plain; version=0.0.4", text);
@@ -514,6 +547,46 @@ void ProxyExchange::CountDone(int slot, int status) {
                               ctx_->timers().clock().Now() - st_.start)
                               .count();
   ctx_->worker_metrics().CountRequest(st_.cls, slot, status, latency);
+  if (st_.settings && st_.settings->access_log) LogAccess(slot, status);
+}
+
+void ProxyExchange::LogAccess(int slot, int status) {
+  AccessLog* log = st_.settings ? st_.settings->access_log : nullptr;
+  // The admin listener's pages (health checks every second) stay out of the access log.
+  if (!log || st_.logged || listener_ == Listener::kAdmin) return;
+  st_.logged = true;
+  TimePoint now = ctx_->timers().clock().Now();
+  AccessRecord r;
+  r.start_unix_ms = st_.start_ms;
+  r.client = downstream_->peer_address();
+  r.request_id = request_id_;
+  if (st_.req) {
+    r.proto = downstream_->http2()          ? "HTTP/2"
+              : st_.req->version_minor == 0 ? "HTTP/1.0"
+                                            : "HTTP/1.1";
+    r.method = st_.req->method;
+    r.path = target_.path;
+    r.query = target_.query;
+  }
+  r.cls = st_.cls == RequestClass::kWrite ? "write" : "read";
+  r.rule = st_.settings->classifier.rule_pattern(st_.rule);
+  if (slot != kLocalSlot && st_.snap && st_.node_index >= 0 &&
+      static_cast<size_t>(st_.node_index) < st_.snap->nodes.size()) {
+    r.node = st_.snap->nodes[st_.node_index].name;
+    r.upstream_status = st_.upstream_status;
+  }
+  r.status = status;
+  r.request_bytes = st_.request_bytes;
+  r.bytes = st_.response_bytes;
+  if (st_.start != TimePoint{}) {
+    r.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(now - st_.start).count();
+  }
+  r.retries = st_.attempts > 1 ? st_.attempts - 1 : 0;
+  Duration held = st_.held_for + (st_.held ? now - st_.held_since : Duration{});
+  r.held_us = std::chrono::duration_cast<std::chrono::microseconds>(held).count();
+  log_line_.clear();
+  AppendAccessLine(r, &log_line_);
+  log->Append(log_line_);
 }
 
 }  // namespace halo::router

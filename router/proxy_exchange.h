@@ -101,7 +101,9 @@ class ProxyExchange final : public http::ServerExchange, private http::UpstreamO
               bool close = false);
   void AnswerUnavailable(std::string_view why);
   void AnswerHaloEndpoint();
+  // Counts the finished request in the metrics and writes its access line (if on).
   void CountDone(int slot, int status);
+  void LogAccess(int slot, int status);
 
   // Everything about the request in progress; Reset() assigns a fresh one.
   struct State {
@@ -134,6 +136,14 @@ class ProxyExchange final : public http::ServerExchange, private http::UpstreamO
     uint64_t exclude_version = 0;
     int status = 0;
     size_t sent = 0;  // bytes of replay_ written to the current upstream
+    // For the access log (router/access_line.h).
+    int rule = -1;            // the deciding classifier rule; -1 the method default
+    int upstream_status = 0;  // the answering node's status; 0 none
+    uint64_t request_bytes = 0, response_bytes = 0;
+    TimePoint held_since{};
+    Duration held_for{};   // time spent in the hold queue, all holds
+    int64_t start_ms = 0;  // wall clock at Begin (only with the access log on)
+    bool logged = false;
   };
 
   ExchangeContext* ctx_;
@@ -147,6 +157,8 @@ class ProxyExchange final : public http::ServerExchange, private http::UpstreamO
   evbuffer* overflow_ = nullptr;
   http::Headers trailers_;
   std::string scratch_;
+  std::string request_id_;  // the access log's id for the request in progress
+  std::string log_line_;
 };
 
 }  // namespace halo::router

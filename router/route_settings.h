@@ -15,6 +15,8 @@
 
 namespace halo::router {
 
+class AccessLog;
+
 struct RouteSettings {
   // `body_budget`: the process's one bound on request-body bytes in flight (all workers),
   // owned by RouterServer, which sets its limit; nullptr: unbounded (tests). `tls`: one
@@ -45,8 +47,9 @@ struct RouteSettings {
   int upstream_h2_connections = 1;
   http::H2Options upstream_h2_options;
   http::ParserOptions upstream_request_parser;
-  std::string listen_address;  // Host for HTTP/1.0 requests that sent none
-  std::string admin_token;     // admin listener (router/admin_access.h)
+  std::string listen_address;       // Host for HTTP/1.0 requests that sent none
+  std::string admin_token;          // admin listener (router/admin_access.h)
+  AccessLog* access_log = nullptr;  // RouterServer's; nullptr: off
   int workers;
 };
 

@@ -111,6 +111,26 @@ Status ParseAdmin(ConfigObject* top, RouterConfig* cfg) {
   return admin->Finish();
 }
 
+Status ParseAccessLog(ConfigObject* top, RouterConfig* cfg) {
+  std::optional<ConfigObject> log;
+  RETURN_IF_ERROR(OptionalObject(top, "access_log", &log));
+  if (!log) return Status::Ok();
+  AccessLogConfig& a = cfg->access_log;
+  a.enabled = true;  // a block turns it on unless it says "enabled": false
+  RETURN_IF_ERROR(log->GetBool("enabled", &a.enabled));
+  RETURN_IF_ERROR(log->GetString("path", &a.path));
+  if (a.path.empty()) {
+    return Status::InvalidArgument(log->KeyPath("path") +
+                                   ": empty (a file, \"stdout\" or \"stderr\")");
+  }
+  RETURN_IF_ERROR(log->GetInt("buffer_bytes", &a.buffer_bytes, 4096, int64_t{1} << 30));
+  RETURN_IF_ERROR(GetPositiveMs(&*log, "flush_interval", &a.flush_interval_ms));
+  if (a.flush_interval_ms > 60000) {
+    return Status::InvalidArgument(log->KeyPath("flush_interval") + ": at most 60s");
+  }
+  return log->Finish();
+}
+
 Status ParseNodes(ConfigObject* top, RouterConfig* cfg) {
   top->MarkKnown("nodes");
   if (!top->Has("nodes"))
@@ -282,6 +302,7 @@ Result<RouterConfig> ParseRouterConfig(std::string_view json, std::string_view w
   RouterConfig cfg;
   RETURN_IF_ERROR(ParseListener(&top, &cfg));
   RETURN_IF_ERROR(ParseAdmin(&top, &cfg));
+  RETURN_IF_ERROR(ParseAccessLog(&top, &cfg));
   RETURN_IF_ERROR(ParseUpstreamTls(&top, &cfg));
   RETURN_IF_ERROR(GetIntAs(&top, "workers", &cfg.workers, 1, 64));
   std::string protocol;
@@ -311,6 +332,7 @@ Result<RouterConfig> ParseRouterConfig(std::string_view json, std::string_view w
   RETURN_IF_ERROR(top.GetDurationMs("failover_hold_ms", &cfg.failover_hold_ms));
   RETURN_IF_ERROR(top.GetInt("retry_after_s", &cfg.retry_after_s, 0, 3600));
   RETURN_IF_ERROR(top.GetDurationMs("drain_timeout", &cfg.drain_timeout_ms));
+  RETURN_IF_ERROR(top.GetDurationMs("shutdown_grace", &cfg.shutdown_grace_ms));
   RETURN_IF_ERROR(GetPositiveMs(&top, "dns_refresh", &cfg.dns_refresh_ms));
   RETURN_IF_ERROR(top.GetStringList("dns_servers", &cfg.dns_servers));
   RETURN_IF_ERROR(ParseLimits(&top, &cfg));

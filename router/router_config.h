@@ -74,6 +74,14 @@ struct ListenerConfig {
   std::string address() const;  // "host:port"
 };
 
+// "access_log": one JSON line per client request (router/access_log.h).
+struct AccessLogConfig {
+  bool enabled = false;
+  std::string path = "stdout";     // "stdout", "stderr", or a file (opened for append)
+  int64_t buffer_bytes = 1 << 20;  // lines waiting for the writer; past it they are dropped
+  int64_t flush_interval_ms = 100;
+};
+
 struct RouterConfig {
   std::vector<ListenerConfig> listeners{ListenerConfig{}};  // never empty; [0] is the default
   // The admin listener: /_halo/status and /_halo/metrics (never on the client listener).
@@ -89,6 +97,10 @@ struct RouterConfig {
   int64_t failover_hold_ms = 5000;
   int64_t retry_after_s = 1;  // Retry-After on the router's own 503s
   int64_t drain_timeout_ms = 10000;
+  // After SIGTERM: /_halo/health fails and the router serves this long (every response
+  // closing its connection) before the drain, so a VIP can move away first. 0: drain at once.
+  int64_t shutdown_grace_ms = 0;
+  AccessLogConfig access_log;  // fixed at startup (SIGUSR1 reopens the file)
   // Node names are looked up again this often (sooner for shorter TTLs; at least 1 s).
   int64_t dns_refresh_ms = 5000;
   std::vector<std::string> dns_servers;  // "ip[:port]"; empty: /etc/resolv.conf

@@ -10,6 +10,7 @@
 #include "common/logging.h"
 #include "common/net/ares_resolver.h"
 #include "common/net/tls_context.h"
+#include "common/time_util.h"
 #include "router/dns_refresher.h"
 #include "router/node_expansion.h"
 #include "router/route_settings.h"
@@ -57,9 +58,11 @@ RouterServer::~RouterServer() {
     w->Join();
   }
   workers_.clear();
+  access_log_.reset();  // after the workers: writes what they logged
   controller_.reset();
   for (event* e : signal_events_) event_free(e);
   if (drain_timer_) event_free(drain_timer_);
+  if (grace_timer_) event_free(grace_timer_);
   if (control_queue_) control_queue_->Close();
   control_queue_.reset();
   if (base_) event_base_free(base_);
@@ -80,6 +83,9 @@ Status RouterServer::Init() {
                                           controller_->Reconfigure(cfg_);
                                         });
   metrics_ = std::make_unique<Metrics>(cfg_.workers);
+  if (cfg_.access_log.enabled) {
+    ASSIGN_OR_RETURN(access_log_, AccessLog::Open(cfg_.access_log, &metrics_->counters()));
+  }
   if (cfg_.upstream_tls_enabled) {
     ASSIGN_OR_RETURN(upstream_tls_, net::CreateClientForConfig(cfg_.upstream_tls, "upstream_tls"));
   }
@@ -108,8 +114,7 @@ Status RouterServer::Init() {
     tls_.push_back(std::move(tls));
   }
   PublishTlsExpiry();
-  auto settings =
-      std::make_shared<const RouteSettings>(cfg_, generation_, body_budget_, tls_, upstream_tls_);
+  std::shared_ptr<const RouteSettings> settings = MakeSettings();
   for (int i = 0; i < cfg_.workers; ++i) {
     auto w = std::make_unique<Worker>(i, metrics_.get(), static_cast<ControlSink*>(this));
     RETURN_IF_ERROR(w->Init(listens, cfg_.workers > 1, settings, controller_->snapshot()));
@@ -120,13 +125,20 @@ Status RouterServer::Init() {
   if (!admin.ok()) return admin.status().Annotate("admin.address");
   RETURN_IF_ERROR(
       workers_[0]->InitAdmin(*admin, cfg_.admin_host + ":" + std::to_string(cfg_.admin_port)));
-  for (int sig : {SIGHUP, SIGTERM, SIGINT}) {
+  for (int sig : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) {
     event* e = evsignal_new(base_, sig, &RouterServer::OnSignal, this);
     evsignal_add(e, nullptr);
     signal_events_.push_back(e);
   }
   drain_timer_ = evtimer_new(base_, &RouterServer::OnDrainTimeout, this);
+  grace_timer_ = evtimer_new(base_, &RouterServer::OnGraceEnd, this);
   return Status::Ok();
+}
+
+std::shared_ptr<const RouteSettings> RouterServer::MakeSettings() const {
+  auto s = std::make_shared<RouteSettings>(cfg_, generation_, body_budget_, tls_, upstream_tls_);
+  s->access_log = access_log_.get();
+  return s;
 }
 
 void RouterServer::PrintBanner() const {
@@ -196,8 +208,10 @@ void RouterServer::OnSignal(int sig, short, void* arg) {
   auto* self = static_cast<RouterServer*>(arg);
   if (sig == SIGHUP) {
     self->Reload();
+  } else if (sig == SIGUSR1) {
+    if (self->access_log_) self->access_log_->Reopen();  // logrotate moved the file
   } else {
-    self->BeginDrain();
+    self->OnStopSignal();
   }
 }
 
@@ -293,13 +307,19 @@ void RouterServer::ApplyReload(RouterConfig cfg) {
     cfg.dns_servers = cfg_.dns_servers;
   }
   ReloadUpstreamTls(cfg);
+  const AccessLogConfig& a = cfg.access_log;
+  const AccessLogConfig& b = cfg_.access_log;
+  if (a.enabled != b.enabled || a.path != b.path || a.buffer_bytes != b.buffer_bytes ||
+      a.flush_interval_ms != b.flush_interval_ms) {
+    LOG_WARN("reload: access_log only changes on restart (SIGUSR1 reopens the file)");
+    cfg.access_log = cfg_.access_log;
+  }
   Result<LogLevel> level = ParseLogLevel(cfg.log_level);
   if (level.ok()) SetLogLevel(*level);
   cfg_ = std::move(cfg);
   ++generation_;
   body_budget_->set_limit(static_cast<uint64_t>(cfg_.limits.max_body_bytes_in_flight));
-  auto settings =
-      std::make_shared<const RouteSettings>(cfg_, generation_, body_budget_, tls_, upstream_tls_);
+  std::shared_ptr<const RouteSettings> settings = MakeSettings();
   for (auto& w : workers_) w->PublishSettings(settings);
   controller_->Reconfigure(cfg_);
   metrics_->counters().reloads.fetch_add(1, std::memory_order_relaxed);
@@ -362,16 +382,35 @@ void RouterServer::PublishTlsExpiry() {
   metrics_->SetTlsCertificates(std::move(certs));
 }
 
-void RouterServer::BeginDrain() {
+void RouterServer::OnStopSignal() {
   if (draining_) {
     LOG_WARN("second stop signal: exiting now");
     Finish();
     return;
   }
+  if (stopping_ || cfg_.shutdown_grace_ms <= 0) {
+    BeginDrain();  // a second signal in the grace drains at once
+    return;
+  }
+  stopping_ = true;
+  LOG_INFO("stopping: /_halo/health fails now; serving for shutdown_grace %lldms, then draining",
+           static_cast<long long>(cfg_.shutdown_grace_ms));
+  timeval tv = TimevalFromMillis(cfg_.shutdown_grace_ms);
+  evtimer_add(grace_timer_, &tv);
+  for (auto& w : workers_) w->SoftStop();
+}
+
+void RouterServer::OnGraceEnd(int, short, void* arg) {
+  static_cast<RouterServer*>(arg)->BeginDrain();
+}
+
+void RouterServer::BeginDrain() {
+  if (draining_) return;
+  stopping_ = true;
   draining_ = true;
+  evtimer_del(grace_timer_);
   LOG_INFO("draining (up to %lldms)", static_cast<long long>(cfg_.drain_timeout_ms));
-  timeval tv{static_cast<time_t>(cfg_.drain_timeout_ms / 1000),
-             static_cast<suseconds_t>((cfg_.drain_timeout_ms % 1000) * 1000)};
+  timeval tv = TimevalFromMillis(cfg_.drain_timeout_ms);
   evtimer_add(drain_timer_, &tv);
   for (auto& w : workers_) w->Drain();
 }

@@ -23,6 +23,7 @@
 #include "common/loop_task_queue.h"
 #include "common/net/resolver.h"
 #include "common/result.h"
+#include "router/access_log.h"
 #include "router/controller.h"
 #include "router/dns_refresher.h"
 #include "router/metrics.h"
@@ -60,6 +61,7 @@ class RouterServer : private ControlSink {
 
   static void OnSignal(int sig, short what, void* arg);
   static void OnDrainTimeout(int fd, short what, void* arg);
+  static void OnGraceEnd(int fd, short what, void* arg);
   void Reload();
   void OnReloadResolved(size_t node, Result<std::vector<net::NetAddress>> addrs);
   void ApplyReload(RouterConfig cfg);
@@ -67,8 +69,11 @@ class RouterServer : private ControlSink {
   void PublishTlsExpiry();
   void ReloadUpstreamTls(RouterConfig& cfg);
   void ReloadFailed(const Status& st);
+  // A stop signal: the shutdown_grace (if any), then the drain; a second signal skips ahead.
+  void OnStopSignal();
   void BeginDrain();
   void Finish();
+  std::shared_ptr<const RouteSettings> MakeSettings() const;
 
   std::string config_path_;
   RouterConfig cfg_;
@@ -78,6 +83,7 @@ class RouterServer : private ControlSink {
   event_base* base_ = nullptr;
   std::shared_ptr<LoopTaskQueue> control_queue_;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<AccessLog> access_log_;  // nullptr: off
   // limits.max_body_bytes_in_flight across every worker; its limit follows reloads.
   std::shared_ptr<http::BodyBudget> body_budget_;
   // One per cfg_.listeners entry (nullptr: plaintext); replaced on reload.
@@ -88,7 +94,9 @@ class RouterServer : private ControlSink {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<event*> signal_events_;
   event* drain_timer_ = nullptr;
+  event* grace_timer_ = nullptr;
   int drained_ = 0;
+  bool stopping_ = false;  // in shutdown_grace or draining
   bool draining_ = false;
   bool probe_pending_ = false;
 };

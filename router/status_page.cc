@@ -125,4 +125,37 @@ std::string RenderStatusJson(const ClusterSnapshot& snap, const Metrics& metrics
   return std::string(buf.GetString(), buf.GetSize());
 }
 
+HealthAnswer DecideHealth(const ClusterSnapshot& snap, bool draining) {
+  int64_t routable = 0;
+  for (const NodeView& n : snap.nodes) routable += n.routable ? 1 : 0;
+  std::string_view why;
+  if (draining) {
+    why = "the router is stopping";
+  } else if (routable == 0) {
+    why = "no node is routable";
+  }
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  if (!why.empty()) {
+    w.Key("errors");
+    w.StartArray();
+    w.String(why.data(), static_cast<rapidjson::SizeType>(why.size()));
+    w.EndArray();
+  }
+  PutBool(w, "healthy", why.empty());
+  PutBool(w, "draining", draining);
+  w.Key("active");
+  if (snap.active >= 0) {
+    const std::string& name = snap.nodes[snap.active].name;
+    w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+  } else {
+    w.Null();
+  }
+  PutI64(w, "routable_nodes", routable);
+  PutI64(w, "nodes", static_cast<int64_t>(snap.nodes.size()));
+  w.EndObject();
+  return HealthAnswer{why.empty() ? 200 : 503, std::string(buf.GetString(), buf.GetSize())};
+}
+
 }  // namespace halo::router

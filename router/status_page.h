@@ -1,4 +1,6 @@
 // GET /_halo/status: a JSON picture of the router for operators and tests.
+// GET /_halo/health: whether this router should take client traffic (a VIP's track script,
+// a load balancer's check): 200 while it serves and can route somewhere, else 503.
 //
 // {"version":..,"config_generation":..,"reads":"standbys","mode":"forward",
 //  "failover_hold_ms":..,"active":"node1"|null,"redirect_addr":"..",
@@ -27,5 +29,12 @@ struct StatusContext {
 
 std::string RenderStatusJson(const ClusterSnapshot& snap, const Metrics& metrics,
                              const StatusContext& ctx);
+
+struct HealthAnswer {
+  int status = 200;  // 200 healthy, 503 not
+  std::string body;  // {"healthy":..,"draining":..,"active":..,"routable_nodes":n,"nodes":n}
+};                   // plus "errors":[why] when 503
+// Unhealthy when stopping (a stop signal was seen) or no node is routable. Pure.
+HealthAnswer DecideHealth(const ClusterSnapshot& snap, bool draining);
 
 }  // namespace halo::router

@@ -117,8 +117,19 @@ void Worker::PublishSettings(std::shared_ptr<const RouteSettings> settings) {
   });
 }
 
+void Worker::SoftStop() {
+  Post([this] {
+    stopping_ = true;
+    // Accepted connections carry on through draining(); these close after what they do now.
+    std::vector<http::ServerConnection*> conns;
+    for (auto& [c, ip] : conns_) conns.push_back(c);
+    for (http::ServerConnection* c : conns) c->BeginDrain();
+  });
+}
+
 void Worker::Drain() {
   Post([this] {
+    stopping_ = true;
     draining_ = true;
     listeners_.clear();
     admin_listener_.reset();

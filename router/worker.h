@@ -81,6 +81,9 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
   // Thread-safe wrappers (posted).
   void PublishSnapshot(std::shared_ptr<const ClusterSnapshot> snap);
   void PublishSettings(std::shared_ptr<const RouteSettings> settings);
+  // After a stop signal, before Drain(): keep accepting, but close every connection after its
+  // current request (HTTP/1.1 Connection: close, h2 GOAWAY) and fail /_halo/health.
+  void SoftStop();
   void Drain();
   void Stop();
 
@@ -90,7 +93,7 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
   const std::shared_ptr<const ClusterSnapshot>& snapshot() const override { return snapshot_; }
   const std::shared_ptr<const RouteSettings>& settings() const override { return settings_; }
   uint64_t local_down_slots() const override { return local_down_slots_; }
-  bool draining() const override { return draining_; }
+  bool draining() const override { return draining_ || stopping_; }
   event_base* base() override { return base_; }
   UpstreamConnector& upstreams() override { return *upstreams_; }
   TimerSource& timers() override { return *timers_; }
@@ -152,6 +155,7 @@ class Worker final : private http::ServerConnectionHost, public ExchangeContext 
   std::list<ProxyExchange*> held_;
   Rng rng_;
   uint64_t local_down_slots_ = 0;
+  bool stopping_ = false;  // SoftStop() or Drain() seen
   bool draining_ = false;
   bool drained_reported_ = false;
   std::thread thread_;
