@@ -6,7 +6,12 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <rapidjson/document.h>
+
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include "common/time_util.h"
@@ -508,6 +513,175 @@ TEST_CASE("router: SIGTERM finishes the request in flight, then exits 0") {
   REQUIRE(c.router.process().WaitExit(std::chrono::seconds(10), &st));
   CHECK(WIFEXITED(st));
   CHECK(WEXITSTATUS(st) == 0);
+}
+
+TEST_CASE("router: shutdown_grace fails /_halo/health first, serves on with Connection: close") {
+  Cluster c(R"("shutdown_grace":"1500ms")");
+  auto healthy = HttpCall(c.router.admin_port(), "GET", "/_halo/health");
+  REQUIRE(healthy);
+  CHECK(healthy->status == 200);
+  CHECK(Body(healthy).find("\"healthy\":true") != std::string::npos);
+  RawClient keep;  // a keep-alive client from before the signal
+  REQUIRE(keep.Connect(c.router.port()));
+  auto first = keep.Request("GET", "/v1/secret/data/a");
+  REQUIRE(first);
+  CHECK(Header(first, "Connection") != "close");
+  c.router.process().Signal(SIGTERM);
+  REQUIRE(PollUntil(
+      [&] {
+        auto h = HttpCall(c.router.admin_port(), "GET", "/_halo/health");
+        return h && h->status == 503;
+      },
+      std::chrono::seconds(2)));
+  auto h = HttpCall(c.router.admin_port(), "GET", "/_halo/health");
+  REQUIRE(h);
+  CHECK(Body(h).find("the router is stopping") != std::string::npos);
+  // The idle keep-alive connection is closed; new connections are still served, once each.
+  CHECK(keep.WaitClosed());
+  auto w = HttpCall(c.router.port(), "PUT", "/v1/secret/data/grace", "{}");
+  REQUIRE(w);
+  CHECK(w->status == 200);
+  CHECK(Header(w, "Connection") == "close");
+  int st = -1;
+  REQUIRE(c.router.process().WaitExit(std::chrono::seconds(10), &st));
+  CHECK(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 0);
+}
+
+TEST_CASE("router: /_halo/health asks no admin token and fails with no routable node") {
+  Cluster c("", false);
+  c.router.set_admin_token("admin-test-token");
+  REQUIRE(c.Start(R"("admin":{"address":"127.0.0.1:)" + std::to_string(c.router.admin_port()) +
+                  R"(","token":"admin-test-token"})"));
+  auto h = HttpCall(c.router.admin_port(), "GET", "/_halo/health");
+  REQUIRE(h);
+  CHECK(h->status == 200);
+  CHECK(Body(h).find("\"active\":\"n1\"") != std::string::npos);
+  CHECK(Body(h).find("n1.address") == std::string::npos);  // nothing beyond names and counts
+  for (FakeNode* n : {&c.n1, &c.n2, &c.n3}) n->Stop();
+  REQUIRE(PollUntil(
+      [&] {
+        auto r = HttpCall(c.router.admin_port(), "GET", "/_halo/health");
+        return r && r->status == 503 && Body(r).find("no node is routable") != std::string::npos;
+      },
+      std::chrono::seconds(5)));
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::vector<rapidjson::Document> JsonLines(const std::string& text) {
+  std::vector<rapidjson::Document> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    rapidjson::Document d;
+    d.Parse(line.c_str(), line.size());
+    if (!d.HasParseError() && d.IsObject()) out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::string Str(const rapidjson::Value& v, const char* key) {
+  return v.HasMember(key) && v[key].IsString() ? v[key].GetString() : "<null>";
+}
+
+TEST_CASE("router: access log: a JSON line per client request, no tokens, SIGUSR1 reopens") {
+  halo::testing::TempDir dir;
+  const std::string path = dir.Join("access.log");
+  Cluster c(R"("access_log":{"path":")" + path +
+            R"(","flush_interval":"20ms"},)"
+            R"("upstream_protocol":"http1",)"  // no h2 attempt first: retries stay 0
+            R"("rules":[{"path":"sys/policies/*","class":"write"}])");
+  const std::string token = "hvs.CAESIthisisasecrettokenvalue0123";
+  auto w = HttpCall(c.router.port(), "PUT", "/v1/secret/data/app", "{\"data\":{}}",
+                    {"X-Vault-Token: " + token, "X-Request-Id: client-id-7"});
+  REQUIRE(w);
+  CHECK(w->status == 200);
+  CHECK(Body(w).find("\"request_id\":\"client-id-7\"") != std::string::npos);
+  auto r = HttpCall(c.router.port(), "GET", "/v1/secret/data/app?version=2&token=qs-secret-1", "",
+                    {"Authorization: Bearer " + token});
+  REQUIRE(r);
+  CHECK(Body(r).find("\"request_id\":\"\"") == std::string::npos);  // the router made one
+  REQUIRE(HttpCall(c.router.port(), "GET", "/v1/auth/token/lookup/" + token));
+  REQUIRE(HttpCall(c.router.port(), "GET", "/v1/sys/policies/acl/x"));  // a rule's write
+  REQUIRE(HttpCall(c.router.port(), "GET", "/_halo/status")->status == 404);
+  REQUIRE(HttpCall(c.router.admin_port(), "GET", "/_halo/health"));  // admin: not logged
+  std::vector<rapidjson::Document> lines;
+  REQUIRE(PollUntil(
+      [&] {
+        lines = JsonLines(ReadFile(path));
+        return lines.size() >= 5;
+      },
+      std::chrono::seconds(5)));
+  std::string text = ReadFile(path);
+  CHECK(text.find(token) == std::string::npos);
+  CHECK(text.find("qs-secret-1") == std::string::npos);
+  CHECK(text.find("CAESI") == std::string::npos);
+  REQUIRE(lines.size() == 5);
+  const rapidjson::Document& put = lines[0];
+  CHECK(Str(put, "method") == "PUT");
+  CHECK(Str(put, "path") == "/v1/secret/data/app");
+  CHECK(Str(put, "request_id") == "client-id-7");
+  CHECK(Str(put, "class") == "write");
+  CHECK(Str(put, "node") == "n1");
+  CHECK(put["status"].GetInt() == 200);
+  CHECK(put["upstream_status"].GetInt() == 200);
+  CHECK(put["request_bytes"].GetInt() == 11);
+  CHECK(put["bytes"].GetInt() > 0);
+  CHECK(put["retries"].GetInt() == 0);
+  CHECK(put["held_ms"].GetDouble() == 0.0);
+  CHECK(put["duration_ms"].GetDouble() >= 0.0);
+  CHECK(Str(put, "client").find("127.0.0.1:") == 0);
+  CHECK(Str(put, "proto") == "HTTP/1.1");
+  CHECK(Str(put, "time").size() == 24);
+  CHECK(Str(lines[1], "path") == "/v1/secret/data/app?version&token");
+  CHECK(Str(lines[1], "class") == "read");
+  CHECK(Str(lines[1], "request_id").size() == 36);  // a UUID the router made
+  CHECK(Str(lines[2], "path") == "/v1/auth/token/lookup/<redacted>");
+  CHECK(Str(lines[3], "class") == "write");
+  CHECK(Str(lines[3], "rule") == "sys/policies/*");
+  CHECK(Str(lines[4], "path") == "/_halo/status");
+  CHECK(lines[4]["status"].GetInt() == 404);
+  CHECK(Str(lines[4], "node") == "<null>");
+  // logrotate: move the file, SIGUSR1, and the next line lands in a new file.
+  std::filesystem::rename(path, path + ".1");
+  c.router.process().Signal(SIGUSR1);
+  int after = 0;  // requests until one lands in the new file (the reopen is asynchronous)
+  REQUIRE(PollUntil(
+      [&] {
+        ++after;
+        HttpCall(c.router.port(), "GET", "/v1/secret/data/after");
+        return !JsonLines(ReadFile(path)).empty();
+      },
+      std::chrono::seconds(5)));
+  // Every line in one of the two files, none twice (the last may still be in the buffer).
+  CHECK(PollUntil(
+      [&] {
+        return JsonLines(ReadFile(path + ".1")).size() + JsonLines(ReadFile(path)).size() ==
+               static_cast<size_t>(5 + after);
+      },
+      std::chrono::seconds(5)));
+  auto m = HttpCall(c.router.admin_port(), "GET", "/_halo/metrics");
+  REQUIRE(m);
+  CHECK(m->body.find("halo_router_access_log_lines_total " + std::to_string(5 + after)) !=
+        std::string::npos);
+  CHECK(m->body.find("halo_router_access_log_dropped_total 0") != std::string::npos);
+}
+
+TEST_CASE("router: an access_log path that cannot be opened stops the start with its reason") {
+  halo::testing::TempDir dir;
+  RouterProcess router;
+  std::string cfg =
+      RouterConfigJson(router.port(), {{"n1", "127.0.0.1:1"}},
+                       R"("access_log":{"path":")" + dir.path() + R"(/missing/access.log"})");
+  CHECK_FALSE(router.Start(cfg));
+  CHECK_FALSE(router.process().Running());
+  CHECK(router.log().find("access_log.path: cannot open") != std::string::npos);
 }
 
 TEST_CASE("router: connection limit, header timeout (slowloris) and idle timeout") {

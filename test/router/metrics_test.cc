@@ -95,5 +95,42 @@ TEST_CASE("Status JSON names nodes, roles, in-flight and counters") {
   CHECK(d["counters"]["held_writes"].GetUint64() == 3);
 }
 
+TEST_CASE("DecideHealth: 200 while serving with a routable node, 503 stopping or with none") {
+  struct Case {
+    bool draining;
+    int routable;  // how many of the two nodes
+    int status;
+    const char* error;
+  } cases[] = {
+      {false, 2, 200, nullptr},
+      {false, 1, 200, nullptr},
+      {false, 0, 503, "no node is routable"},
+      {true, 2, 503, "the router is stopping"},
+      {true, 0, 503, "the router is stopping"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.draining);
+    CAPTURE(c.routable);
+    ClusterSnapshot s = TwoNodes();
+    s.nodes[0].routable = c.routable >= 1;
+    s.nodes[1].routable = c.routable >= 2;
+    HealthAnswer h = DecideHealth(s, c.draining);
+    CHECK(h.status == c.status);
+    rapidjson::Document d;
+    d.Parse(h.body.c_str());
+    REQUIRE(d.IsObject());
+    CHECK(d["healthy"].GetBool() == (c.status == 200));
+    CHECK(d["draining"].GetBool() == c.draining);
+    CHECK(d["routable_nodes"].GetInt() == c.routable);
+    CHECK(std::string(d["active"].GetString()) == "node1");
+    if (c.error) {
+      REQUIRE(d.HasMember("errors"));
+      CHECK(std::string(d["errors"][0].GetString()) == c.error);
+    } else {
+      CHECK_FALSE(d.HasMember("errors"));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace halo::router

@@ -151,6 +151,41 @@ TEST_CASE("ParseRouterConfig names the bad key") {
   CHECK(msg((std::string("{") + n + R"(,"admin":{"token":""}})").c_str()).find("admin.token") == 0);
   CHECK(msg((std::string("{") + n + R"(,"admin":{"stats":true}})").c_str()) ==
         "admin.stats: unknown key");
+  CHECK(
+      msg((std::string("{") + n + R"(,"shutdown_grace":"soon"})").c_str()).find("shutdown_grace") ==
+      0);
+  CHECK(msg((std::string("{") + n + R"(,"access_log":{"path":""}})").c_str())
+            .find("access_log.path: empty") == 0);
+  CHECK(msg((std::string("{") + n + R"(,"access_log":{"buffer_bytes":10}})").c_str())
+            .find("access_log.buffer_bytes") == 0);
+  CHECK(msg((std::string("{") + n + R"(,"access_log":{"flush_interval":"2m"}})").c_str()) ==
+        "access_log.flush_interval: at most 60s");
+  CHECK(msg((std::string("{") + n + R"(,"access_log":{"format":"clf"}})").c_str()) ==
+        "access_log.format: unknown key");
+  CHECK(msg((std::string("{") + n + R"(,"access_log":true})").c_str()).find("access_log") == 0);
+}
+
+TEST_CASE("ParseRouterConfig: access_log and shutdown_grace") {
+  const char* n = R"({"nodes":[{"address":"h:1"}])";
+  Result<RouterConfig> off = ParseRouterConfig(std::string(n) + "}", "x");
+  REQUIRE(off.ok());
+  CHECK_FALSE(off->access_log.enabled);
+  CHECK(off->shutdown_grace_ms == 0);
+  Result<RouterConfig> on = ParseRouterConfig(
+      std::string(n) + R"(,"shutdown_grace":"2s","access_log":{"path":"/var/log/halo/access.log",)"
+                       R"("buffer_bytes":65536,"flush_interval":"250ms"}})",
+      "x");
+  REQUIRE_MESSAGE(on.ok(), on.status().ToString());
+  CHECK(on->shutdown_grace_ms == 2000);
+  CHECK(on->access_log.enabled);  // a block turns it on
+  CHECK(on->access_log.path == "/var/log/halo/access.log");
+  CHECK(on->access_log.buffer_bytes == 65536);
+  CHECK(on->access_log.flush_interval_ms == 250);
+  Result<RouterConfig> kept =
+      ParseRouterConfig(std::string(n) + R"(,"access_log":{"enabled":false}})", "x");
+  REQUIRE(kept.ok());
+  CHECK_FALSE(kept->access_log.enabled);
+  CHECK(kept->access_log.path == "stdout");
 }
 
 TEST_CASE("SplitHostPort") {

@@ -278,7 +278,8 @@ std::string FakeNode::Handle(const http::Request& req, int conn, bool* close) {
       ",\"xff\":" + Json(hdr("x-forwarded-for")) + ",\"xfp\":" + Json(hdr("x-forwarded-proto")) +
       ",\"no_forward\":" + Json(hdr("x-vault-no-request-forwarding")) +
       ",\"connection\":" + Json(hdr("connection")) + ",\"te\":" + Json(hdr("transfer-encoding")) +
-      ",\"halo_forwarded\":" + Json(hdr("x-halo-forwarded")) + "}";
+      ",\"halo_forwarded\":" + Json(hdr("x-halo-forwarded")) +
+      ",\"request_id\":" + Json(hdr("x-request-id")) + "}";
   return Reply(200, body, name_);
 }
 
