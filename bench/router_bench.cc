@@ -7,6 +7,7 @@
 #include <atomic>
 
 #include "common/http/message.h"
+#include "router/access_line.h"
 #include "router/classifier.h"
 #include "router/proxy_headers.h"
 #include "router/request_target.h"
@@ -122,11 +123,36 @@ void BM_RouterUpstreamHead(benchmark::State& state) {
   std::string out;
   for (auto _ : state) {
     out.clear();
-    AppendUpstreamRequestHead(req, "127.0.0.1", "router:8200", &out);
+    AppendUpstreamRequestHead(req, "127.0.0.1", false, "router:8200", &out);
     benchmark::DoNotOptimize(out.data());
   }
 }
 BENCHMARK(BM_RouterUpstreamHead);
+
+// One access log line as ProxyExchange writes it (router/access_line.h).
+void BM_RouterAccessLine(benchmark::State& state) {
+  AccessRecord r;
+  r.start_unix_ms = 1796353800123;
+  r.client = "127.0.0.1:51234";
+  r.request_id = "3f2a9c1e-77b0-4c4e-9a51-0d2f6b1c8e90";
+  r.proto = "HTTP/1.1";
+  r.method = "GET";
+  r.path = "/v1/secret/data/app/config";
+  r.query = "version=3";
+  r.cls = "read";
+  r.node = "node2";
+  r.upstream_status = 200;
+  r.status = 200;
+  r.bytes = 312;
+  r.duration_us = 1234;
+  std::string out;
+  for (auto _ : state) {
+    out.clear();
+    AppendAccessLine(r, &out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_RouterAccessLine);
 
 }  // namespace
 }  // namespace halo::router

@@ -1,6 +1,6 @@
 #include "common/ids.h"
 
-#include <cstdio>
+#include "common/hex.h"
 
 namespace halo {
 
@@ -14,12 +14,20 @@ uint64_t Fnv1a(std::string_view text, uint64_t seed) {
 }
 
 std::string UuidText(uint64_t hi, uint64_t lo) {
-  char out[40];
-  std::snprintf(out, sizeof(out), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
-                static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
+  std::string out;
+  AppendUuidText(hi, lo, &out);
   return out;
+}
+
+void AppendUuidText(uint64_t hi, uint64_t lo, std::string* out) {
+  char buf[36];
+  size_t n = 0;
+  for (int i = 0; i < 32; ++i) {
+    if (i == 8 || i == 12 || i == 16 || i == 20) buf[n++] = '-';
+    uint64_t word = i < 16 ? hi : lo;
+    buf[n++] = HexDigit(static_cast<unsigned>(word >> (60 - 4 * (i % 16))));
+  }
+  out->append(buf, n);
 }
 
 }  // namespace halo

@@ -18,5 +18,7 @@ uint64_t Fnv1a(std::string_view text, uint64_t seed = kFnv1aOffsetBasis);
 // "hhhhhhhh-hhhh-hhhh-hhhh-hhhhhhhhhhhh" (lower-case): `hi` gives the first 16 digits, `lo`
 // the last 16.
 std::string UuidText(uint64_t hi, uint64_t lo);
+// The same, appended to `out` (no allocation when it has room: the router's request ids).
+void AppendUuidText(uint64_t hi, uint64_t lo, std::string* out);
 
 }  // namespace halo

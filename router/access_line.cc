@@ -15,14 +15,20 @@ void AppendInt(int64_t v, std::string* out) {
   out->append(buf, end);
 }
 
-void AppendKey(const char* key, std::string* out) {
-  out->push_back(',');
-  out->push_back('"');
-  out->append(key);
-  out->append("\":", 2);
+// `,"key":` from a literal, its length known at compile time.
+template <size_t N>
+void AppendKey(const char (&key)[N], std::string* out) {
+  char buf[N + 3];
+  buf[0] = ',';
+  buf[1] = '"';
+  for (size_t i = 0; i + 1 < N; ++i) buf[2 + i] = key[i];
+  buf[N + 1] = '"';
+  buf[N + 2] = ':';
+  out->append(buf, N + 3);
 }
 
-void AppendStringOrNull(const char* key, std::string_view v, std::string* out) {
+template <size_t N>
+void AppendStringOrNull(const char (&key)[N], std::string_view v, std::string* out) {
   AppendKey(key, out);
   if (v.empty()) {
     out->append("null", 4);
@@ -91,6 +97,8 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
 }
 
 bool TokenShaped(std::string_view seg) {
+  // Every shape below is at least 22 bytes with a '.' at [1] or [3]: most segments stop here.
+  if (seg.size() < 22 || (seg[1] != '.' && seg[3] != '.')) return false;
   for (std::string_view p : {"hvs.", "hvb.", "hvr.", "s.", "b.", "r."}) {
     if (StartsWith(seg, p) && seg.size() >= p.size() + 20) return true;
   }
@@ -101,6 +109,11 @@ bool TokenShaped(std::string_view seg) {
 
 void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
+  AppendJsonEscaped(s, out);
+  out->push_back('"');
+}
+
+void AppendJsonEscaped(std::string_view s, std::string* out) {
   size_t i = 0;
   while (i < s.size()) {
     unsigned char c = static_cast<unsigned char>(s[i]);
@@ -131,53 +144,69 @@ void AppendJsonString(std::string_view s, std::string* out) {
       ++i;
     }
   }
-  out->push_back('"');
 }
 
-std::string RedactedPath(std::string_view path) {
-  std::string out;
-  out.reserve(path.size());
+namespace {
+
+// Calls fn(segment, redact) for each '/'-separated segment of `path` (the empty one before a
+// leading '/' included), in order.
+template <typename Fn>
+void ForEachPathSegment(std::string_view path, Fn&& fn) {
+  std::string_view prev2, prev1;  // the two segments before this one
+  bool rest_secret = false;       // after auth/token/{lookup,renew,revoke,revoke-orphan}/
   size_t pos = 0;
-  bool rest_secret = false;
-  std::string_view so_far;
-  while (pos <= path.size()) {
+  for (;;) {
     size_t slash = path.find('/', pos);
     size_t end = slash == std::string_view::npos ? path.size() : slash;
     std::string_view seg = path.substr(pos, end - pos);
-    if (pos > 0) out.push_back('/');
-    if (!seg.empty() && (rest_secret || TokenShaped(seg))) {
-      out.append("<redacted>");
-    } else {
-      out.append(seg);
+    fn(seg, !seg.empty() && (rest_secret || TokenShaped(seg)));
+    if (!rest_secret && prev1.size() == 5 && prev2 == "auth" && prev1 == "token" &&
+        (seg == "lookup" || seg == "renew" || seg == "revoke" || seg == "revoke-orphan")) {
+      rest_secret = true;
     }
-    so_far = path.substr(0, end);
-    for (std::string_view p : {"/auth/token/lookup", "/auth/token/renew", "/auth/token/revoke",
-                               "/auth/token/revoke-orphan"}) {
-      if (so_far.size() >= p.size() && so_far.substr(so_far.size() - p.size()) == p) {
-        rest_secret = true;
-      }
-    }
-    if (slash == std::string_view::npos) break;
+    prev2 = prev1;
+    prev1 = seg;
+    if (slash == std::string_view::npos) return;
     pos = slash + 1;
   }
-  return out;
 }
 
-std::string QueryNames(std::string_view query) {
-  std::string out;
+// Calls fn(name) for each non-empty parameter name of `query`.
+template <typename Fn>
+void ForEachQueryName(std::string_view query, Fn&& fn) {
   size_t pos = 0;
   while (pos < query.size()) {
     size_t amp = query.find('&', pos);
     size_t end = amp == std::string_view::npos ? query.size() : amp;
     std::string_view part = query.substr(pos, end - pos);
     std::string_view name = part.substr(0, part.find('='));
-    if (!name.empty()) {
-      if (!out.empty()) out.push_back('&');
-      out.append(name);
-    }
-    if (amp == std::string_view::npos) break;
+    if (!name.empty()) fn(name);
+    if (amp == std::string_view::npos) return;
     pos = amp + 1;
   }
+}
+
+constexpr std::string_view kRedacted = "<redacted>";
+
+}  // namespace
+
+std::string RedactedPath(std::string_view path) {
+  std::string out;
+  bool first = true;
+  ForEachPathSegment(path, [&](std::string_view seg, bool redact) {
+    if (!first) out.push_back('/');
+    first = false;
+    out.append(redact ? kRedacted : seg);
+  });
+  return out;
+}
+
+std::string QueryNames(std::string_view query) {
+  std::string out;
+  ForEachQueryName(query, [&](std::string_view name) {
+    if (!out.empty()) out.push_back('&');
+    out.append(name);
+  });
   return out;
 }
 
@@ -189,12 +218,24 @@ void AppendAccessLine(const AccessRecord& r, std::string* out) {
   AppendStringOrNull("proto", r.proto, out);
   AppendStringOrNull("method", r.method, out);
   AppendKey("path", out);
-  std::string path = RedactedPath(r.path);
-  if (!r.query.empty()) {
-    std::string names = QueryNames(r.query);
-    if (!names.empty()) path.append("?").append(names);
-  }
-  AppendJsonString(path, out);
+  out->push_back('"');
+  bool first = true;
+  ForEachPathSegment(r.path, [&](std::string_view seg, bool redact) {
+    if (!first) out->push_back('/');
+    first = false;
+    if (redact) {
+      out->append(kRedacted);
+    } else {
+      AppendJsonEscaped(seg, out);
+    }
+  });
+  char sep = '?';
+  ForEachQueryName(r.query, [&](std::string_view name) {
+    out->push_back(sep);
+    sep = '&';
+    AppendJsonEscaped(name, out);
+  });
+  out->push_back('"');
   AppendStringOrNull("class", r.cls, out);
   AppendStringOrNull("rule", r.rule, out);
   AppendStringOrNull("node", r.node, out);

@@ -52,5 +52,7 @@ std::string QueryNames(std::string_view query);
 // JSON string escaping of arbitrary bytes (quotes included): valid UTF-8 passes through,
 // control characters become \u00XX, invalid bytes U+FFFD.
 void AppendJsonString(std::string_view s, std::string* out);
+// The same without the quotes.
+void AppendJsonEscaped(std::string_view s, std::string* out);
 
 }  // namespace halo::router

@@ -59,7 +59,6 @@ void ProxyExchange::Abandon() {
 
 bool ProxyExchange::Begin(http::Request& req) {
   Reset();
-  std::string_view added_id;  // a request id the router made, sent on to the node
   st_.req = &req;
   st_.start = ctx_->timers().clock().Now();
   st_.settings = ctx_->settings();
@@ -74,10 +73,10 @@ bool ProxyExchange::Begin(http::Request& req) {
     if (id && !id->empty() && id->size() <= 128) {
       request_id_.assign(*id);
     } else {
-      request_id_ = UuidText(ctx_->rng().Next(), ctx_->rng().Next());
-      id.reset();
+      request_id_.clear();
+      uint64_t hi = ctx_->rng().Next();
+      AppendUuidText(hi, ctx_->rng().Next(), &request_id_);
     }
-    if (!id) added_id = request_id_;
   }
   if (!NormalizeTarget(req.target, &target_)) return false;
   std::string_view path = target_.path;
@@ -114,7 +113,7 @@ bool ProxyExchange::Begin(http::Request& req) {
     st_.blocking_query = true;
   }
   AppendUpstreamRequestHead(req, downstream_->client_ip(), downstream_->secure(),
-                            st_.settings->listen_address, &replay_, added_id);
+                            st_.settings->listen_address, &replay_);
   Dispatch();
   return true;
 }

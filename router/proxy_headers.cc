@@ -14,8 +14,7 @@ using http::EqualsIgnoreCase;
 using http::IsHopByHop;
 
 void AppendUpstreamRequestHead(const http::Request& req, std::string_view client_ip, bool https,
-                               std::string_view default_host, std::string* out,
-                               std::string_view add_request_id) {
+                               std::string_view default_host, std::string* out) {
   out->append(req.method);
   out->push_back(' ');
   out->append(req.target);
@@ -52,7 +51,6 @@ void AppendUpstreamRequestHead(const http::Request& req, std::string_view client
   }
   if (!has_host && !default_host.empty()) AppendField(out, "Host", default_host);
   if (!wrote_xff) AppendField(out, "X-Forwarded-For", client_ip);
-  if (!add_request_id.empty()) AppendField(out, "X-Request-Id", add_request_id);
   if (https) {
     out->append("X-Forwarded-Proto: https\r\n", 26);
   } else {

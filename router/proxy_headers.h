@@ -16,12 +16,9 @@ namespace halo::router {
 // "METHOD target HTTP/1.1", filtered fields, X-Forwarded-*, Host (added from `default_host`
 // when the client sent none), framing. `Expect` is dropped: the router's server connection
 // has already answered it (100 Continue) towards the client.
-// X-Forwarded-Proto is "https" when the client came over TLS (`https`). A non-empty
-// `add_request_id` (one the router made for a request without X-Request-Id) is sent as
-// X-Request-Id.
+// X-Forwarded-Proto is "https" when the client came over TLS (`https`).
 void AppendUpstreamRequestHead(const http::Request& req, std::string_view client_ip, bool https,
-                               std::string_view default_host, std::string* out,
-                               std::string_view add_request_id = {});
+                               std::string_view default_host, std::string* out);
 
 // {"errors":["<message>"]} with JSON escaping.
 std::string ErrorsJson(std::string_view message);
