@@ -33,6 +33,11 @@ int main(int argc, char** argv) {
                  config.status().message().c_str());
     return 1;
   }
+  if (flags->check_config) {
+    std::printf("halo-node v%s: configuration %s OK\n", node::kHaloVersion,
+                flags->config_path.c_str());
+    return 0;
+  }
   SetLogLevel(config->log_level);
   if (!config->log_tag.empty()) SetLogTag(config->log_tag);
   signal(SIGPIPE, SIG_IGN);

@@ -10,6 +10,8 @@ Result<NodeFlags> ParseNodeFlags(const std::vector<std::string>& args) {
       flags.help = true;
     } else if (arg == "--version" || arg == "-version") {
       flags.version = true;
+    } else if (arg == "--check-config") {
+      flags.check_config = true;
     } else if (arg == "--config" || arg == "-config") {
       if (i + 1 >= args.size()) return Status::InvalidArgument(arg + ": missing FILE");
       flags.config_path = args[++i];

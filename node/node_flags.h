@@ -1,5 +1,5 @@
 // Command-line flags of halo-node: `--config FILE` (also `--config=FILE`, and OpenBao's
-// `-config FILE` / `-config=FILE`), `--version`, `--help`.
+// `-config FILE` / `-config=FILE`), `--check-config`, `--version`, `--help`.
 #pragma once
 
 #include <string>
@@ -13,6 +13,7 @@ struct NodeFlags {
   std::string config_path;
   bool help = false;
   bool version = false;
+  bool check_config = false;  // load and validate --config, then exit (0 valid, 1 not)
 };
 
 // kInvalidArgument naming the flag for an unknown flag, a missing value, or no --config
@@ -27,6 +28,8 @@ inline constexpr const char kNodeUsage[] =
     "SIGTERM/SIGINT: finish in-flight requests, step down, release the lock, exit 0.\n"
     "\n"
     "  --config FILE   the JSON config file (required)\n"
+    "  --check-config  validate the --config file with this build and exit: 0 valid, 1 not\n"
+    "                  (scripts/rolling-upgrade runs it before restarting any node)\n"
     "  --version       print the version and exit\n"
     "  --help          this text\n";
 

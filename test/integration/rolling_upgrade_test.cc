@@ -301,6 +301,27 @@ TEST_CASE("rolling upgrade: refuses without halo-node, with a stopped or a dead 
   CHECK(run.output.find("halo-node does not exist") != std::string::npos);
   CHECK(unchanged());
 
+  // A build that rejects the nodes' config (a key it no longer knows): refused before any
+  // node stops. The stand-in runs the real binary for --version only.
+  std::string picky = c.dir().Join("picky-bin");
+  std::filesystem::create_directories(picky);
+  halo::testing::WriteFile(
+      picky + "/halo-node",
+      "#!/bin/sh\n"
+      "case \"$*\" in *--check-config*)\n"
+      "  echo 'halo-node: error loading configuration: storage: unknown key' >&2\n"
+      "  exit 1;;\n"
+      "esac\n"
+      "exec " +
+          new_bin + "/halo-node \"$@\"\n");
+  std::filesystem::permissions(picky + "/halo-node", std::filesystem::perms::owner_all);
+  run = c.Upgrade({picky});
+  MESSAGE("a build that rejects the config: exit " << run.status << ": " << run.output);
+  CHECK(run.status == 1);
+  CHECK(run.output.find("the new build rejects node1's config") != std::string::npos);
+  CHECK(run.output.find("storage: unknown key") != std::string::npos);
+  CHECK(unchanged());
+
   // The standby with the highest number: SIGSTOP (it holds its port but answers nothing).
   rapidjson::Document status = c.Status();
   REQUIRE((status.IsObject() && status["active"].IsString()));

@@ -12,6 +12,9 @@ TEST_CASE("ParseNodeFlags") {
   CHECK(ParseNodeFlags({"-config", "d.json"})->config_path == "d.json");
   CHECK(ParseNodeFlags({"--help"})->help);
   CHECK(ParseNodeFlags({"--version"})->version);
+  CHECK(ParseNodeFlags({"--check-config", "--config", "e.json"})->check_config);
+  CHECK_FALSE(ParseNodeFlags({"--config", "e.json"})->check_config);
+  CHECK_FALSE(ParseNodeFlags({"--check-config"}).ok());  // it needs the file
   Result<NodeFlags> none = ParseNodeFlags({});
   REQUIRE_FALSE(none.ok());
   CHECK(none.status().message().find("--config") != std::string::npos);
