@@ -23,9 +23,22 @@ void PutBool(JsonWriter& w, const char* key, bool v) {
   w.Key(key);
   w.Bool(v);
 }
+void PutStrValue(JsonWriter& w, std::string_view v) {
+  w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+}
 void PutStr(JsonWriter& w, const char* key, std::string_view v) {
   w.Key(key);
-  w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+  PutStrValue(w, v);
+}
+
+// "active": the active node's name, or null.
+void PutActive(JsonWriter& w, const ClusterSnapshot& snap) {
+  w.Key("active");
+  if (snap.active >= 0) {
+    PutStrValue(w, snap.nodes[snap.active].name);
+  } else {
+    w.Null();
+  }
 }
 
 void PutNode(JsonWriter& w, const ClusterSnapshot& snap, size_t i, const Metrics& metrics) {
@@ -106,13 +119,7 @@ std::string RenderStatusJson(const ClusterSnapshot& snap, const Metrics& metrics
   PutStr(w, "reads", ReadPolicyName(ctx.reads));
   PutStr(w, "mode", WriteModeName(ctx.mode));
   PutI64(w, "failover_hold_ms", ctx.failover_hold_ms);
-  w.Key("active");
-  if (snap.active >= 0) {
-    const std::string& name = snap.nodes[snap.active].name;
-    w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
-  } else {
-    w.Null();
-  }
+  PutActive(w, snap);
   PutStr(w, "redirect_addr", snap.redirect_addr);
   PutBool(w, "leader_outside", snap.leader_outside);
   PutBool(w, "leader_down", snap.leader_down);
@@ -140,18 +147,12 @@ HealthAnswer DecideHealth(const ClusterSnapshot& snap, bool draining) {
   if (!why.empty()) {
     w.Key("errors");
     w.StartArray();
-    w.String(why.data(), static_cast<rapidjson::SizeType>(why.size()));
+    PutStrValue(w, why);
     w.EndArray();
   }
   PutBool(w, "healthy", why.empty());
   PutBool(w, "draining", draining);
-  w.Key("active");
-  if (snap.active >= 0) {
-    const std::string& name = snap.nodes[snap.active].name;
-    w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
-  } else {
-    w.Null();
-  }
+  PutActive(w, snap);
   PutI64(w, "routable_nodes", routable);
   PutI64(w, "nodes", static_cast<int64_t>(snap.nodes.size()));
   w.EndObject();
