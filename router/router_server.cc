@@ -157,7 +157,8 @@ void RouterServer::PrintBanner() const {
   std::fprintf(stdout,
                "==> halo-router configuration:\n\n"
                "             Listener: %s\n"
-               "                Admin: tcp (addr: \"%s:%u\"%s; /_halo/status, /_halo/metrics)\n"
+               "                Admin: tcp (addr: \"%s:%u\"%s; /_halo/status, /_halo/metrics, "
+               "/_halo/health)\n"
                "              Workers: %d\n"
                "                Nodes: %s\n"
                "                Reads: %s\n"
