@@ -2,74 +2,14 @@
 
 #include <time.h>
 
+#include <array>
 #include <charconv>
+#include <cstring>
 
 #include "common/hex.h"
 
 namespace halo::router {
 namespace {
-
-void AppendInt(int64_t v, std::string* out) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out->append(buf, end);
-}
-
-// `,"key":` from a literal, its length known at compile time.
-template <size_t N>
-void AppendKey(const char (&key)[N], std::string* out) {
-  char buf[N + 3];
-  buf[0] = ',';
-  buf[1] = '"';
-  for (size_t i = 0; i + 1 < N; ++i) buf[2 + i] = key[i];
-  buf[N + 1] = '"';
-  buf[N + 2] = ':';
-  out->append(buf, N + 3);
-}
-
-template <size_t N>
-void AppendStringOrNull(const char (&key)[N], std::string_view v, std::string* out) {
-  AppendKey(key, out);
-  if (v.empty()) {
-    out->append("null", 4);
-  } else {
-    AppendJsonString(v, out);
-  }
-}
-
-// Milliseconds with microsecond digits: 1234 us -> "1.234".
-void AppendMillis(int64_t us, std::string* out) {
-  if (us < 0) us = 0;
-  AppendInt(us / 1000, out);
-  char frac[4] = {static_cast<char>('.'), static_cast<char>('0' + (us % 1000) / 100),
-                  static_cast<char>('0' + (us % 100) / 10), static_cast<char>('0' + us % 10)};
-  out->append(frac, 4);
-}
-
-// "2026-12-04T03:10:00.123Z". The date part is cached per thread: gmtime_r once a second.
-void AppendTime(int64_t unix_ms, std::string* out) {
-  thread_local int64_t cached_sec = -1;
-  thread_local char cached[32];
-  thread_local size_t cached_len = 0;
-  int64_t sec = unix_ms / 1000;
-  if (sec != cached_sec) {
-    time_t t = static_cast<time_t>(sec);
-    tm parts{};
-    gmtime_r(&t, &parts);
-    cached_len = strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &parts);
-    cached_sec = sec;
-  }
-  int ms = static_cast<int>(unix_ms % 1000);
-  out->push_back('"');
-  out->append(cached, cached_len);
-  char frac[6] = {'.',
-                  static_cast<char>('0' + ms / 100),
-                  static_cast<char>('0' + ms / 10 % 10),
-                  static_cast<char>('0' + ms % 10),
-                  'Z',
-                  '"'};
-  out->append(frac, 6);
-}
 
 // Length of the valid UTF-8 sequence at s[i], or 0 (RFC 3629: no overlongs, no surrogates).
 size_t Utf8Length(std::string_view s, size_t i) {
@@ -105,45 +45,128 @@ bool TokenShaped(std::string_view seg) {
   return false;
 }
 
+// Bytes that stand for themselves in a JSON string: printable ASCII but '"' and '\\'.
+constexpr std::array<bool, 256> kPlainJson = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x7F; ++c) t[c] = c != '"' && c != '\\';
+  return t;
+}();
+
+// Writes into room the caller reserved (Room() bounds what each call may write): one pass,
+// no per-piece length checks.
+class Cursor {
+ public:
+  explicit Cursor(char* p) : p_(p) {}
+  char* end() const { return p_; }
+  // At most 6 bytes per input byte (\u00XX, or U+FFFD as "\ufffd").
+  static constexpr size_t Room(std::string_view s) { return 6 * s.size(); }
+
+  template <size_t N>
+  void Lit(const char (&s)[N]) {
+    std::memcpy(p_, s, N - 1);
+    p_ += N - 1;
+  }
+  void Raw(std::string_view s) {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void Char(char c) { *p_++ = c; }
+  void Int(int64_t v) { p_ = std::to_chars(p_, p_ + 20, v).ptr; }
+  // Milliseconds with microsecond digits: 1234 us -> "1.234".
+  void Millis(int64_t us) {
+    if (us < 0) us = 0;
+    Int(us / 1000);
+    p_[0] = '.';
+    p_[1] = static_cast<char>('0' + (us % 1000) / 100);
+    p_[2] = static_cast<char>('0' + (us % 100) / 10);
+    p_[3] = static_cast<char>('0' + us % 10);
+    p_ += 4;
+  }
+  void Escaped(std::string_view s) {
+    size_t i = 0;
+    while (i < s.size()) {
+      unsigned char c = static_cast<unsigned char>(s[i]);
+      if (kPlainJson[c]) {
+        *p_++ = static_cast<char>(c);
+        ++i;
+      } else if (c == '"' || c == '\\') {
+        *p_++ = '\\';
+        *p_++ = static_cast<char>(c);
+        ++i;
+      } else if (c < 0x80) {  // control characters and DEL
+        Lit("\\u00");
+        *p_++ = HexDigit(c >> 4);
+        *p_++ = HexDigit(c);
+        ++i;
+      } else if (size_t n = Utf8Length(s, i); n > 0) {
+        Raw(s.substr(i, n));
+        i += n;
+      } else {
+        Lit("\\ufffd");
+        ++i;
+      }
+    }
+  }
+  void StringOrNull(std::string_view v) {
+    if (v.empty()) {
+      Lit("null");
+      return;
+    }
+    Char('"');
+    Escaped(v);
+    Char('"');
+  }
+  // "2026-12-04T03:10:00.123Z". The date part is cached per thread: gmtime_r once a second.
+  void Time(int64_t unix_ms) {
+    thread_local int64_t cached_sec = -1;
+    thread_local char cached[32];
+    thread_local size_t cached_len = 0;
+    int64_t sec = unix_ms / 1000;
+    if (sec != cached_sec) {
+      time_t t = static_cast<time_t>(sec);
+      tm parts{};
+      gmtime_r(&t, &parts);
+      cached_len = strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &parts);
+      cached_sec = sec;
+    }
+    int ms = static_cast<int>(unix_ms % 1000);
+    Char('"');
+    Raw(std::string_view(cached, cached_len));
+    p_[0] = '.';
+    p_[1] = static_cast<char>('0' + ms / 100);
+    p_[2] = static_cast<char>('0' + ms / 10 % 10);
+    p_[3] = static_cast<char>('0' + ms % 10);
+    p_[4] = 'Z';
+    p_[5] = '"';
+    p_ += 6;
+  }
+
+ private:
+  char* p_;
+};
+
+// Runs `write` on a Cursor over `room` bytes appended to `out`, then trims what it left.
+template <typename Fn>
+void AppendWith(std::string* out, size_t room, Fn&& write) {
+  size_t old = out->size();
+  out->resize(old + room);
+  Cursor c(out->data() + old);
+  write(c);
+  out->resize(static_cast<size_t>(c.end() - out->data()));
+}
+
 }  // namespace
 
 void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  AppendJsonEscaped(s, out);
-  out->push_back('"');
+  AppendWith(out, Cursor::Room(s) + 2, [&](Cursor& c) {
+    c.Char('"');
+    c.Escaped(s);
+    c.Char('"');
+  });
 }
 
 void AppendJsonEscaped(std::string_view s, std::string* out) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
-      size_t j = i + 1;  // a run of plain bytes in one append
-      while (j < s.size()) {
-        unsigned char d = static_cast<unsigned char>(s[j]);
-        if (d < 0x20 || d >= 0x7F || d == '"' || d == '\\') break;
-        ++j;
-      }
-      out->append(s.data() + i, j - i);
-      i = j;
-      continue;
-    }
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(static_cast<char>(c));
-      ++i;
-    } else if (c < 0x80) {  // control characters and DEL
-      const char esc[6] = {'\\', 'u', '0', '0', HexDigit(c >> 4), HexDigit(c)};
-      out->append(esc, 6);
-      ++i;
-    } else if (size_t n = Utf8Length(s, i); n > 0) {
-      out->append(s.data() + i, n);
-      i += n;
-    } else {
-      out->append("\\ufffd", 6);
-      ++i;
-    }
-  }
+  AppendWith(out, Cursor::Room(s), [&](Cursor& c) { c.Escaped(s); });
 }
 
 namespace {
@@ -211,53 +234,65 @@ std::string QueryNames(std::string_view query) {
 }
 
 void AppendAccessLine(const AccessRecord& r, std::string* out) {
-  out->append("{\"time\":", 8);
-  AppendTime(r.start_unix_ms, out);
-  AppendStringOrNull("client", r.client, out);
-  AppendStringOrNull("request_id", r.request_id, out);
-  AppendStringOrNull("proto", r.proto, out);
-  AppendStringOrNull("method", r.method, out);
-  AppendKey("path", out);
-  out->push_back('"');
-  bool first = true;
-  ForEachPathSegment(r.path, [&](std::string_view seg, bool redact) {
-    if (!first) out->push_back('/');
-    first = false;
-    if (redact) {
-      out->append(kRedacted);
+  // Fixed text and numbers: well under 512 bytes; every string at most 6x its length.
+  size_t room = 512 + Cursor::Room(r.client) + Cursor::Room(r.request_id) + Cursor::Room(r.proto) +
+                Cursor::Room(r.method) + Cursor::Room(r.path) +
+                kRedacted.size() * (r.path.size() / 2 + 1) + Cursor::Room(r.query) +
+                Cursor::Room(r.cls) + Cursor::Room(r.rule) + Cursor::Room(r.node);
+  AppendWith(out, room, [&](Cursor& c) {
+    c.Lit("{\"time\":");
+    c.Time(r.start_unix_ms);
+    c.Lit(",\"client\":");
+    c.StringOrNull(r.client);
+    c.Lit(",\"request_id\":");
+    c.StringOrNull(r.request_id);
+    c.Lit(",\"proto\":");
+    c.StringOrNull(r.proto);
+    c.Lit(",\"method\":");
+    c.StringOrNull(r.method);
+    c.Lit(",\"path\":\"");
+    bool first = true;
+    ForEachPathSegment(r.path, [&](std::string_view seg, bool redact) {
+      if (!first) c.Char('/');
+      first = false;
+      if (redact) {
+        c.Raw(kRedacted);
+      } else {
+        c.Escaped(seg);
+      }
+    });
+    char sep = '?';
+    ForEachQueryName(r.query, [&](std::string_view name) {
+      c.Char(sep);
+      sep = '&';
+      c.Escaped(name);
+    });
+    c.Lit("\",\"class\":");
+    c.StringOrNull(r.cls);
+    c.Lit(",\"rule\":");
+    c.StringOrNull(r.rule);
+    c.Lit(",\"node\":");
+    c.StringOrNull(r.node);
+    c.Lit(",\"upstream_status\":");
+    if (r.upstream_status > 0) {
+      c.Int(r.upstream_status);
     } else {
-      AppendJsonEscaped(seg, out);
+      c.Lit("null");
     }
+    c.Lit(",\"status\":");
+    c.Int(r.status);
+    c.Lit(",\"request_bytes\":");
+    c.Int(static_cast<int64_t>(r.request_bytes));
+    c.Lit(",\"bytes\":");
+    c.Int(static_cast<int64_t>(r.bytes));
+    c.Lit(",\"duration_ms\":");
+    c.Millis(r.duration_us);
+    c.Lit(",\"retries\":");
+    c.Int(r.retries);
+    c.Lit(",\"held_ms\":");
+    c.Millis(r.held_us);
+    c.Lit("}\n");
   });
-  char sep = '?';
-  ForEachQueryName(r.query, [&](std::string_view name) {
-    out->push_back(sep);
-    sep = '&';
-    AppendJsonEscaped(name, out);
-  });
-  out->push_back('"');
-  AppendStringOrNull("class", r.cls, out);
-  AppendStringOrNull("rule", r.rule, out);
-  AppendStringOrNull("node", r.node, out);
-  AppendKey("upstream_status", out);
-  if (r.upstream_status > 0) {
-    AppendInt(r.upstream_status, out);
-  } else {
-    out->append("null", 4);
-  }
-  AppendKey("status", out);
-  AppendInt(r.status, out);
-  AppendKey("request_bytes", out);
-  AppendInt(static_cast<int64_t>(r.request_bytes), out);
-  AppendKey("bytes", out);
-  AppendInt(static_cast<int64_t>(r.bytes), out);
-  AppendKey("duration_ms", out);
-  AppendMillis(r.duration_us, out);
-  AppendKey("retries", out);
-  AppendInt(r.retries, out);
-  AppendKey("held_ms", out);
-  AppendMillis(r.held_us, out);
-  out->append("}\n", 2);
 }
 
 }  // namespace halo::router
