@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "test/router/bed_router.h"
 #include "test/router/failover_load.h"
 #include "test/router/node_cluster.h"
 #include "test/router/router_harness.h"
@@ -44,7 +45,6 @@ constexpr int kRouterHost = 4;
 constexpr int kPort = 8200;
 constexpr int kAdminPort = 8201;
 constexpr int kPgPort = 5432;
-const std::string kTokenHeader = std::string("X-Vault-Token: ") + kRootToken;
 const std::string kPgBin = "/usr/lib/postgresql/15/bin";
 const std::string kPsql = "/usr/bin/psql";
 const std::string kTimeout = "/usr/bin/timeout";
@@ -188,7 +188,6 @@ class PgBed {
   }
 
   void StartNode(int n) {
-    std::string addr = bed_->address(n) + ":" + std::to_string(kPort);
     // Storage statements time out after 2 s. The lock block's op_timeout is also the
     // elector's, and the elector wants ttl >= renew_deadline + 2 x op_timeout: 1 s there (as
     // the Redis matrix), which is the lock's statement_timeout too.
@@ -196,19 +195,13 @@ class PgBed {
                      std::to_string(kPgPort) +
                      R"(/halo?sslmode=disable","keepalive_idle":"1s",)"
                      R"("keepalive_interval":"1s","keepalive_count":2)";
-    std::string config =
-        R"({"storage":{"postgresql":)" + pg +
-        R"(,"op_timeout":"2s"}},"ha_storage":{"postgresql":)" + pg +
-        R"(,"op_timeout":"1s","ttl":"5s","renew_interval":"1s","renew_deadline":"3s",)"
-        R"("retry_interval":"250ms"}},)"
-        R"("listener":{"tcp":{"address":")" +
-        addr + R"(","tls_disable":true}},"api_addr":"http://)" + addr +
-        R"(","cluster_name":"fm","root_token":")" + kRootToken +
-        R"(","log_level":"info","node_name":"node)" + std::to_string(n) + "\"}";
-    std::string path = dir_.Join("node" + std::to_string(n) + ".json");
-    halo::testing::WriteFile(path, config);
-    nodes_[n] = bed_->Start(n, {halo::testing::BinPath("halo-node"), "-config", path}, {},
-                            dir_.Join("node" + std::to_string(n) + ".log"));
+    nodes_[n] = StartBedNode(
+        *bed_, n, n, kPort, dir_,
+        R"("storage":{"postgresql":)" + pg + R"(,"op_timeout":"2s"}},"ha_storage":{"postgresql":)" +
+            pg +
+            R"(,"op_timeout":"1s","ttl":"5s","renew_interval":"1s","renew_deadline":"3s",)"
+            R"("retry_interval":"250ms"}})",
+        "fm");
     REQUIRE(nodes_[n].started());
   }
 
@@ -273,45 +266,15 @@ class PgBed {
     REQUIRE_MESSAGE(r.status == 0, "the audit trigger: " << r.output);
   }
 
-  // GET /_halo/status from inside the router's host.
-  rapidjson::Document Status() {
-    rapidjson::Document d;
-    bed_->InHost(kRouterHost, [&] {
-      std::optional<http::Response> r = HttpCall(kAdminPort, "GET", "/_halo/status");
-      if (r && r->status == 200) d.Parse(r->body.c_str());
-    });
-    return d;
-  }
-
-  // The active's name once the router sees an active and `routable` routable nodes.
+  BedRouter Router() const { return BedRouter(bed_.get(), kRouterHost, kPort, kAdminPort); }
   std::string WaitActive(int routable, std::chrono::milliseconds timeout) {
-    std::string active;
-    bool ok = PollUntil(
-        [&] {
-          rapidjson::Document d = Status();
-          if (!d.IsObject() || !d.HasMember("active") || !d["active"].IsString()) return false;
-          int n = 0;
-          for (const auto& node : d["nodes"].GetArray()) n += node["routable"].GetBool() ? 1 : 0;
-          active = d["active"].GetString();
-          return n >= routable;
-        },
-        timeout, 50ms);
-    return ok ? active : "";
+    return Router().WaitActive(routable, timeout);
   }
-
   std::optional<http::Response> Call(const std::string& method, const std::string& target,
                                      const std::string& body = "") {
-    std::optional<http::Response> out;
-    bed_->InHost(kRouterHost, [&] { out = HttpCall(kPort, method, target, body, {kTokenHeader}); });
-    return out;
+    return Router().Call(method, target, body);
   }
-
-  // The load's threads are created inside the router's host: they inherit its namespace.
-  std::unique_ptr<FailoverLoad> StartLoad() {
-    std::unique_ptr<FailoverLoad> load;
-    bed_->InHost(kRouterHost, [&] { load = std::make_unique<FailoverLoad>(kPort, 4, 2, 3s); });
-    return load;
-  }
+  std::unique_ptr<FailoverLoad> StartLoad() { return Router().StartLoad(4, 2, 3s); }
 
   // The last lines of every log, for a failure's message.
   std::string Logs() {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "test/router/bed_router.h"
 #include "test/router/failover_load.h"
 #include "test/router/node_cluster.h"
 #include "test/router/router_harness.h"
@@ -37,7 +38,6 @@ constexpr int kRouterHost = 4;
 constexpr int kReplicaHosts[] = {5, 6};
 constexpr int kPort = 8200;
 constexpr int kAdminPort = 8201;
-const std::string kTokenHeader = std::string("X-Vault-Token: ") + kRootToken;
 
 class RedisBed {
  public:
@@ -135,7 +135,6 @@ class RedisBed {
   }
 
   void StartNode(int n) {
-    std::string addr = bed_->address(n) + ":" + std::to_string(kPort);
     std::string redis = R"({"address":")" + bed_->address(kRedisHost) +
                         R"(:6379","key_prefix":"fm/","op_timeout":"1s")";
     if (sentinel_) {
@@ -144,60 +143,24 @@ class RedisBed {
               R"(:26379"],"master_name":"fm","key_prefix":"fm/","op_timeout":"1s",)"
               R"("min_replicas_acked":1,"replica_wait_timeout":"1s")";
     }
-    std::string config = R"({"storage":{"redis":)" + redis + R"(}},"ha_storage":{"redis":)" +
-                         redis +
+    nodes_[n] =
+        StartBedNode(*bed_, n, n, kPort, dir_,
+                     R"("storage":{"redis":)" + redis + R"(}},"ha_storage":{"redis":)" + redis +
                          R"(,"ttl":"5s","renew_interval":"1s","renew_deadline":"3s",)"
-                         R"("retry_interval":"250ms"}},)"
-                         R"("listener":{"tcp":{"address":")" +
-                         addr + R"(","tls_disable":true}},"api_addr":"http://)" + addr +
-                         R"(","cluster_name":"fm","root_token":")" + kRootToken +
-                         R"(","log_level":"info","node_name":"node)" + std::to_string(n) + "\"}";
-    std::string path = dir_.Join("node" + std::to_string(n) + ".json");
-    halo::testing::WriteFile(path, config);
-    nodes_[n] = bed_->Start(n, {halo::testing::BinPath("halo-node"), "-config", path}, {},
-                            dir_.Join("node" + std::to_string(n) + ".log"));
+                         R"("retry_interval":"250ms"}})",
+                     "fm");
     REQUIRE(nodes_[n].started());
   }
 
-  // GET /_halo/status from inside the router's host.
-  rapidjson::Document Status() {
-    rapidjson::Document d;
-    bed_->InHost(kRouterHost, [&] {
-      std::optional<http::Response> r = HttpCall(kAdminPort, "GET", "/_halo/status");
-      if (r && r->status == 200) d.Parse(r->body.c_str());
-    });
-    return d;
-  }
-
-  // The active's name once the router sees an active and `routable` routable nodes.
+  BedRouter Router() const { return BedRouter(bed_.get(), kRouterHost, kPort, kAdminPort); }
   std::string WaitActive(int routable, std::chrono::milliseconds timeout) {
-    std::string active;
-    bool ok = PollUntil(
-        [&] {
-          rapidjson::Document d = Status();
-          if (!d.IsObject() || !d.HasMember("active") || !d["active"].IsString()) return false;
-          int n = 0;
-          for (const auto& node : d["nodes"].GetArray()) n += node["routable"].GetBool() ? 1 : 0;
-          active = d["active"].GetString();
-          return n >= routable;
-        },
-        timeout, 50ms);
-    return ok ? active : "";
+    return Router().WaitActive(routable, timeout);
   }
-
   std::optional<http::Response> Call(const std::string& method, const std::string& target,
                                      const std::string& body = "") {
-    std::optional<http::Response> out;
-    bed_->InHost(kRouterHost, [&] { out = HttpCall(kPort, method, target, body, {kTokenHeader}); });
-    return out;
+    return Router().Call(method, target, body);
   }
-
-  // The load's threads are created inside the router's host: they inherit its namespace.
-  std::unique_ptr<FailoverLoad> StartLoad() {
-    std::unique_ptr<FailoverLoad> load;
-    bed_->InHost(kRouterHost, [&] { load = std::make_unique<FailoverLoad>(kPort, 4, 2, 3s); });
-    return load;
-  }
+  std::unique_ptr<FailoverLoad> StartLoad() { return Router().StartLoad(4, 2, 3s); }
 
   // redis-cli inside a Redis host, against its server (or, with "-p 26379", its Sentinel).
   std::string RedisCli(const std::vector<std::string>& args) { return RedisCli(kRedisHost, args); }

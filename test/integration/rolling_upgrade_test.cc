@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "test/router/bed_router.h"
 #include "test/router/failover_load.h"
 #include "test/router/node_cluster.h"
 #include "test/router/router_harness.h"
@@ -40,7 +41,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kHost = 0;
 constexpr int kRouterPort = 8200;  // conf/router.json
-const std::string kTokenHeader = std::string("X-Vault-Token: ") + kRootToken;
 
 std::string ReadText(const std::string& path) {
   std::ifstream in(path);
@@ -154,41 +154,14 @@ class LocalCluster {
         },
         20s, 50ms);
   }
-  rapidjson::Document Status() {
-    rapidjson::Document d;
-    bed_->InHost(kHost, [&] {
-      std::optional<http::Response> r = HttpCall(8201, "GET", "/_halo/status");
-      if (r && r->status == 200) d.Parse(r->body.c_str());
-    });
-    return d;
-  }
+  BedRouter Router() const { return BedRouter(bed_.get(), kHost, kRouterPort, 8201); }
+  rapidjson::Document Status() { return Router().Status(); }
   std::optional<http::Response> Call(const std::string& method, const std::string& target,
                                      const std::string& body = "") {
-    std::optional<http::Response> out;
-    bed_->InHost(kHost, [&] { out = HttpCall(kRouterPort, method, target, body, {kTokenHeader}); });
-    return out;
+    return Router().Call(method, target, body);
   }
-  // The load's threads are created inside the namespace: they inherit it.
-  std::unique_ptr<FailoverLoad> StartLoad() {
-    std::unique_ptr<FailoverLoad> load;
-    bed_->InHost(kHost, [&] { load = std::make_unique<FailoverLoad>(kRouterPort, 2, 2, 5s); });
-    return load;
-  }
-  // Acknowledged writes that do not read back with their value (through the router, one
-  // keep-alive connection).
-  int Lost(const std::vector<AckedWrite>& acked) {
-    int lost = 0;
-    bed_->InHost(kHost, [&] {
-      RawClient c;
-      for (const AckedWrite& a : acked) {
-        if (!c.connected()) c.Connect(kRouterPort);
-        auto r = c.Request("GET", "/v1/secret/data/" + a.key, "", {kTokenHeader}, 5s);
-        if (!r || !r->keep_alive) c.Close();
-        if (!r || r->status != 200 || KvField(*r, "v") != a.value) ++lost;
-      }
-    });
-    return lost;
-  }
+  std::unique_ptr<FailoverLoad> StartLoad() { return Router().StartLoad(2, 2, 5s); }
+  int Lost(const std::vector<AckedWrite>& acked) { return Router().Lost(acked); }
 
   std::string Logs() const {
     std::string s = "--- run-cluster ---\n" + ReadText(dir_.Join("run-cluster.log"));

@@ -31,6 +31,7 @@
 #include <sstream>
 #include <string>
 
+#include "test/router/bed_router.h"
 #include "test/router/failover_load.h"
 #include "test/router/node_cluster.h"
 #include "test/router/router_harness.h"
@@ -196,16 +197,9 @@ class VipBed {
   static std::string Name(int host) { return host == kRouterA ? "router-a" : "router-b"; }
 
   void StartNode(int n) {
-    std::string addr = bed_->address(n) + ":" + std::to_string(kPort);
-    std::string config = R"({"storage":{"lmdb":{"path":")" + dir_.Join("data") +
-                         R"("}},"listener":{"tcp":{"address":")" + addr +
-                         R"(","tls_disable":true}},"api_addr":"http://)" + addr +
-                         R"(","cluster_name":"vip","root_token":")" + kRootToken +
-                         R"(","log_level":"info","node_name":"node)" + std::to_string(n) + "\"}";
-    std::string path = dir_.Join("node" + std::to_string(n) + ".json");
-    halo::testing::WriteFile(path, config);
-    nodes_[n] = bed_->Start(n, {halo::testing::BinPath("halo-node"), "-config", path}, {},
-                            dir_.Join("node" + std::to_string(n) + ".log"));
+    nodes_[n] =
+        StartBedNode(*bed_, n, n, kPort, dir_,
+                     R"("storage":{"lmdb":{"path":")" + dir_.Join("data") + R"("}})", "vip");
     REQUIRE(nodes_[n].started());
   }
 
