@@ -380,6 +380,9 @@ int H2ServerConnection::OnStreamClose(int32_t stream_id, uint32_t error_code) {
   live_.erase(st);
   st->OnClosed(error_code);
   delete st;
+  // The server stopped keeping connections (a router's shutdown_grace): as HTTP/1.1 closes
+  // after its current response, an h2 connection ends after its first stream.
+  if (!draining_ && !calm_ && host_->draining()) BeginDrain();
   if (!calm_) ArmIdle();
   return 0;
 }

@@ -16,6 +16,7 @@
 
 #include "common/time_util.h"
 #include "test/router/router_harness.h"
+#include "test/support/testbed.h"
 
 namespace halo::router::testing {
 namespace {
@@ -542,6 +543,12 @@ TEST_CASE("router: shutdown_grace fails /_halo/health first, serves on with Conn
   REQUIRE(w);
   CHECK(w->status == 200);
   CHECK(Header(w, "Connection") == "close");
+  // An HTTP/2 client accepted in the grace gets its answer, then GOAWAY (NO_ERROR).
+  halo::testing::CommandResult h2 = halo::testing::RunCommand(
+      {"/usr/bin/nghttp", "-nv",
+       "http://127.0.0.1:" + std::to_string(c.router.port()) + "/v1/secret/data/a"});
+  CHECK_MESSAGE(h2.output.find(":status: 200") != std::string::npos, h2.output);
+  CHECK_MESSAGE(h2.output.find("recv GOAWAY frame") != std::string::npos, h2.output);
   int st = -1;
   REQUIRE(c.router.process().WaitExit(std::chrono::seconds(10), &st));
   CHECK(WIFEXITED(st));
